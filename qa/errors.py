@@ -1,0 +1,65 @@
+"""The one exception tree: each error knows its HTTP status and CLI exit code."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base of every error qa raises on purpose."""
+
+    status_code = 500
+    exit_code = 1
+    code = "qa_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(QAError):
+    status_code = 422
+    exit_code = 2
+    code = "invalid_input"
+
+
+class NotFound(QAError):
+    status_code = 404
+    exit_code = 3
+    code = "not_found"
+
+
+class IndexMissing(QAError):
+    """No index has been built yet where we looked."""
+
+    status_code = 503
+    exit_code = 4
+    code = "index_missing"
+
+
+class IndexIncompatible(QAError):
+    """The index on disk was built with another model, dimension or format."""
+
+    status_code = 503
+    exit_code = 5
+    code = "index_incompatible"
+
+
+class IngestError(QAError):
+    """A transcript could not be read or parsed."""
+
+    status_code = 400
+    exit_code = 6
+    code = "ingest_error"
+
+
+class ModelUnavailable(QAError):
+    status_code = 503
+    exit_code = 7
+    code = "model_unavailable"
+
+
+class StorageError(QAError):
+    """Reading or writing the index failed (disk, permissions, corrupt files)."""
+
+    status_code = 500
+    exit_code = 8
+    code = "storage_error"

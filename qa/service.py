@@ -1,0 +1,228 @@
+"""The library facade: build, search, ask, status. CLI and HTTP are thin shells over this."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answer import AnswerSettings, compose, select_quotes
+from qa.chunk import ChunkSettings, chunk_transcript
+from qa.embed import Embedder, SentenceTransformerEmbedder
+from qa.errors import InvalidInput
+from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
+from qa.models import Answer, Chunk, Hit, Sentence
+from qa.retrieve import Filters, RetrievalSettings, retrieve
+from qa.settings import Settings
+from qa.store import FORMAT_VERSION, FaissStore, IndexData, IndexDir
+from qa.store.index import check_model
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    documents: int
+    chunks: int
+    sentences: int
+    seconds: float
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "sentences": self.sentences,
+            "seconds": round(self.seconds, 2),
+            "version": self.version,
+        }
+
+
+def clean_question(question: str) -> str:
+    q = question.strip()
+    if not q:
+        raise InvalidInput("question must not be empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"question is longer than {MAX_QUESTION_CHARS} characters")
+    return q
+
+
+class QAService:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._index: IndexData | None = None
+        self._lock = threading.Lock()
+
+    # -- components -----------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = SentenceTransformerEmbedder(
+                self.settings.model_name, self.settings.model_path
+            )
+        return self._embedder
+
+    @property
+    def index_dir(self) -> IndexDir:
+        return IndexDir(self.settings.index_dir)
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @property
+    def index(self) -> IndexData:
+        if self._index is None:
+            self.load()
+        assert self._index is not None
+        return self._index
+
+    def load(self) -> IndexData:
+        data = self.index_dir.load()
+        check_model(data.manifest, self.embedder.name, self.embedder.dim)
+        with self._lock:
+            self._index = data
+        return data
+
+    # -- indexing -------------------------------------------------------------------------
+    def build(self, source: Path | None = None) -> BuildReport:
+        """Index every transcript under `source` into a new version, then make it live."""
+        t0 = time.perf_counter()
+        source = source or self.settings.source_dir
+        docs = [read_transcript(p, source) for p in list_sources(source)]
+        chunks: list[Chunk] = []
+        sentences: list[Sentence] = []
+        sentence_texts: list[str] = []
+        documents: dict[str, dict[str, Any]] = {}
+        for doc in docs:
+            c, s = chunk_transcript(doc, self.chunking, first_id=len(chunks))
+            chunks.extend(c)
+            sentences.extend(s)
+            sentence_texts.extend(doc.text[x.start : x.end] for x in s)
+            documents[doc.doc_id] = {"sha256": doc.sha256, "chunks": len(c), "sentences": len(s)}
+
+        # The interviewer's question is its own key, mapped to every chunk of the answering turn.
+        questions: dict[tuple[str, int], tuple[str, list[int]]] = {}
+        for chunk in chunks:
+            if chunk.question:
+                key = (chunk.doc_id, chunk.turn_index)
+                questions.setdefault(key, (chunk.question, []))[1].append(chunk.id)
+        question_list = list(questions.values())
+
+        emb = self.embedder
+        bs = self.settings.batch_size
+        chunk_vecs = emb.embed([c.text for c in chunks], bs)
+        question_vecs = emb.embed([q for q, _ in question_list], bs)
+        sentence_vecs = emb.embed(sentence_texts, bs)
+
+        chunk_store = FaissStore(emb.dim)
+        chunk_store.add(np.arange(len(chunks)), chunk_vecs)
+        question_store = FaissStore(emb.dim)
+        question_store.add(np.arange(len(question_list)), question_vecs)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "model": emb.name,
+            "dim": emb.dim,
+            "chunking": self.chunking.as_dict(),
+            "documents": documents,
+            "counts": {
+                "chunks": len(chunks),
+                "sentences": len(sentences),
+                "questions": len(question_list),
+            },
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        data = IndexData(
+            manifest=manifest,
+            chunks=chunks,
+            sentences=sentences,
+            sentence_texts=sentence_texts,
+            sentence_vectors=sentence_vecs,
+            chunk_store=chunk_store,
+            question_store=question_store,
+            question_chunks=[ids for _, ids in question_list],
+        )
+        version = self.index_dir.save(data)
+        with self._lock:
+            self._index = data
+        return BuildReport(
+            len(docs), len(chunks), len(sentences), time.perf_counter() - t0, version
+        )
+
+    def pending_changes(self, source: Path | None = None) -> dict[str, list[str]]:
+        """How the source folder differs from the live index (by content hash)."""
+        source = source or self.settings.source_dir
+        manifest = self.index_dir.manifest()
+        indexed: dict[str, dict[str, Any]] = manifest["documents"]
+        current: dict[str, str] = {}
+        for path in list_sources(source):
+            import hashlib
+
+            current[doc_id_for(path, source)] = hashlib.sha256(
+                read_source_text(path).encode("utf-8")
+            ).hexdigest()
+        changes = {
+            "added": sorted(set(current) - set(indexed)),
+            "removed": sorted(set(indexed) - set(current)),
+            "changed": sorted(
+                d for d in set(current) & set(indexed) if current[d] != indexed[d]["sha256"]
+            ),
+        }
+        if manifest.get("chunking") != self.chunking.as_dict():
+            changes["settings"] = ["chunking settings differ from the index"]
+        return changes
+
+    # -- querying -------------------------------------------------------------------------
+    def _embed_question(self, question: str) -> np.ndarray:
+        vec: np.ndarray = self.embedder.embed_batch([question])[0]
+        return vec
+
+    def search(
+        self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
+    ) -> list[Hit]:
+        q = clean_question(question)
+        index = self.index  # one version for the whole request
+        return retrieve(
+            index, self._embed_question(q), k, self._retrieval(), Filters.of(docs, speakers)
+        )
+
+    def ask(
+        self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
+    ) -> Answer:
+        q = clean_question(question)
+        index = self.index
+        qvec = self._embed_question(q)
+        s = self.settings
+        retrieval = self._retrieval()
+        pool = retrieve(index, qvec, max(k, s.candidates), retrieval, Filters.of(docs, speakers))
+        answer_settings = AnswerSettings(
+            max_quotes=min(k, s.max_quotes), abstain_threshold=s.abstain_threshold
+        )
+        quotes = select_quotes(index, qvec, pool, answer_settings)
+        return compose(q, quotes, pool[:k], answer_settings)
+
+    def _retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(candidates=self.settings.candidates)
+
+    # -- introspection --------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        index = self.index
+        return {
+            "status": "ok",
+            "documents": len(index.documents),
+            "chunks": len(index.chunks),
+            "model": index.manifest["model"],
+            "version": index.version,
+        }
+
+    def documents(self) -> list[dict[str, Any]]:
+        return [
+            {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"]}
+            for doc_id, d in sorted(self.index.documents.items())
+        ]
