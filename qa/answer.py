@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from qa.models import Answer, Hit, Quote
+from qa.retrieve import Query
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
@@ -15,27 +14,44 @@ NO_ANSWER = "No passage in the indexed transcripts answers this question."
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
     max_quotes: int = 3
-    sentence_weight: float = 0.5  # the rest is the passage's score
+    passage_weight: float = 0.3
+    speaker_bonus: float = 0.05
+    editorial_penalty: float = 0.05
     abstain_threshold: float = 0.30
+    context_weight: float = 0.5
 
 
 def select_quotes(
-    index: IndexData, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
+    index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
 ) -> list[Quote]:
-    """Score every sentence of the retrieved passages; keep the best, non-overlapping ones."""
-    passage_score: dict[int, float] = {h.chunk.id: h.score for h in hits}
+    """Score every sentence of the retrieved passages; keep the best distinct ones."""
+    passage = {h.chunk.id: h.score for h in hits}
     ids = sorted({sid for h in hits for sid in index.chunk_sentences.get(h.chunk.id, ())})
     if not ids:
-        return []
-    cos = index.sentence_vectors[ids] @ qvec
-    w = settings.sentence_weight
-    scored = sorted(
-        (
-            (w * float(c) + (1 - w) * passage_score[index.sentences[sid].chunk_id], sid)
-            for c, sid in zip(cos, ids, strict=True)
-        ),
-        reverse=True,
+        return [], hits
+    w = settings.context_weight
+    cos = (1 - w) * (index.sentence_vectors[ids] @ query.content_vec) + w * (
+        index.context_vectors[ids] @ query.content_vec
     )
+    scored: list[tuple[float, int]] = []
+    for c, sid in zip(cos, ids, strict=True):
+        chunk = index.chunks[index.sentences[sid].chunk_id]
+        score = float(c) + settings.passage_weight * passage[chunk.id]
+        if chunk.speaker is None:
+            score -= settings.editorial_penalty
+        elif query.named and any(
+            w.casefold() in query.named for w in [chunk.speaker, *chunk.speaker.split()]
+        ):
+            score += settings.speaker_bonus
+        scored.append((score, sid))
+    scored.sort(reverse=True)
+    best: dict[int, float] = {}
+    for score, sid in scored:
+        best.setdefault(index.sentences[sid].chunk_id, score)
+    reranked = sorted(
+        (Hit(h.chunk, best.get(h.chunk.id, h.score)) for h in hits), key=lambda h: -h.score
+    )
+
     quotes: list[Quote] = []
     seen: set[str] = set()
     for score, sid in scored:
@@ -60,20 +76,20 @@ def select_quotes(
         )
         if len(quotes) >= settings.max_quotes:
             break
-    return quotes
+    return quotes, reranked
 
 
 def render(quotes: list[Quote]) -> str:
     """`Musk: “…” [doc.txt, lines 40–41]`, one line per quote."""
     lines = []
     for q in quotes:
-        lines_ref = (
+        where = (
             f"line {q.line_start}"
             if q.line_start == q.line_end
             else f"lines {q.line_start}–{q.line_end}"
         )
         who = f"{q.speaker}: " if q.speaker else ""
-        lines.append(f"{who}“{q.text}” [{q.doc_id}, {lines_ref}]")
+        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where}]")
     return "\n".join(lines)
 
 
@@ -81,13 +97,7 @@ def compose(
     question: str, quotes: list[Quote], hits: list[Hit], settings: AnswerSettings
 ) -> Answer:
     if not quotes or quotes[0].score < settings.abstain_threshold:
-        return Answer(
-            question=question, answerable=False, answer=NO_ANSWER, quotes=(), passages=tuple(hits)
-        )
+        return Answer(question, answerable=False, answer=NO_ANSWER, quotes=(), passages=tuple(hits))
     return Answer(
-        question=question,
-        answerable=True,
-        answer=render(quotes),
-        quotes=tuple(quotes),
-        passages=tuple(hits),
+        question, answerable=True, answer=render(quotes), quotes=tuple(quotes), passages=tuple(hits)
     )

@@ -148,14 +148,32 @@ def chunk_transcript(
 
 
 def _locate(text: str, start: int, end: int, pieces: Iterable[str]) -> list[tuple[int, int]]:
-    """Map splitter output back to offsets: pieces are substrings, in order, possibly overlapping."""
-    spans: list[tuple[int, int]] = []
-    cursor = start
-    for piece in pieces:
-        at = text.find(piece, cursor, end)
-        if at < 0:  # cannot happen with strip_whitespace splitters; be loud if it does
-            raise ValueError(f"chunk not found in source at or after offset {cursor}")
-        spans.append((at, at + len(piece)))
-        # Overlap means the next piece may start before this one ends, but never before it starts.
-        cursor = at + 1
-    return spans
+    """Map splitter output back to offsets: pieces are substrings, in order, possibly overlapping.
+
+    A short piece can also occur earlier (`Thank you.` twice in one turn), so the first match is
+    not always the right one: the right matches leave no text uncovered. Search depth-first for
+    such a placement, remembering dead ends; the first match almost always is the answer.
+    """
+    parts = list(pieces)
+    dead: set[tuple[int, int, int]] = set()  # (piece, earliest start, covered up to): no way on
+    placed: list[tuple[int, int, int]] = []  # per placed piece: its start and the state before it
+    lo, reach, at_from = start, start, start
+    while len(placed) < len(parts):
+        i, piece = len(placed), parts[len(placed)]
+        limit = _trim(text, reach, end)[0]  # starting later would leave a gap
+        at = -1 if (i, lo, reach) in dead and at_from == lo else text.find(piece, at_from, end)
+        if 0 <= at <= limit:
+            covered = max(reach, at + len(piece))
+            if i + 1 < len(parts) or _trim(text, covered, end)[0] == end:
+                placed.append((at, lo, reach))
+                # Whitespace-only splits can make two pieces start at the same place.
+                lo, reach, at_from = at, covered, at
+            else:
+                at_from = at + 1  # the last piece must reach the end
+            continue
+        dead.add((i, lo, reach))
+        if not placed:  # cannot happen with strip_whitespace splitters; be loud if it does
+            raise ValueError(f"chunks do not map onto the source text at offset {start}")
+        prev, lo, reach = placed.pop()
+        at_from = prev + 1
+    return [(at, at + len(piece)) for (at, _, _), piece in zip(placed, parts, strict=True)]

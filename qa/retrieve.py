@@ -1,14 +1,19 @@
-"""Question vector → scored passages: chunk text and the interviewer's question, fused."""
+"""Question → scored passages: dense (chunk text and the interviewer's question) and BM25, fused by RRF."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from qa.models import Chunk, Hit
 from qa.store import IndexData
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60  # the usual constant from Cormack et al.; damps the head of each ranking
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +26,10 @@ class Filters:
             return False
         return not self.speakers or (chunk.speaker or "").casefold() in self.speakers
 
+    @property
+    def active(self) -> bool:
+        return bool(self.docs or self.speakers)
+
     @classmethod
     def of(cls, docs: Collection[str] = (), speakers: Collection[str] = ()) -> Filters:
         return cls(frozenset(docs), frozenset(s.casefold() for s in speakers))
@@ -28,30 +37,50 @@ class Filters:
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
+    mode: Mode = "hybrid"
     candidates: int = 40
     question_weight: float = 0.9  # a match on the question counts a little less than on the words
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
 
 
-def retrieve(
-    index: IndexData,
-    qvec: np.ndarray,
-    k: int,
-    settings: RetrievalSettings,
-    filters: Filters = Filters(),
-) -> list[Hit]:
-    """Top `k` chunks: a chunk scores by its own text or by the question it answers, whichever is higher."""
-    n = len(index.chunks)
-    if n == 0:
-        return []
-    # Filters are applied after the search, so ask for more when they are set.
-    depth = n if (filters.docs or filters.speakers) else min(n, max(k, settings.candidates))
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question ready for search: its vector, and its vector with speaker names taken out."""
+
+    text: str
+    vec: np.ndarray
+    content_vec: np.ndarray
+    named: frozenset[str]  # name words of indexed speakers that the question mentions
+
+
+def speaker_names(question: str, names: Collection[str]) -> tuple[str, frozenset[str]]:
+    """`question` without the speakers' names, and the names it used.
+
+    A name in a question says whose words are wanted, not what they are about; left in, it pulls
+    every sentence that mentions the person (summaries, introductions) above what they said.
+    """
+    found = set()
+    stripped = question
+    for name in sorted(names, key=len, reverse=True):
+        pattern = re.compile(rf"\b{re.escape(name)}(?:['’]s)?\b")
+        if pattern.search(stripped):
+            found.add(name.casefold())
+            stripped = pattern.sub("", stripped)
+    return " ".join(stripped.split()), frozenset(found)
+
+
+def dense_scores(
+    index: IndexData, vec: np.ndarray, depth: int, settings: RetrievalSettings
+) -> dict[int, float]:
+    """chunk id → cosine of its text, or (weighted) of the question it answers, whichever is higher."""
     scores: dict[int, float] = {}
-    s, ids = index.chunk_store.search(qvec[None, :], depth)
+    s, ids = index.chunk_store.search(vec[None, :], depth)
     for score, cid in zip(s[0], ids[0], strict=True):
         if cid >= 0:
             scores[int(cid)] = float(score)
     if len(index.question_store):
-        s, ids = index.question_store.search(qvec[None, :], depth)
+        s, ids = index.question_store.search(vec[None, :], depth)
         for score, key in zip(s[0], ids[0], strict=True):
             if key < 0:
                 continue
@@ -59,10 +88,44 @@ def retrieve(
             for cid in index.question_chunks[int(key)]:
                 if weighted > scores.get(cid, -1.0):
                     scores[cid] = weighted
+    return scores
+
+
+def _ranks(scores: dict[int, float]) -> dict[int, int]:
+    return {cid: r for r, (cid, _) in enumerate(sorted(scores.items(), key=lambda kv: -kv[1]))}
+
+
+def retrieve(
+    index: IndexData,
+    query: Query,
+    k: int,
+    settings: RetrievalSettings,
+    filters: Filters = Filters(),
+) -> list[Hit]:
+    """Top `k` chunks by reciprocal-rank fusion; `Hit.score` is 1.0 for a chunk ranked first by every method."""
+    n = len(index.chunks)
+    if n == 0:
+        return []
+    # Filters apply after the search, so with filters the whole index is ranked.
+    depth = n if filters.active else min(n, max(k, settings.candidates) * 2)
+    rankings: list[tuple[float, dict[int, int]]] = []
+    if settings.mode in ("hybrid", "dense"):
+        rankings.append(
+            (settings.dense_weight, _ranks(dense_scores(index, query.content_vec, depth, settings)))
+        )
+    if settings.mode in ("hybrid", "bm25"):
+        bm = index.sparse.scores(query.text)
+        top = np.argsort(-bm)[:depth]
+        rankings.append(
+            (settings.bm25_weight, _ranks({int(c): float(bm[c]) for c in top if bm[c] > 0}))
+        )
+    best = sum(w / (RRF_K + 1) for w, _ in rankings)
+    fused: dict[int, float] = {}
+    for w, ranks in rankings:
+        for cid, r in ranks.items():
+            fused[cid] = fused.get(cid, 0.0) + w / (RRF_K + 1 + r)
     hits = [
-        Hit(index.chunks[cid], sc)
-        for cid, sc in scores.items()
-        if filters.admits(index.chunks[cid])
+        Hit(index.chunks[c], s / best) for c, s in fused.items() if filters.admits(index.chunks[c])
     ]
     hits.sort(key=lambda h: -h.score)
     return hits[:k]

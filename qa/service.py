@@ -17,8 +17,9 @@ from qa.embed import Embedder, SentenceTransformerEmbedder
 from qa.errors import InvalidInput
 from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
 from qa.models import Answer, Chunk, Hit, Sentence
-from qa.retrieve import Filters, RetrievalSettings, retrieve
+from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
 from qa.settings import Settings
+from qa.sparse import SparseIndex
 from qa.store import FORMAT_VERSION, FaissStore, IndexData, IndexDir
 from qa.store.index import check_model
 
@@ -41,6 +42,25 @@ class BuildReport:
             "seconds": round(self.seconds, 2),
             "version": self.version,
         }
+
+
+def sentence_contexts(
+    chunks: list[Chunk], sentences: list[Sentence], texts: list[str]
+) -> list[str]:
+    """Each sentence with its neighbours in the turn; a turn's first sentence gets the question.
+
+    A short answer ("Yes, it's already up and running.") means nothing alone; with the question
+    it answers, or the sentence it continues, it can be found.
+    """
+    turn_of = [(chunks[s.chunk_id].doc_id, chunks[s.chunk_id].turn_index) for s in sentences]
+    out = []
+    for i, s in enumerate(sentences):
+        first = i == 0 or turn_of[i - 1] != turn_of[i]
+        last = i + 1 == len(sentences) or turn_of[i + 1] != turn_of[i]
+        before = (chunks[s.chunk_id].question or "")[-300:] if first else texts[i - 1]
+        after = "" if last else texts[i + 1]
+        out.append(" ".join(p for p in (before, texts[i], after) if p))
+    return out
 
 
 def clean_question(question: str) -> str:
@@ -120,6 +140,7 @@ class QAService:
         chunk_vecs = emb.embed([c.text for c in chunks], bs)
         question_vecs = emb.embed([q for q, _ in question_list], bs)
         sentence_vecs = emb.embed(sentence_texts, bs)
+        context_vecs = emb.embed(sentence_contexts(chunks, sentences, sentence_texts), bs)
 
         chunk_store = FaissStore(emb.dim)
         chunk_store.add(np.arange(len(chunks)), chunk_vecs)
@@ -144,9 +165,12 @@ class QAService:
             sentences=sentences,
             sentence_texts=sentence_texts,
             sentence_vectors=sentence_vecs,
+            context_vectors=context_vecs,
             chunk_store=chunk_store,
             question_store=question_store,
             question_chunks=[ids for _, ids in question_list],
+            # BM25 sees the question with the answer, as the dense side does.
+            sparse=SparseIndex.build([f"{c.question or ''} {c.text}" for c in chunks]),
         )
         version = self.index_dir.save(data)
         with self._lock:
@@ -179,9 +203,11 @@ class QAService:
         return changes
 
     # -- querying -------------------------------------------------------------------------
-    def _embed_question(self, question: str) -> np.ndarray:
-        vec: np.ndarray = self.embedder.embed_batch([question])[0]
-        return vec
+    def _query(self, question: str, index: IndexData) -> Query:
+        content, named = speaker_names(question, index.speaker_names)
+        texts = [question] if content in ("", question) else [question, content]
+        vecs = self.embedder.embed_batch(texts)  # one forward pass, even for two texts
+        return Query(text=question, vec=vecs[0], content_vec=vecs[-1], named=named)
 
     def search(
         self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
@@ -189,7 +215,7 @@ class QAService:
         q = clean_question(question)
         index = self.index  # one version for the whole request
         return retrieve(
-            index, self._embed_question(q), k, self._retrieval(), Filters.of(docs, speakers)
+            index, self._query(q, index), k, self._retrieval(), Filters.of(docs, speakers)
         )
 
     def ask(
@@ -197,18 +223,30 @@ class QAService:
     ) -> Answer:
         q = clean_question(question)
         index = self.index
-        qvec = self._embed_question(q)
+        query = self._query(q, index)
         s = self.settings
         retrieval = self._retrieval()
-        pool = retrieve(index, qvec, max(k, s.candidates), retrieval, Filters.of(docs, speakers))
+        pool = retrieve(index, query, max(k, s.candidates), retrieval, Filters.of(docs, speakers))
         answer_settings = AnswerSettings(
-            max_quotes=min(k, s.max_quotes), abstain_threshold=s.abstain_threshold
+            max_quotes=min(k, s.max_quotes),
+            abstain_threshold=s.abstain_threshold,
+            passage_weight=s.passage_weight,
+            context_weight=s.context_weight,
+            speaker_bonus=s.speaker_bonus,
+            editorial_penalty=s.editorial_penalty,
         )
-        quotes = select_quotes(index, qvec, pool, answer_settings)
-        return compose(q, quotes, pool[:k], answer_settings)
+        quotes, passages = select_quotes(index, query, pool, answer_settings)
+        return compose(q, quotes, passages[:k], answer_settings)
 
     def _retrieval(self) -> RetrievalSettings:
-        return RetrievalSettings(candidates=self.settings.candidates)
+        s = self.settings
+        return RetrievalSettings(
+            mode=s.mode,
+            candidates=s.candidates,
+            question_weight=s.question_weight,
+            dense_weight=s.dense_weight,
+            bm25_weight=s.bm25_weight,
+        )
 
     # -- introspection --------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

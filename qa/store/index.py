@@ -24,6 +24,7 @@ import numpy as np
 
 from qa.errors import IndexIncompatible, IndexMissing, StorageError
 from qa.models import Chunk, Sentence
+from qa.sparse import SparseIndex
 from qa.store.faiss_store import FaissStore
 
 FORMAT_VERSION = 1
@@ -39,15 +40,24 @@ class IndexData:
     sentences: list[Sentence]
     sentence_texts: list[str]
     sentence_vectors: np.ndarray
+    context_vectors: np.ndarray  # each sentence embedded with its neighbours (see service)
     chunk_store: FaissStore
     question_store: FaissStore
     question_chunks: list[list[int]]  # question key id → the chunks that answer it
+    sparse: SparseIndex
     version: str = ""
     chunk_sentences: dict[int, list[int]] = field(default_factory=dict)
+    speaker_names: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for i, s in enumerate(self.sentences):
             self.chunk_sentences.setdefault(s.chunk_id, []).append(i)
+        # Whole labels and their capitalised words: `Elon Musk`, `Elon`, `Musk`.
+        names: set[str] = set()
+        for label in {c.speaker for c in self.chunks if c.speaker}:
+            names.add(label)
+            names.update(w for w in label.split() if len(w) >= 3 and w[0].isupper())
+        self.speaker_names = frozenset(names)
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -105,6 +115,7 @@ class IndexDir:
                 texts.append(row.pop("text"))
                 sentences.append(Sentence(**row))
             vectors = np.load(path / "sentences.npy")
+            contexts = np.load(path / "contexts.npy")
             question_chunks = json.loads((path / "questions.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise StorageError(f"index version {name} is unreadable: {exc}") from exc
@@ -114,9 +125,11 @@ class IndexDir:
             sentences=sentences,
             sentence_texts=texts,
             sentence_vectors=vectors,
+            context_vectors=contexts,
             chunk_store=FaissStore.load(path / "chunks.faiss"),
             question_store=FaissStore.load(path / "questions.faiss"),
             question_chunks=question_chunks,
+            sparse=SparseIndex.load(path / "bm25", len(chunks)),
             version=name,
         )
 
@@ -143,13 +156,18 @@ class IndexDir:
                     for s, t in zip(data.sentences, data.sentence_texts, strict=True)
                 ).encode(),
             )
-            with open(tmp / "sentences.npy", "wb") as f:
-                np.save(f, data.sentence_vectors.astype(np.float32))
-                f.flush()
-                os.fsync(f.fileno())
+            for fname, array in (
+                ("sentences.npy", data.sentence_vectors),
+                ("contexts.npy", data.context_vectors),
+            ):
+                with open(tmp / fname, "wb") as f:
+                    np.save(f, array.astype(np.float32))
+                    f.flush()
+                    os.fsync(f.fileno())
             data.chunk_store.save(tmp / "chunks.faiss")
             data.question_store.save(tmp / "questions.faiss")
             _write(tmp / "questions.json", json.dumps(data.question_chunks).encode())
+            data.sparse.save(tmp / "bm25")
             for fname in ("chunks.faiss", "questions.faiss"):
                 fd = os.open(tmp / fname, os.O_RDONLY)
                 os.fsync(fd)
