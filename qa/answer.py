@@ -23,8 +23,11 @@ class AnswerSettings:
 
 def select_quotes(
     index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
-) -> list[Quote]:
-    """Score every sentence of the retrieved passages; keep the best distinct ones."""
+) -> tuple[list[Quote], list[Hit]]:
+    """Score every sentence of the retrieved passages; keep the best distinct ones.
+
+    Also returns the passages re-ranked by their best sentence, so passages and quotes agree.
+    """
     passage = {h.chunk.id: h.score for h in hits}
     ids = sorted({sid for h in hits for sid in index.chunk_sentences.get(h.chunk.id, ())})
     if not ids:
