@@ -19,6 +19,8 @@ class AnswerSettings:
     editorial_penalty: float = 0.05
     abstain_threshold: float = 0.30
     context_weight: float = 0.5
+    duplicate_cos: float = 0.9  # sentences this similar state the same fact
+    extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
 
 
 def select_quotes(
@@ -55,31 +57,81 @@ def select_quotes(
         (Hit(h.chunk, best.get(h.chunk.id, h.score)) for h in hits), key=lambda h: -h.score
     )
 
-    quotes: list[Quote] = []
-    seen: set[str] = set()
+    by_id = dict((sid, score) for score, sid in scored)
+    picked: list[tuple[list[int], float]] = []  # sentence ids of each quote, and its score
+    used: set[int] = set()
     for score, sid in scored:
-        s = index.sentences[sid]
-        text = index.sentence_texts[sid]
-        key = " ".join(text.casefold().split())
-        if key in seen:
+        if sid in used:
             continue
-        seen.add(key)
-        chunk = index.chunks[s.chunk_id]
-        quotes.append(
-            Quote(
-                text=text,
-                doc_id=chunk.doc_id,
-                speaker=chunk.speaker,
-                start=s.start,
-                end=s.end,
-                line_start=s.line_start,
-                line_end=s.line_end,
-                score=score,
-            )
-        )
-        if len(quotes) >= settings.max_quotes:
+        twin = _near_duplicate(index, sid, [ids_[0] for ids_, _ in picked], settings.duplicate_cos)
+        if twin is not None:
+            # The same fact twice (a summary repeating the interview): cite the speaker's words.
+            if _speaker(index, picked[twin][0][0]) is None and _speaker(index, sid) is not None:
+                picked[twin] = ([sid], picked[twin][1])
+            continue
+        span = [sid]
+        # An answer that runs into the next (or from the previous) sentence takes it along.
+        for nb in (sid + 1, sid - 1):
+            close = by_id.get(nb, -9.0) >= score - settings.extend_margin
+            if close and nb not in used and _joinable(index, span, nb):
+                span = sorted([*span, nb])
+        picked.append((span, score))
+        used.update(span)
+        if len(picked) >= settings.max_quotes:
             break
+    quotes = [_quote(index, ids_, score) for ids_, score in picked]
     return quotes, reranked
+
+
+def _speaker(index: IndexData, sid: int) -> str | None:
+    return index.chunks[index.sentences[sid].chunk_id].speaker
+
+
+def _near_duplicate(index: IndexData, sid: int, others: list[int], threshold: float) -> int | None:
+    if not others:
+        return None
+    sims = index.sentence_vectors[others] @ index.sentence_vectors[sid]
+    i = int(sims.argmax())
+    return i if sims[i] >= threshold else None
+
+
+def _joinable(index: IndexData, span: list[int], nb: int) -> bool:
+    """`nb` is in the same chunk as the span, so one exact slice of the chunk covers them all."""
+    if not 0 <= nb < len(index.sentences):
+        return False
+    chunk = index.chunks[index.sentences[span[0]].chunk_id]
+    first = index.sentences[min(*span, nb)]
+    last = index.sentences[max(*span, nb)]
+    return (
+        index.chunks[index.sentences[nb].chunk_id].turn_index == chunk.turn_index
+        and index.chunks[index.sentences[nb].chunk_id].doc_id == chunk.doc_id
+        and chunk.start <= first.start
+        and last.end <= chunk.end
+    )
+
+
+def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
+    first, last = index.sentences[ids[0]], index.sentences[ids[-1]]
+    chunk = index.chunks[first.chunk_id]
+    if len(ids) == 1:
+        text = index.sentence_texts[ids[0]]
+    else:
+        chunk = next(
+            c
+            for c in (index.chunks[first.chunk_id], index.chunks[last.chunk_id])
+            if c.start <= first.start and last.end <= c.end
+        )
+        text = chunk.text[first.start - chunk.start : last.end - chunk.start]
+    return Quote(
+        text=text,
+        doc_id=chunk.doc_id,
+        speaker=chunk.speaker,
+        start=first.start,
+        end=last.end,
+        line_start=first.line_start,
+        line_end=last.line_end,
+        score=score,
+    )
 
 
 def render(quotes: list[Quote]) -> str:

@@ -1,15 +1,32 @@
-"""`qa eval`: measure answers against gold data (seed-QA format)."""
+"""`qa eval`: measure answers against gold data (seed-QA, BEIR and SQuAD formats)."""
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.ingest import read_source_text
+import numpy as np
+
+from qa.chunk import ChunkSettings, chunk_transcript
+from qa.embed import Embedder
+from qa.ingest import parse_transcript, read_source_text
+from qa.retrieve import Mode
 from qa.service import QAService
+from qa.settings import Settings
+
+MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
+Log = Callable[[str], None]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _spans(text: str, quote: str) -> list[tuple[int, int]]:
@@ -94,3 +111,220 @@ def _same_speaker(got: str | None, want: str | None) -> bool:
         return False
     # `Musk` and `Elon Musk` name one person: compare by the last name word.
     return got.split()[-1].casefold() == want.split()[-1].casefold()
+
+
+# -- BEIR and SQuAD ---------------------------------------------------------------------------
+
+
+class _RetrievalOnly(Embedder):
+    """Embeds only the texts retrieval reads (chunks, interviewer questions, queries).
+
+    `QAService.build` also embeds every sentence and sentence context for quote selection; a
+    retrieval benchmark never asks for quotes, and on a 2-core CPU those vectors cost several
+    times the chunk vectors. Texts outside `wanted` get zero vectors, so such an index serves
+    `search` exactly as a full one would, but not `ask`.
+    """
+
+    def __init__(self, inner: Embedder, wanted: set[str], log: Log = _stderr) -> None:
+        self.inner, self.wanted, self.log = inner, wanted, log
+        self.name, self.dim = inner.name, inner.dim
+        self._cache: dict[str, np.ndarray] = {}
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_batch(texts)
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = sorted({t for t in texts if t in self.wanted and t not in self._cache}, key=len)
+        # Sorted by length: batches of similar length pad less.
+        for at in range(0, len(todo), 2048):
+            part = todo[at : at + 2048]
+            for t, v in zip(part, self.inner.embed(part, batch_size), strict=True):
+                self._cache[t] = v
+            self.log(f"embedded {at + len(part)}/{len(todo)}")
+        for i, t in enumerate(texts):
+            if t in self._cache:
+                out[i] = self._cache[t]
+        return out
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _write_docs(src: Path, docs: dict[str, str]) -> None:
+    src.mkdir(parents=True, exist_ok=True)
+    for doc_id, text in docs.items():
+        (src / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+
+
+def _doc_of(hit_doc_id: str) -> str:
+    return hit_doc_id.removesuffix(".txt")
+
+
+def _ranked_docs(service: QAService, query: str, passages: int, docs: int) -> list[str]:
+    """Documents in order of their best passage (a document's score = max over its chunks)."""
+    out: list[str] = []
+    for hit in service.search(query, k=passages):
+        d = _doc_of(hit.chunk.doc_id)
+        if d not in out:
+            out.append(d)
+            if len(out) == docs:
+                break
+    return out
+
+
+def _ndcg(ranked: list[str], rels: dict[str, int], k: int) -> float:
+    dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(rels.values(), reverse=True)[:k]
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def _mrr(ranked: list[str], rels: dict[str, int], k: int) -> float:
+    return next((1 / (i + 1) for i, d in enumerate(ranked[:k]) if rels.get(d, 0) > 0), 0.0)
+
+
+def _recall(ranked: list[str], rels: dict[str, int], k: int) -> float:
+    relevant = {d for d, r in rels.items() if r > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def eval_beir(
+    folder: Path,
+    modes: Sequence[Mode] = MODES,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    split: str = "test",
+    passages: int = 300,
+    log: Log = _stderr,
+) -> dict[str, Any]:
+    """nDCG@10, Recall@10/@100, MRR@10 per retrieval mode on a BEIR folder.
+
+    Each corpus document (title, blank line, text) is one transcript; a document's score is its
+    best chunk's, so the top `passages` chunks are deduplicated to a document ranking. The index
+    is built once (in a temporary folder) and queried in every mode.
+    """
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (folder / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip():
+            qid, did, score = line.split("\t")[:3]
+            qrels.setdefault(qid, {})[did] = int(score)
+    queries = {q["_id"]: q["text"] for q in _read_jsonl(folder / "queries.jsonl")}
+    corpus = {
+        str(d["_id"]): f"{d.get('title') or ''}\n\n{d['text']}\n".lstrip()
+        for d in _read_jsonl(folder / "corpus.jsonl")
+    }
+    base = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="qa-beir-") as tmp:
+        src, idx = Path(tmp) / "src", Path(tmp) / "index"
+        _write_docs(src, corpus)
+        base = base.model_copy(update={"source_dir": src, "index_dir": idx})
+        wanted: set[str] = set()
+        chunking = ChunkSettings(base.chunk_size, base.chunk_overlap)
+        for doc_id, text in corpus.items():
+            for c in chunk_transcript(parse_transcript(f"{doc_id}.txt", text), chunking)[0]:
+                wanted.add(c.text)
+                if c.question:
+                    wanted.add(c.question)
+        inner = embedder or QAService(base).embedder
+        first = QAService(base, embedder=_RetrievalOnly(inner, wanted, log))
+        log(f"beir: indexing {len(corpus)} documents ({len(wanted)} texts to embed)…")
+        report = first.build()
+        log(f"beir: indexed {report.chunks} chunks in {report.seconds:.0f}s")
+        results: dict[str, Any] = {}
+        for mode in modes:
+            svc = QAService(base.model_copy(update={"mode": mode}), embedder=first.embedder)
+            t0 = time.perf_counter()
+            sums = {"ndcg@10": 0.0, "recall@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+            for qid, rels in qrels.items():
+                ranked = _ranked_docs(svc, queries[qid], passages, 100)
+                sums["ndcg@10"] += _ndcg(ranked, rels, 10)
+                sums["recall@10"] += _recall(ranked, rels, 10)
+                sums["recall@100"] += _recall(ranked, rels, 100)
+                sums["mrr@10"] += _mrr(ranked, rels, 10)
+            results[mode] = {m: round(v / len(qrels), 4) for m, v in sums.items()}
+            results[mode]["seconds"] = round(time.perf_counter() - t0, 1)
+            log(f"beir: {mode}: {results[mode]}")
+    return {
+        "dataset": folder.name,
+        "split": split,
+        "queries": len(qrels),
+        "documents": len(corpus),
+        "chunks": report.chunks,
+        "chunking": {"size": base.chunk_size, "overlap": base.chunk_overlap},
+        "model": inner.name,
+        "index_seconds": round(report.seconds, 1),
+        "modes": results,
+    }
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def eval_squad(
+    path: Path,
+    modes: Sequence[Mode] = MODES,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    k: int = 5,
+    quotes: int = 3,
+    log: Log = _stderr,
+) -> dict[str, Any]:
+    """Each paragraph is a document: gold-paragraph recall@1/@k per mode (`search`), and with the
+    configured mode the rate at which one of the top `quotes` quotes of `ask` contains the gold
+    answer (casefolded, whitespace collapsed)."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    docs: dict[str, str] = {}
+    items: list[tuple[str, str, list[str]]] = []  # question, gold doc, answer texts
+    for a, article in enumerate(data):
+        for p, para in enumerate(article["paragraphs"]):
+            doc = f"a{a:02d}p{p:02d}"
+            docs[doc] = para["context"]
+            for qa in para["qas"]:
+                items.append((qa["question"], doc, [x["text"] for x in qa["answers"]]))
+    base = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
+        src, idx = Path(tmp) / "src", Path(tmp) / "index"
+        _write_docs(src, docs)
+        base = base.model_copy(update={"source_dir": src, "index_dir": idx})
+        first = QAService(base, embedder=embedder)
+        log(f"squad: indexing {len(docs)} paragraphs…")
+        report = first.build()
+        log(f"squad: indexed {report.chunks} chunks in {report.seconds:.0f}s")
+        recall: dict[str, Any] = {}
+        for mode in modes:
+            svc = QAService(base.model_copy(update={"mode": mode}), embedder=first.embedder)
+            r1 = rk = 0
+            for question, doc, _ in items:
+                ranked = _ranked_docs(svc, question, max(k * 4, 20), k)
+                r1 += ranked[:1] == [doc]
+                rk += doc in ranked
+            recall[mode] = {
+                "recall@1": round(r1 / len(items), 4),
+                f"recall@{k}": round(rk / len(items), 4),
+            }
+            log(f"squad: {mode}: {recall[mode]}")
+        t0 = time.perf_counter()
+        in_quote = abstained = 0
+        for question, _, answers in items:
+            answer = first.ask(question, k=k)
+            abstained += not answer.answerable
+            got = [_norm(q.text) for q in answer.quotes[:quotes]]
+            in_quote += any(_norm(ans) in g for ans in answers for g in got)
+        log(f"squad: ask: {in_quote}/{len(items)} answers in a quote")
+    return {
+        "dataset": path.name,
+        "questions": len(items),
+        "paragraphs": len(docs),
+        "chunks": report.chunks,
+        "model": first.embedder.name,
+        "index_seconds": round(report.seconds, 1),
+        "recall": recall,
+        "ask_mode": base.mode,
+        f"answer_in_quote@{quotes}": round(in_quote / len(items), 4),
+        "abstained": abstained,
+        "ask_seconds": round(time.perf_counter() - t0, 1),
+    }
