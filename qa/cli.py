@@ -219,7 +219,7 @@ def _render_answer(answer: Answer) -> None:
             f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim"
         )
         console.print(head)
-        console.print(Text(f"“{q.text}”"), soft_wrap=False)
+        console.print(Text(f"“{q.text}”"), soft_wrap=True)
         console.print()
 
 
