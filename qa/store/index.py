@@ -138,7 +138,9 @@ class IndexDir:
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             self._clean_temporaries()
-            name = time.strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
+            # A counter first, so names sort in creation order even within one second.
+            numbers = [int(p.name.split("-")[0]) for p in self.versions.glob("[0-9]*-*")]
+            name = f"{max(numbers, default=0) + 1:06d}-" + time.strftime("%Y%m%dT%H%M%S")
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir()
             data.manifest["version"] = name

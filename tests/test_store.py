@@ -1,0 +1,100 @@
+"""Index build/save/load with a fake embedder (fast, logic only), and the manifest's refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.chunk import ChunkSettings, chunk_transcript
+from qa.embed import HashEmbedder
+from qa.errors import IndexIncompatible, IndexMissing
+from qa.ingest import read_transcript
+from qa.service import QAService
+from qa.settings import Settings
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> QAService:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    return QAService(
+        Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index"),
+        embedder=HashEmbedder(),
+    )
+
+
+def test_chunks_stay_inside_turns_with_exact_offsets() -> None:
+    for path in sorted(SEEDS.glob("*.txt")):
+        doc = read_transcript(path, SEEDS)
+        chunks, sentences = chunk_transcript(doc, ChunkSettings(300, 60))
+        for c in chunks:
+            turn = doc.turns[c.turn_index]
+            assert turn.start <= c.start < c.end <= turn.end
+            assert doc.text[c.start : c.end] == c.text and c.speaker == turn.speaker
+            assert c.line_start == doc.text.count("\n", 0, c.start) + 1
+        for s in sentences:
+            owner = chunks[s.chunk_id]
+            turn = doc.turns[owner.turn_index]
+            assert turn.start <= s.start < s.end <= turn.end and owner.start <= s.start
+
+
+def test_answer_chunks_carry_the_interviewers_question() -> None:
+    doc = read_transcript(SEEDS / "000_c8b093dbc246d9b3.txt", SEEDS)
+    chunks, _ = chunk_transcript(doc, ChunkSettings(600, 120))
+    up = next(c for c in chunks if c.text == "Yes, it's already up and running.")
+    assert up.question == "I know you are building the largest AI center on Earth."
+
+
+def test_save_load_roundtrip_and_pruning(service: QAService) -> None:
+    first = service.build()
+    loaded = QAService(service.settings, embedder=HashEmbedder()).load()
+    assert loaded.version == first.version and len(loaded.chunks) == first.chunks
+    assert set(loaded.documents) == {"000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"}
+    for _ in range(3):
+        service.build()
+    versions = [
+        p for p in (service.settings.index_dir / "versions").iterdir() if not p.name.startswith(".")
+    ]
+    assert len(versions) == 2
+    current = (service.settings.index_dir / "CURRENT").read_text()
+    assert (service.settings.index_dir / "versions" / current / "manifest.json").is_file()
+
+
+def test_another_model_is_refused(service: QAService) -> None:
+    service.build()
+    other = QAService(service.settings, embedder=HashEmbedder(dim=32, name="other-model"))
+    with pytest.raises(IndexIncompatible, match="rebuild it with `qa index build`"):
+        other.load()
+
+
+def test_unknown_format_is_refused(service: QAService) -> None:
+    report = service.build()
+    manifest = service.settings.index_dir / "versions" / report.version / "manifest.json"
+    data = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**data, "format": 999}))
+    with pytest.raises(IndexIncompatible, match="format 999"):
+        QAService(service.settings, embedder=HashEmbedder()).load()
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing):
+        QAService(Settings(index_dir=tmp_path / "none"), embedder=HashEmbedder()).load()
+
+
+def test_pending_changes_by_content_hash(service: QAService) -> None:
+    service.build()
+    src = service.settings.source_dir
+    assert not any(service.pending_changes().values())
+    (src / "new.txt").write_text("Alice:\nhello\n", encoding="utf-8")
+    (src / "000_c8b093dbc246d9b3.txt").unlink()
+    with (src / "003_aef95c100974d035.txt").open("a", encoding="utf-8") as f:
+        f.write("\nmore")
+    assert service.pending_changes() == {
+        "added": ["new.txt"],
+        "removed": ["000_c8b093dbc246d9b3.txt"],
+        "changed": ["003_aef95c100974d035.txt"],
+    }
