@@ -171,28 +171,78 @@ def serve(
 @app.command("eval")
 def evaluate(
     gold: Path,
-    fmt: Annotated[str, typer.Option("--format", help="gold format: seedqa")] = "seedqa",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="seedqa (a JSONL file), beir (a folder: corpus.jsonl, queries.jsonl, "
+            "qrels/test.tsv) or squad (a SQuAD JSON file)",
+        ),
+    ] = "seedqa",
     k: KOpt = 5,
     source: SourceOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure answers against a gold file."""
-    from qa.errors import InvalidInput
-    from qa.evaluate import eval_seedqa
+    """Measure answers against gold data.
 
-    if fmt != "seedqa":
-        raise InvalidInput(f"unknown --format {fmt!r} (supported: seedqa)")
-    if not gold.is_file():
-        raise InvalidInput(f"gold file not found: {gold}")
-    svc = _service(source, index)
-    report = eval_seedqa(svc, gold, svc.settings.source_dir, k=k)
-    if as_json:
-        _print_json(report)
-        return
-    for key, value in report.items():
-        if key != "per_question":
-            typer.echo(f"{key:24} {value}")
+    beir and squad build their own index of the gold documents in a temporary folder
+    (--source/--index are not used) and measure every retrieval mode.
+    """
+    from qa.errors import InvalidInput
+
+    if fmt == "seedqa":
+        from qa.evaluate import eval_seedqa
+
+        if not gold.is_file():
+            raise InvalidInput(f"gold file not found: {gold}")
+        svc = _service(source, index)
+        report = eval_seedqa(svc, gold, svc.settings.source_dir, k=k)
+        if as_json:
+            _print_json(report)
+            return
+        for key, value in report.items():
+            if key != "per_question":
+                typer.echo(f"{key:24} {value}")
+    elif fmt == "beir":
+        from qa.evaluate import eval_beir
+
+        if not (gold / "corpus.jsonl").is_file():
+            raise InvalidInput(f"not a BEIR folder (no corpus.jsonl): {gold}")
+        report = eval_beir(gold)
+        if as_json:
+            _print_json(report)
+            return
+        _echo_header(report, ("dataset", "split", "queries", "documents", "chunks", "model"))
+        cols = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+        typer.echo(f"{'mode':8}" + "".join(f"{c:>12}" for c in cols))
+        for mode, m in report["modes"].items():
+            typer.echo(f"{mode:8}" + "".join(f"{m[c]:>12.3f}" for c in cols))
+    elif fmt == "squad":
+        from qa.evaluate import eval_squad
+
+        if not gold.is_file():
+            raise InvalidInput(f"gold file not found: {gold}")
+        report = eval_squad(gold, k=k)
+        if as_json:
+            _print_json(report)
+            return
+        _echo_header(report, ("dataset", "questions", "paragraphs", "chunks", "model"))
+        at = ("recall@1", f"recall@{k}")
+        typer.echo(f"{'mode':8}" + "".join(f"{c:>12}" for c in at))
+        for mode, m in report["recall"].items():
+            typer.echo(f"{mode:8}" + "".join(f"{m[c]:>12.3f}" for c in at))
+        typer.echo(
+            f"answer in a top-3 quote ({report['ask_mode']}): {report['answer_in_quote@3']:.3f}"
+        )
+        typer.echo(f"abstained: {report['abstained']}")
+    else:
+        raise InvalidInput(f"unknown --format {fmt!r} (supported: seedqa, beir, squad)")
+
+
+def _echo_header(report: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        typer.echo(f"{key:12} {report[key]}")
 
 
 def _describe(changes: dict[str, list[str]]) -> str:

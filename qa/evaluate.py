@@ -148,6 +148,23 @@ class _RetrievalOnly(Embedder):
         return out
 
 
+class _QueryCache(Embedder):
+    """Remembers query vectors: the same question is asked once per mode and once more by `ask`."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self._cache: dict[tuple[str, ...], np.ndarray] = {}
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        key = tuple(texts)
+        if key not in self._cache:
+            self._cache[key] = self.inner.embed_batch(texts)
+        return self._cache[key]
+
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self.inner.embed(texts, batch_size)
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
@@ -290,7 +307,7 @@ def eval_squad(
         src, idx = Path(tmp) / "src", Path(tmp) / "index"
         _write_docs(src, docs)
         base = base.model_copy(update={"source_dir": src, "index_dir": idx})
-        first = QAService(base, embedder=embedder)
+        first = QAService(base, embedder=_QueryCache(embedder or QAService(base).embedder))
         log(f"squad: indexing {len(docs)} paragraphs…")
         report = first.build()
         log(f"squad: indexed {report.chunks} chunks in {report.seconds:.0f}s")
