@@ -146,6 +146,7 @@ def serve(
     import uvicorn
 
     from qa.api import create_app
+    from qa.api.observability import configure_logging
     from qa.errors import IndexMissing
 
     svc = _service(source, index)
@@ -165,7 +166,15 @@ def serve(
                 err=True,
             )
     s = svc.settings
-    uvicorn.run(create_app(service=svc), host=host or s.host, port=port or s.port, log_level="info")
+    configure_logging(s.log_level)
+    # Our middleware logs each request as JSON with its id; uvicorn's access log would repeat it.
+    uvicorn.run(
+        create_app(service=svc),
+        host=host or s.host,
+        port=port or s.port,
+        log_level=s.log_level.lower(),
+        access_log=False,
+    )
 
 
 @app.command("eval")

@@ -41,3 +41,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    cors_origins: list[
+        str
+    ] = []  # closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'
+    request_timeout: float = 30.0  # seconds; past it a request gets a 503 JSON body
+    log_level: str = "INFO"
+    log_questions: bool = False  # question text stays out of INFO logs unless asked for

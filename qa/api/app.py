@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
+from qa.api.observability import install as install_observability
 from qa.api.schemas import (
     MAX_QUESTION,
     AskRequest,
@@ -24,6 +26,8 @@ from qa.api.schemas import (
 from qa.errors import QAError
 from qa.service import QAService
 from qa.settings import Settings
+
+log = logging.getLogger("qa.http")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
@@ -45,6 +49,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         version="0.1.0",
         lifespan=lifespan,
     )
+
+    cfg = settings or (service.settings if service else Settings())
+    install_observability(app, cfg.cors_origins, cfg.request_timeout)
 
     @app.exception_handler(QAError)
     async def qa_error(_: Request, exc: QAError) -> JSONResponse:
@@ -73,7 +80,10 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     @app.post("/ask", response_model=AskResponse, responses=ERRORS)
     def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer a question with verbatim quotes, each cited by document, speaker and lines."""
-        answer = svc(request).ask(body.question, k=body.k, docs=body.doc, speakers=body.speaker)
+        service = svc(request)
+        level = logging.INFO if service.settings.log_questions else logging.DEBUG
+        log.log(level, "ask", extra={"fields": {"question": body.question, "k": body.k}})
+        answer = service.ask(body.question, k=body.k, docs=body.doc, speakers=body.speaker)
         return answer.to_dict()
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS)

@@ -1,0 +1,109 @@
+"""Request ids, security headers, CORS, metrics, the request deadline (fake embedder: logic only)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.api import create_app
+from qa.embed import HashEmbedder
+from qa.models import Answer
+from qa.service import QAService
+from qa.settings import Settings
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    base = tmp_path_factory.mktemp("obs")
+    shutil.copytree(SEEDS, base / "seeds")
+    settings = Settings(source_dir=base / "seeds", index_dir=base / "index")
+    QAService(settings, embedder=HashEmbedder()).build()
+    return settings
+
+
+def client(settings: Settings, service: QAService | None = None) -> TestClient:
+    svc = service or QAService(settings, embedder=HashEmbedder())
+    return TestClient(create_app(settings, service=svc))
+
+
+def test_request_id_is_echoed_or_made(built: Settings) -> None:
+    with client(built) as c:
+        given = c.get("/health", headers={"X-Request-ID": "abc-123"})
+        assert given.headers["x-request-id"] == "abc-123"
+        made = c.get("/health", headers={"X-Request-ID": "bad id\nwith newline"})
+        assert len(made.headers["x-request-id"]) == 32
+
+
+def test_security_headers(built: Settings) -> None:
+    with client(built) as c:
+        r = c.get("/health")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        docs = c.get("/docs")
+        assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+
+
+def test_cors_closed_by_default_and_allowlisted(built: Settings) -> None:
+    pre = {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    with client(built) as c:
+        r = c.options("/ask", headers=pre)
+        assert "access-control-allow-origin" not in r.headers
+    allowed = built.model_copy(update={"cors_origins": ["https://app.example"]})
+    with client(allowed) as c:
+        ok = c.options("/ask", headers={**pre, "Origin": "https://app.example"})
+        assert ok.headers["access-control-allow-origin"] == "https://app.example"
+        bad = c.options("/ask", headers=pre)
+        assert "access-control-allow-origin" not in bad.headers
+
+
+def test_metrics_count_requests_by_route_and_status(built: Settings) -> None:
+    with client(built) as c:
+        c.post("/ask", json={"question": "robots"})
+        c.post("/ask", json={"question": ""})
+        text = c.get("/metrics").text
+    assert 'qa_requests_total{method="POST",route="/ask",status="200"}' in text
+    assert 'qa_requests_total{method="POST",route="/ask",status="422"}' in text
+    assert "qa_request_seconds_bucket" in text
+    assert "qa_index_chunks " in text and "qa_index_documents 2.0" in text
+
+
+class SlowService(QAService):
+    def ask(self, question: str, k: int = 5, **kw: Any) -> Answer:
+        time.sleep(1.0)
+        return super().ask(question, k, **kw)
+
+
+def test_a_request_past_its_deadline_gets_503_json(built: Settings) -> None:
+    settings = built.model_copy(update={"request_timeout": 0.2})
+    with client(settings, SlowService(settings, embedder=HashEmbedder())) as c:
+        r = c.post("/ask", json={"question": "robots"})
+        assert r.status_code == 503
+        assert r.json()["error"] == "timeout"
+        assert c.get("/health").status_code == 200
+
+
+def test_question_text_stays_out_of_info_logs(
+    built: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="qa")
+    with client(built) as c:
+        c.post("/ask", json={"question": "secret robots plan"})
+    assert "secret robots plan" not in caplog.text
+    assert any(getattr(r, "fields", {}).get("route") == "/ask" for r in caplog.records)
+    caplog.clear()
+    loud = built.model_copy(update={"log_questions": True})
+    with client(loud) as c:
+        c.post("/ask", json={"question": "secret robots plan"})
+    assert any(
+        getattr(r, "fields", {}).get("question") == "secret robots plan" for r in caplog.records
+    )
