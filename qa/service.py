@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ import numpy as np
 
 from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings, chunk_transcript
-from qa.embed import Embedder, SentenceTransformerEmbedder
+from qa.embed import Embedder, MicroBatcher, SentenceTransformerEmbedder
 from qa.errors import InvalidInput
 from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
 from qa.models import Answer, Chunk, Hit, Sentence
@@ -24,6 +25,7 @@ from qa.store import FORMAT_VERSION, FaissStore, IndexData, IndexDir
 from qa.store.index import check_model
 
 MAX_QUESTION_CHARS = 2000
+QUERY_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ class QAService:
         self._embedder = embedder
         self._index: IndexData | None = None
         self._lock = threading.Lock()
+        self._micro_batcher: Embedder | None = None
+        # Repeated questions skip the model: vectors depend on the text only, not on the index.
+        self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     # -- components -----------------------------------------------------------------------
     @property
@@ -205,9 +210,25 @@ class QAService:
     # -- querying -------------------------------------------------------------------------
     def _query(self, question: str, index: IndexData) -> Query:
         content, named = speaker_names(question, index.speaker_names)
-        texts = [question] if content in ("", question) else [question, content]
-        vecs = self.embedder.embed_batch(texts)  # one forward pass, even for two texts
+        key = (question, content)
+        with self._lock:
+            vecs = self._query_cache.get(key)
+            if vecs is not None:
+                self._query_cache.move_to_end(key)
+        if vecs is None:
+            texts = [question] if content in ("", question) else [question, content]
+            vecs = self._batcher().embed_batch(texts)  # one forward pass, even for two texts
+            with self._lock:
+                self._query_cache[key] = vecs
+                if len(self._query_cache) > QUERY_CACHE_SIZE:
+                    self._query_cache.popitem(last=False)
         return Query(text=question, vec=vecs[0], content_vec=vecs[-1], named=named)
+
+    def _batcher(self) -> Embedder:
+        with self._lock:
+            if self._micro_batcher is None:
+                self._micro_batcher = MicroBatcher(self.embedder)
+            return self._micro_batcher
 
     def search(
         self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
