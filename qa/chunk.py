@@ -115,9 +115,8 @@ def chunk_transcript(
     for ti, turn in enumerate(doc.turns):
         question = question_for(doc.turns, ti, doc.text)
         turn_chunks: list[Chunk] = []
-        for s, e in _locate(
-            doc.text, turn.start, turn.end, splitter.split_text(doc.text[turn.start : turn.end])
-        ):
+        pieces = splitter.split_text(doc.text[turn.start : turn.end])
+        for s, e in _locate(doc.text, turn.start, turn.end, pieces, settings.overlap):
             line_start, line_end = lines.span(s, e)
             turn_chunks.append(
                 Chunk(
@@ -147,33 +146,45 @@ def chunk_transcript(
     return chunks, sentences
 
 
-def _locate(text: str, start: int, end: int, pieces: Iterable[str]) -> list[tuple[int, int]]:
+def _locate(
+    text: str, start: int, end: int, pieces: Iterable[str], overlap: int
+) -> list[tuple[int, int]]:
     """Map splitter output back to offsets: pieces are substrings, in order, possibly overlapping.
 
-    A short piece can also occur earlier (`Thank you.` twice in one turn), so the first match is
-    not always the right one: the right matches leave no text uncovered. Search depth-first for
-    such a placement, remembering dead ends; the first match almost always is the answer.
+    The splitter pins each piece down: it starts no earlier than the previous one nor more than
+    `overlap` before the previous one's end, no later than the first text not yet covered, and
+    ends no earlier than the previous one. A phrase repeated close by (`Thank you.` twice in a
+    turn) can still match twice in that window; a choice that would leave text uncovered is undone
+    (depth-first, remembering dead ends), so every non-space character lands in some chunk.
     """
     parts = list(pieces)
-    dead: set[tuple[int, int, int]] = set()  # (piece, earliest start, covered up to): no way on
-    placed: list[tuple[int, int, int]] = []  # per placed piece: its start and the state before it
-    lo, reach, at_from = start, start, start
-    while len(placed) < len(parts):
-        i, piece = len(placed), parts[len(placed)]
-        limit = _trim(text, reach, end)[0]  # starting later would leave a gap
-        at = -1 if (i, lo, reach) in dead and at_from == lo else text.find(piece, at_from, end)
-        if 0 <= at <= limit:
-            covered = max(reach, at + len(piece))
-            if i + 1 < len(parts) or _trim(text, covered, end)[0] == end:
-                placed.append((at, lo, reach))
-                # Whitespace-only splits can make two pieces start at the same place.
-                lo, reach, at_from = at, covered, at
-            else:
-                at_from = at + 1  # the last piece must reach the end
-            continue
-        dead.add((i, lo, reach))
-        if not placed:  # cannot happen with strip_whitespace splitters; be loud if it does
+    spans: list[tuple[int, int]] = []
+    options: list[list[int]] = []  # per placed piece: the other places still worth trying
+    dead: set[tuple[int, int]] = set()  # (piece, previous piece's start): the rest cannot fit
+    while len(spans) < len(parts):
+        i, piece = len(spans), parts[len(spans)]
+        prev_start, prev_end = spans[-1] if spans else (start, start)
+        places: list[int] = []
+        if (i, prev_start) not in dead:
+            next_text = _trim(text, prev_end, end)[0]
+            stop = min(end, next_text + len(piece))  # starting later would leave a gap
+            at = text.find(piece, max(prev_start, prev_end - overlap), stop)
+            while at >= 0:
+                last_ok = i + 1 < len(parts) or _trim(text, at + len(piece), end)[0] == end
+                if at + len(piece) >= prev_end and last_ok:
+                    places.append(at)
+                at = text.find(piece, at + 1, stop)
+            # Most likely first: the splitter keeps the longest tail that fits in `overlap`.
+            likely = next_text - overlap
+            places.sort(key=lambda a: (a < likely, a))
+        while not places and spans:  # dead end: undo the last choice that has an alternative
+            dead.add((len(spans), spans[-1][0]))
+            spans.pop()
+            places = options.pop()
+        if not places:  # cannot happen with strip_whitespace splitters; be loud if it does
             raise ValueError(f"chunks do not map onto the source text at offset {start}")
-        prev, lo, reach = placed.pop()
-        at_from = prev + 1
-    return [(at, at + len(piece)) for (at, _, _), piece in zip(placed, parts, strict=True)]
+        at, rest = places[0], places[1:]
+        i = len(spans)
+        spans.append((at, at + len(parts[i])))
+        options.append(rest)
+    return spans

@@ -1,164 +1,119 @@
-"""End to end through the console script: `qa index build`, `qa ask --json`, and `qa serve` (real uvicorn)."""
+"""End to end: `qa serve` as a real uvicorn subprocess, spoken to over HTTP with httpx."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-QA = Path(sys.executable).parent / "qa"
-QUOTE_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
+if TYPE_CHECKING:
+    from conftest import Built
 
 pytestmark = pytest.mark.slow
 
+QA_BIN = Path(sys.executable).parent / "qa"
+READY_TIMEOUT = 60.0
+Verbatim = Callable[[Any, Path], int]
 
-def run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(QA), *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
+
+class Server:
+    def __init__(self, args: list[str], port: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self._log_file = log.open("w")
+        self.proc = subprocess.Popen(
+            [str(QA_BIN), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=log.parent,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"qa serve exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        pytest.fail(f"qa serve did not answer /health in {READY_TIMEOUT:.0f} s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._log_file.close()
+
+
+@pytest.fixture
+def start_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[list[str], int], Server]:
+    def start(args: list[str], port: int) -> Server:
+        server = Server(args, port, tmp_path_factory.mktemp("serve") / "server.log")
+        request.addfinalizer(server.stop)
+        server.wait_ready()
+        return server
+
+    return start
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("e2e")
-    source, index = base / "seeds", base / "index"
-    shutil.copytree(ROOT / "seeds", source)
-    done = run("index", "build", "--source", str(source), "--index", str(index), "--json")
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["documents"] == 2 and report["chunks"] > 0
-    return source, index
-
-
-def free_port() -> int:
+def server(seeded: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def assert_exact(body: dict, source: Path) -> None:
-    for item in body["quotes"] + body["passages"]:
-        assert set(item) == QUOTE_KEYS
-        text = (source / item["doc_id"]).read_text(encoding="utf-8")
-        assert text[item["start"] : item["end"]] == item["text"]
-
-
-def test_ask_json_through_the_console_script(built: tuple[Path, Path]) -> None:
-    source, index = built
-    done = run(
-        "ask",
-        "How many Optimus robots does Tesla plan to build next year?",
-        "--json",
-        "--source",
-        str(source),
-        "--index",
-        str(index),
+        port = int(s.getsockname()[1])
+    srv = Server(
+        ["--source", str(seeded.source), "--index", str(seeded.index)],
+        port,
+        tmp_path_factory.mktemp("serve") / "server.log",
     )
-    assert done.returncode == 0, done.stderr
-    body = json.loads(done.stdout)
-    assert set(body) == {"question", "answerable", "answer", "quotes", "passages"}
-    assert body["answerable"] and body["quotes"]
-    assert "[000_c8b093dbc246d9b3.txt, line" in body["answer"]
-    assert_exact(body, source)
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["ask", "   "], "question must not be empty"),
-        (["ask", "anything", "--index", "/nonexistent/index"], "no index in /nonexistent/index"),
-        (
-            ["index", "build", "--source", "/nonexistent/src", "--index", "/tmp/unused-qa-index"],
-            "source folder not found",
-        ),
-    ],
-)
-def test_cli_errors_are_one_line_and_nonzero(
-    args: list[str], message: str, built: tuple[Path, Path]
-) -> None:
-    source, index = built
-    if "--index" not in args:
-        args = [*args, "--source", str(source), "--index", str(index)]
-    done = run(*args)
-    assert done.returncode != 0
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], done.stderr
-    assert "Traceback" not in done.stderr
-
-
-@pytest.fixture(scope="module")
-def server(built: tuple[Path, Path]) -> Iterator[str]:
-    source, index = built
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(QA),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--source",
-            str(source),
-            "--index",
-            str(index),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
     try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"qa serve exited: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("qa serve did not answer /health in 90 s")
-        yield url
+        srv.wait_ready()
+        yield srv.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        srv.stop()
 
 
-def test_server_end_to_end(server: str, built: tuple[Path, Path]) -> None:
-    source, _ = built
+def test_server_end_to_end(server: str, seeded: Built, verbatim: Verbatim) -> None:
     with httpx.Client(base_url=server, timeout=30) as client:
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["documents"] == 2 and health["chunks"] > 0
         assert "MiniLM" in health["model"]
+        assert health["version"] == seeded.service.status()["version"]
 
         r = client.post(
             "/ask", json={"question": "How many patients have had Neuralink implanted?", "k": 3}
         )
         assert r.status_code == 200
         body = r.json()
-        assert body["answerable"] and len(body["passages"]) == 3
-        assert_exact(body, source)
+        assert set(body) == {"question", "answerable", "answer", "quotes", "passages"}
+        assert body["answerable"] and body["quotes"] and len(body["passages"]) == 3
+        assert verbatim(body["quotes"] + body["passages"], seeded.source) >= 4
 
         r = client.get("/search", params={"q": "Neuralink patients", "k": 2})
         assert r.status_code == 200
         passages = r.json()["passages"]
         assert len(passages) == 2
-        assert_exact({"quotes": [], "passages": passages}, source)
+        assert verbatim(passages, seeded.source) == 2
 
         docs = client.get("/documents").json()
         assert {d["doc_id"] for d in docs} == {
@@ -166,6 +121,7 @@ def test_server_end_to_end(server: str, built: tuple[Path, Path]) -> None:
             "003_aef95c100974d035.txt",
         }
         assert client.get("/docs").status_code == 200
+        assert "/ask" in client.get("/openapi.json").json()["paths"]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +137,7 @@ def test_server_end_to_end(server: str, built: tuple[Path, Path]) -> None:
         {},
     ],
 )
-def test_server_rejects_bad_questions_with_422(server: str, body: dict) -> None:
+def test_server_rejects_bad_questions_with_422(server: str, body: dict[str, Any]) -> None:
     r = httpx.post(f"{server}/ask", json=body, timeout=10)
     assert r.status_code == 422
     payload = r.json()
@@ -196,15 +152,57 @@ def test_server_rejects_malformed_json(server: str) -> None:
     assert r.json()["detail"] == "request body is not valid JSON"
 
 
-def test_serve_refuses_a_missing_index_clearly(tmp_path: Path) -> None:
-    done = run(
-        "serve",
-        "--port",
-        str(free_port()),
-        "--source",
-        str(ROOT / "seeds"),
-        "--index",
-        str(tmp_path / "none"),
+def test_serve_refuses_a_missing_index_clearly(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    done = subprocess.run(
+        [
+            str(QA_BIN),
+            "serve",
+            "--port",
+            str(free_port()),
+            "--source",
+            str(tmp_path),
+            "--index",
+            str(tmp_path / "none"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
-    assert done.returncode != 0
-    assert "no index in" in done.stderr and "qa index build" in done.stderr
+    assert done.returncode == 4
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qa: error: no index in"), done.stderr
+    assert "qa index build" in lines[0]
+
+
+def test_serve_build_indexes_an_empty_folder_then_serves(
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    start_server: Callable[[list[str], int], Server],
+    verbatim: Verbatim,
+) -> None:
+    src, index = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    index.mkdir()  # exists, but holds no index yet
+    (src / "talk.txt").write_text(
+        "Host:\nWhat colour is the sky on Mars?\n"
+        "Guest:\nThe sky on Mars is butterscotch by day. Sunsets there are blue.\n"
+        "Host:\nThanks.\nGuest:\nAnytime.\n",
+        encoding="utf-8",
+    )
+    server = start_server(["--build", "--source", str(src), "--index", str(index)], free_port())
+    assert "building" in server.output()
+    assert (index / "CURRENT").is_file()
+    health = httpx.get(f"{server.url}/health", timeout=10).json()
+    assert health["documents"] == 1 and health["chunks"] > 0
+    r = httpx.post(
+        f"{server.url}/ask", json={"question": "What colour is the Martian sky?"}, timeout=30
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["answerable"] and body["quotes"]
+    assert any("butterscotch" in p["text"] for p in body["passages"])
+    assert verbatim(body["quotes"] + body["passages"], src) > 0

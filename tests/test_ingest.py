@@ -2,24 +2,74 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import re
 from pathlib import Path
 
 import pytest
 
 from qa.errors import IngestError
-from qa.ingest import parse_transcript, read_transcript
+from qa.ingest import (
+    doc_id_for,
+    list_sources,
+    parse_transcript,
+    read_source_text,
+    read_transcript,
+)
 from qa.ingest.text import parse_turns
+from qa.models import Transcript, Turn
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+PENN = "000_c8b093dbc246d9b3.txt"  # labels alone on their line, and mid-line
+BARON = "003_aef95c100974d035.txt"  # labels opening paragraphs, numbered headings
+SEED_NAMES = [PENN, BARON]
+
+
+def load(name: str) -> Transcript:
+    return read_transcript(SEEDS / name, SEEDS)
 
 
 def turns_of(name: str) -> list[tuple[str | None, str]]:
-    doc = read_transcript(SEEDS / name, SEEDS)
+    doc = load(name)
     return [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
 
 
+def turn_with(doc: Transcript, snippet: str) -> tuple[int, Turn]:
+    found = [(i, t) for i, t in enumerate(doc.turns) if snippet in doc.text[t.start : t.end]]
+    assert len(found) == 1, f"{snippet!r} is in {len(found)} turns"
+    return found[0]
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def assert_well_formed(text: str, turns: list[Turn]) -> None:
+    """Exact, trimmed, ordered, disjoint turns; between them only whitespace and the labels."""
+    covered = 0
+    for t in turns:
+        assert 0 <= t.start < t.end <= len(text)
+        content = text[t.start : t.end]
+        assert content == content.strip(), content
+        gap_end = t.start
+        if t.speaker is None:
+            assert t.label_start is None
+        else:
+            assert t.label_start is not None and covered <= t.label_start < t.start
+            # The label is excluded from the content: `Name:` then whitespace.
+            assert re.fullmatch(re.escape(t.speaker) + r"[ \t]*:\s*", text[t.label_start : t.start])
+            gap_end = t.label_start
+        assert not text[covered:gap_end].strip(), f"text lost before {t}"
+        covered = t.end
+    assert not text[covered:].strip(), "text lost at the end"
+
+
+# -- the seeds, as a reader sees them -------------------------------------------------------
+
+
 def test_labels_on_their_own_line_and_mid_line() -> None:
-    turns = turns_of("000_c8b093dbc246d9b3.txt")
+    turns = turns_of(PENN)
     assert turns[0][0] is None and turns[0][1].startswith("Elon Musk's latest interview")
     assert turns[1][0] == "Mark Penn" and turns[1][1].startswith("Chairman of Stagwell")
     assert turns[2] == ("Musk", "Thank you. Clearly, you have good taste.")
@@ -34,8 +84,64 @@ def test_labels_on_their_own_line_and_mid_line() -> None:
     )
 
 
+def test_mid_line_label_offsets() -> None:
+    doc = load(PENN)
+    i, musk = turn_with(doc, "This is a huge difference.")
+    penn = doc.turns[i - 1]
+    assert (penn.speaker, musk.speaker) == ("Mark Penn", "Musk")
+    assert doc.text[musk.start : musk.end] == "This is a huge difference."
+    assert musk.label_start is not None
+    assert doc.text[musk.label_start : musk.label_start + 5] == "Musk:"
+    # The label sits at the end of line 42, after Mark Penn's words on the same line.
+    assert line_of(doc.text, musk.label_start) == 42 == line_of(doc.text, penn.end - 1)
+    assert line_of(doc.text, musk.start) == 43
+    assert doc.text[penn.start : penn.end].endswith(
+        "87% expect AI to change their lives in five years"
+    )
+    assert doc.text[penn.end : musk.label_start] == " "
+
+
+@pytest.mark.parametrize(
+    ("name", "snippet", "speaker", "line"),
+    [
+        # The preamble (title, summary, highlights) is nobody's speech.
+        (PENN, "Here are the highlights of the interview:", None, 4),
+        (PENN, "It drove itself, you didn't need to intervene.", "Musk", 21),
+        (PENN, "Yes, it's already up and running.", "Musk", 36),
+        (PENN, "Okay, what will it do for people?", "Mark Penn", 45),
+        # A paragraph without a label continues the speaker before it.
+        (PENN, "So the only way to supplement this is to use synthetic data", "Musk", 32),
+        (PENN, "I think we will be able to send the first rudimentary spacecraft", "Elon Musk", 68),
+        # `Musk: That's right, ...`: a label opening a paragraph in the other layout's file.
+        (PENN, "That's right, we have accumulated a large number of laws", "Musk", 90),
+        (PENN, "Are you referring to content on the internet", "Elon Musk", 106),
+        (PENN, "I think that definitely perfects the cycle of technology", "Mark Penn", 114),
+        (PENN, "It's a bit like retirement;", "Elon Musk", 115),
+        (PENN, "I have been closely connected for many years", "Mark Penn", 118),
+        (PENN, "I want to encourage people to remain optimistic", "Elon Musk", 128),
+        (BARON, "Key points:", None, 1),
+        (BARON, "The following is a selected version of this dialogue:", None, 9),
+        (BARON, "01. Optimus Robot: The Path to Large", None, 10),
+        (BARON, "The prices of robots used in industrial production", "Ron Baron", 11),
+        (BARON, "So, each robot has a total of about 100 actuators.", "Elon Musk", 16),
+        (BARON, "If someone wants to buy my house", "Ron Baron", 19),
+        (BARON, "Imagine a world where everyone can get the services", "Elon Musk", 21),
+        (BARON, "I thought its value was about $42 billion", "Ron Baron", 30),
+        (BARON, "Then, you launched Grok", "Ron Baron", 33),
+        (BARON, "06. The Breakthrough of Grok 5", None, 45),
+    ],
+)
+def test_known_turns(name: str, snippet: str, speaker: str | None, line: int) -> None:
+    doc = load(name)
+    _, turn = turn_with(doc, snippet)
+    assert turn.speaker == speaker
+    at = doc.text.index(snippet)
+    assert turn.start <= at and at + len(snippet) <= turn.end
+    assert line_of(doc.text, at) == line
+
+
 def test_paragraph_labels_and_headings() -> None:
-    turns = turns_of("003_aef95c100974d035.txt")
+    turns = turns_of(BARON)
     assert turns[0][0] is None and turns[0][1].startswith("Key points:")
     assert turns[1] == (
         None,
@@ -48,51 +154,132 @@ def test_paragraph_labels_and_headings() -> None:
     assert {s for s, _ in turns} == {None, "Ron Baron", "Elon Musk"}
 
 
-@pytest.mark.parametrize("name", ["000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"])
+def test_every_numbered_heading_is_a_speakerless_turn_of_its_own() -> None:
+    doc = load(BARON)
+    headings = [m for m in re.finditer(r"^\d\d\. [^\n]*", doc.text, re.MULTILINE)]
+    assert len(headings) == 6
+    for m in headings:
+        _, turn = turn_with(doc, m.group(0))
+        assert turn.speaker is None and turn.start == m.start()
+    # The last heading runs into the truncated ending: still nobody's speech.
+    assert doc.turns[-1].speaker is None and doc.turns[-1].end == len(doc.text.rstrip())
+
+
+def test_speakers_and_preamble() -> None:
+    penn = load(PENN)
+    assert {t.speaker for t in penn.turns} == {None, "Mark Penn", "Musk", "Elon Musk"}
+    assert [t.speaker for t in penn.turns].count(None) == 1
+    first = penn.turns[0]
+    assert first.speaker is None and first.start == 0
+    assert penn.text[first.start : first.end].endswith("Here is the full text of the interview:")
+    # Labels alternate: nobody answers themselves.
+    named = [t.speaker for t in penn.turns[1:]]
+    assert all(("Penn" in a) != ("Penn" in b) for a, b in itertools.pairwise(named))
+    # The file ends mid-sentence without a newline; the last turn reaches its last character.
+    assert penn.turns[-1].end == len(penn.text)
+    assert penn.text[penn.turns[-1].start : penn.turns[-1].end].endswith("Thank you")
+
+
+@pytest.mark.parametrize("name", SEED_NAMES)
 def test_turns_are_exact_ordered_and_disjoint(name: str) -> None:
-    doc = read_transcript(SEEDS / name, SEEDS)
+    doc = load(name)
+    assert doc.text == (SEEDS / name).read_text(encoding="utf-8")
     previous_end = 0
     for t in doc.turns:
         content = doc.text[t.start : t.end]
         assert content == content.strip() and content
         assert t.start >= previous_end
         previous_end = t.end
+    assert_well_formed(doc.text, list(doc.turns))
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("Alice:\nHello there.\nBob:\nHi.\n", [("Alice", "Hello there."), ("Bob", "Hi.")]),
-        (
-            "Alice: Hello.\nBob: Hi.\nAlice: Bye.\nBob: Ok.",
-            [("Alice", "Hello."), ("Bob", "Hi."), ("Alice", "Bye."), ("Bob", "Ok.")],
-        ),
-        (
-            "Intro text.\nAlice: One.\nBob:\nx\nAlice: Two Bob:\nThree.",
-            [
-                (None, "Intro text."),
-                ("Alice", "One."),
-                ("Bob", "x"),
-                ("Alice", "Two"),
-                ("Bob", "Three."),
-            ],
-        ),
-        # A label seen once, mid-paragraph, is prose: only known speakers split a line.
-        ("Alice:\nsaid Carol: hi", [("Alice", "said Carol: hi")]),
-        ("Key points:\nstuff\nAlice:\nx", [(None, "Key points:\nstuff"), ("Alice", "x")]),
-        (
-            "Note: a one-off prose line.\nAlice:\nx",
-            [(None, "Note: a one-off prose line."), ("Alice", "x")],
-        ),
-        (
-            "Alice:\nx\n01. A Heading: Here\nAlice:\ny",
-            [("Alice", "x"), (None, "01. A Heading: Here"), ("Alice", "y")],
-        ),
-        ("no labels at all", [(None, "no labels at all")]),
-    ],
-)
+# -- small synthetic cases -----------------------------------------------------------------
+
+SYNTHETIC = {
+    "own-line": ("Alice:\nHello there.\nBob:\nHi.\n", [("Alice", "Hello there."), ("Bob", "Hi.")]),
+    "own-line-crlf": ("Alice:\r\nHello.\r\nBob:\r\nHi.\r\n", [("Alice", "Hello."), ("Bob", "Hi.")]),
+    "own-line-preamble": (
+        "A Title\nSome summary.\n\nAlice:\nQ?\nBob:\nA.",
+        [(None, "A Title\nSome summary."), ("Alice", "Q?"), ("Bob", "A.")],
+    ),
+    "paragraph-start": (
+        "Alice: Hello.\nBob: Hi.\nAlice: Bye.\nBob: Ok.",
+        [("Alice", "Hello."), ("Bob", "Hi."), ("Alice", "Bye."), ("Bob", "Ok.")],
+    ),
+    "paragraph-start-multiword": (
+        "Ron Baron: Why?\nElon Musk: Because.\nMore of it.\nRon Baron: Ok.\nElon Musk: Good.",
+        [
+            ("Ron Baron", "Why?"),
+            ("Elon Musk", "Because.\nMore of it."),
+            ("Ron Baron", "Ok."),
+            ("Elon Musk", "Good."),
+        ],
+    ),
+    "mixed-and-mid-line": (
+        "Intro text.\nAlice: One.\nBob:\nx\nAlice: Two Bob:\nThree.",
+        [
+            (None, "Intro text."),
+            ("Alice", "One."),
+            ("Bob", "x"),
+            ("Alice", "Two"),
+            ("Bob", "Three."),
+        ],
+    ),
+    "mid-line-longest-label-wins": (
+        "Penn:\nHi.\nMusk:\nYo.\nPenn:\nAnd? Elon Musk:\nYes.\nElon Musk:\nMore.",
+        [
+            ("Penn", "Hi."),
+            ("Musk", "Yo."),
+            ("Penn", "And?"),
+            ("Elon Musk", "Yes."),
+            ("Elon Musk", "More."),
+        ],
+    ),
+    # A label seen once, mid-paragraph, is prose: only known speakers split a line.
+    "unknown-mid-line-name": ("Alice:\nsaid Carol: hi", [("Alice", "said Carol: hi")]),
+    "lowercase-key-points": (
+        "Key points:\nstuff\nAlice:\nx",
+        [(None, "Key points:\nstuff"), ("Alice", "x")],
+    ),
+    "one-off-note-before": (
+        "Note: a one-off prose line.\nAlice:\nx",
+        [(None, "Note: a one-off prose line."), ("Alice", "x")],
+    ),
+    "one-off-note-inside-turn": (
+        "Alice: Q?\nBob: A.\nNote: prose here.\nAlice: Q2?\nBob: A2.",
+        [("Alice", "Q?"), ("Bob", "A.\nNote: prose here."), ("Alice", "Q2?"), ("Bob", "A2.")],
+    ),
+    "times-and-ratios-are-not-labels": (
+        "Alice:\nMeet at 10:30, ratio 3:1.\nBob:\nOk.",
+        [("Alice", "Meet at 10:30, ratio 3:1."), ("Bob", "Ok.")],
+    ),
+    "numbered-heading": (
+        "Alice:\nx\n01. A Heading: Here\nAlice:\ny",
+        [("Alice", "x"), (None, "01. A Heading: Here"), ("Alice", "y")],
+    ),
+    "markdown-heading": (
+        "Alice: Q?\nBob: A.\n# Part Two\nAlice: Q2?\nBob: A2.",
+        [("Alice", "Q?"), ("Bob", "A."), (None, "# Part Two"), ("Alice", "Q2?"), ("Bob", "A2.")],
+    ),
+    # A numbered line ending like a sentence is a list item, not a heading.
+    "numbered-sentence-is-speech": (
+        "Alice:\nSteps follow\n1. Do this first.\nBob:\nOk.",
+        [("Alice", "Steps follow\n1. Do this first."), ("Bob", "Ok.")],
+    ),
+    # A paragraph label used once (and not alone on its line) could be prose: `Note: ...`.
+    "paragraph-label-used-once": (
+        "Alice: Q?\nBob: A.\nAlice: Q2?",
+        [("Alice", "Q?\nBob: A."), ("Alice", "Q2?")],
+    ),
+    "no-labels": ("no labels at all", [(None, "no labels at all")]),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), SYNTHETIC.values(), ids=SYNTHETIC.keys())
 def test_synthetic_layouts(text: str, expected: list[tuple[str | None, str]]) -> None:
-    assert [(t.speaker, text[t.start : t.end]) for t in parse_turns(text)] == expected
+    turns = parse_turns(text)
+    assert [(t.speaker, text[t.start : t.end]) for t in turns] == expected
+    assert_well_formed(text, turns)
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "Alice:\nBob:\n"])
@@ -101,8 +288,37 @@ def test_empty_transcript_is_an_error(text: str) -> None:
         parse_transcript("x.txt", text)
 
 
+# -- files ---------------------------------------------------------------------------------
+
+
 def test_invalid_utf8_names_the_byte(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"Alice:\nok \xff here")
     with pytest.raises(IngestError, match="byte offset 10"):
         read_transcript(bad, tmp_path)
+
+
+def test_transcript_identity(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "a.txt"
+    path.write_text("Alice:\nHi “there” – ok.\n", encoding="utf-8")
+    doc = read_transcript(path, tmp_path)
+    assert doc.doc_id == "sub/a.txt" == doc_id_for(path, tmp_path)
+    assert doc.text == read_source_text(path) == path.read_text(encoding="utf-8")
+    assert doc.sha256 == hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+
+
+def test_list_sources_is_sorted_and_skips_hidden_and_other_files(tmp_path: Path) -> None:
+    for rel in ["b.txt", "a.TXT", "sub/c.txt", ".hidden.txt", ".git/d.txt", "notes.md", "x.pdf"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("Alice:\nx\n", encoding="utf-8")
+    assert [doc_id_for(p, tmp_path) for p in list_sources(tmp_path)] == [
+        "a.TXT",
+        "b.txt",
+        "sub/c.txt",
+    ]
+
+
+def test_missing_source_folder(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="source folder not found"):
+        list_sources(tmp_path / "nope")

@@ -98,3 +98,86 @@ def test_pending_changes_by_content_hash(service: QAService) -> None:
         "removed": ["000_c8b093dbc246d9b3.txt"],
         "changed": ["003_aef95c100974d035.txt"],
     }
+
+
+# -- more of the store's contract ------------------------------------------------------------
+
+
+def test_loaded_index_equals_the_built_one(service: QAService) -> None:
+    report = service.build()
+    built = service.index
+    fresh = QAService(service.settings, embedder=HashEmbedder())
+    loaded = fresh.load()
+    assert loaded.version == report.version == built.version
+    assert loaded.chunks == built.chunks and loaded.sentences == built.sentences
+    assert loaded.sentence_texts == built.sentence_texts
+    assert loaded.sentence_vectors.shape == built.sentence_vectors.shape
+    assert (loaded.sentence_vectors == built.sentence_vectors).all()
+    assert loaded.manifest == built.manifest
+    question = "How many actuators does each Optimus robot have?"
+    assert fresh.ask(question).to_dict() == service.ask(question).to_dict()
+    assert [h.to_dict() for h in fresh.search(question, k=7)] == [
+        h.to_dict() for h in service.search(question, k=7)
+    ]
+    assert fresh.status() == {
+        "status": "ok",
+        "documents": 2,
+        "chunks": report.chunks,
+        "model": "hash-bow",
+        "version": report.version,
+    }
+    assert [d["doc_id"] for d in fresh.documents()] == [
+        "000_c8b093dbc246d9b3.txt",
+        "003_aef95c100974d035.txt",
+    ]
+
+
+@pytest.mark.parametrize(
+    "embedder",
+    [HashEmbedder(dim=32), HashEmbedder(name="other-model")],
+    ids=["other-dim", "other-model"],
+)
+def test_incompatible_index_message_names_both_sides(
+    service: QAService, embedder: HashEmbedder
+) -> None:
+    service.build()
+    with pytest.raises(IndexIncompatible) as caught:
+        QAService(service.settings, embedder=embedder).load()
+    message = caught.value.message
+    assert "'hash-bow' (dim 64)" in message
+    assert f"{embedder.name!r} (dim {embedder.dim})" in message
+    assert "qa index build" in message
+
+
+def test_missing_index_in_an_empty_folder_says_how_to_build(tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    svc = QAService(Settings(index_dir=tmp_path / "index"), embedder=HashEmbedder())
+    with pytest.raises(IndexMissing, match="qa index build"):
+        svc.load()
+    with pytest.raises(IndexMissing):
+        svc.status()
+
+
+def test_current_naming_a_vanished_version_is_missing(service: QAService) -> None:
+    report = service.build()
+    shutil.rmtree(service.settings.index_dir / "versions" / report.version)
+    with pytest.raises(IndexMissing, match="qa index build"):
+        QAService(service.settings, embedder=HashEmbedder()).load()
+
+
+def test_current_names_a_complete_version_and_old_ones_are_pruned(service: QAService) -> None:
+    root = service.settings.index_dir
+    (root / "versions").mkdir(parents=True)
+    (root / "versions" / ".tmp-crashed").mkdir()  # left over by an interrupted build
+    names = [service.build().version for _ in range(3)]
+    assert len(set(names)) == 3
+    current = (root / "CURRENT").read_text(encoding="utf-8").strip()
+    assert current == names[-1]
+    on_disk = sorted(p.name for p in (root / "versions").iterdir())
+    assert on_disk == sorted(names[-2:]), "the oldest version is pruned, temporaries cleaned"
+    manifest = json.loads((root / "versions" / current / "manifest.json").read_text())
+    assert manifest["version"] == current and manifest["model"] == "hash-bow"
+    assert manifest["counts"]["chunks"] == len(
+        QAService(service.settings, HashEmbedder()).load().chunks
+    )
+    assert not list(root.glob(".CURRENT.*"))

@@ -51,7 +51,7 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     return out, known
 
 
-def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
+def _inline_labels(text: str, known: set[str], labels: list[_Boundary]) -> list[_Boundary]:
     if not known:
         return []
     # Longest first so `Elon Musk:` wins over `Musk:`.
@@ -59,7 +59,8 @@ def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundar
     pattern = re.compile(rf"(?<=[^\s])[ \t]+(?P<label>{names}):(?=\s|$)")
     out = []
     for m in pattern.finditer(text):
-        if m.start("label") in taken:
+        # `Musk:` inside the line label `Elon Musk:` is part of that label, not another one.
+        if any(b.at <= m.start("label") < b.content for b in labels):
             continue
         out.append(_Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")))
     return out
@@ -87,7 +88,7 @@ def parse_turns(text: str) -> list[Turn]:
     """Split `text` into speaker turns with exact, trimmed `[start, end)` offsets (label excluded)."""
     line_bounds, known = _line_labels(text)
     line_starts = {b.at for b in line_bounds}
-    inline = _inline_labels(text, known, line_starts)
+    inline = _inline_labels(text, known, line_bounds)
     taken = line_starts | {b.at for b in inline}
     heads = _headings(text, {text.rfind("\n", 0, a) + 1 for a in taken})
     bounds = sorted([*line_bounds, *inline, *heads], key=lambda b: b.at)

@@ -27,7 +27,7 @@ from qa.models import Chunk, Sentence
 from qa.sparse import SparseIndex
 from qa.store.faiss_store import FaissStore
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence context vectors and BM25 joined the version folder
 KEEP_VERSIONS = 2
 
 

@@ -1,0 +1,120 @@
+"""The `qa` console script as a user runs it: a subprocess per command (each loads the model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Built
+
+pytestmark = pytest.mark.slow
+
+ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+QaCli = Callable[..., subprocess.CompletedProcess[str]]
+Verbatim = Callable[[Any, Path], int]
+
+
+def where(built: Built) -> list[str]:
+    return ["--source", str(built.source), "--index", str(built.index)]
+
+
+def test_ask_json(qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path: Path) -> None:
+    question = "How many Optimus robots does Tesla plan to build next year?"
+    done = qa_cli("ask", question, "--json", *where(seeded), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert set(body) == ASK_KEYS
+    assert body["question"] == question
+    assert body["answerable"] and body["quotes"]
+    assert "[000_c8b093dbc246d9b3.txt, line" in body["answer"]
+    assert verbatim(body["quotes"] + body["passages"], seeded.source) > 0
+    # Same service, same answer as the library gives.
+    assert body == json.loads(json.dumps(seeded.service.ask(question).to_dict()))
+
+
+def test_search_json(qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path: Path) -> None:
+    done = qa_cli("search", "Neuralink patients", "-k", "3", "--json", *where(seeded), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert set(body) == {"passages"} and len(body["passages"]) == 3
+    assert verbatim(body["passages"], seeded.source) == 3
+
+
+def test_index_status_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None:
+    done = qa_cli("index", "status", "--json", *where(seeded), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["documents"] == 2 and info["stale"] is False
+    assert info["version"] == seeded.service.status()["version"]
+
+
+def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("Alice:\nWhere is the cat?\nBob:\nOn the mat.\n", encoding="utf-8")
+    done = qa_cli("index", "build", "--source", str(src), "--index", str(tmp_path / "i"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["documents"], report["chunks"], report["sentences"]) == (1, 2, 2)
+    assert (tmp_path / "i" / "CURRENT").read_text().strip() == report["version"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["ask", ""], 2, "question must not be empty"),
+        (["ask", "   "], 2, "question must not be empty"),
+        (["search", "", "--json"], 2, "question must not be empty"),
+        (["ask", "x" * 2001], 2, "longer than 2000"),
+        (["ask", "anything", "--index", "/nonexistent"], 4, "no index in /nonexistent"),
+        (["search", "anything", "--index", "/nonexistent"], 4, "qa index build"),
+        (["index", "status", "--index", "/nonexistent"], 4, "no index in /nonexistent"),
+        (
+            ["index", "build", "--source", "/nonexistent"],
+            6,
+            "source folder not found: /nonexistent",
+        ),
+    ],
+    ids=[
+        "ask-empty",
+        "ask-whitespace",
+        "search-empty",
+        "ask-too-long",
+        "ask-missing-index",
+        "search-missing-index",
+        "status-missing-index",
+        "build-missing-source",
+    ],
+)
+def test_errors_are_one_line_and_nonzero(
+    qa_cli: QaCli, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    if "--index" not in args:
+        args = [*args, "--index", str(tmp_path / "index")]
+    done = qa_cli(*args, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("qa: error: ") and message in lines[0], done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "index").exists(), "a failed command must not create an index"
+
+
+@pytest.mark.parametrize("args", [["ask", "hi", "-k", "0"], ["ask"], ["nope"]])
+def test_usage_errors_exit_2(qa_cli: QaCli, tmp_path: Path, args: list[str]) -> None:
+    done = qa_cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_help(qa_cli: QaCli) -> None:
+    done = qa_cli("--help")
+    assert done.returncode == 0
+    for command in ("ask", "search", "serve", "index", "eval"):
+        assert command in done.stdout

@@ -1,0 +1,174 @@
+"""The library facade: input checks, ask/search contracts and filters.
+
+Logic runs on the fake bag-of-words embedder (fast); what depends on meaning uses the real model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from qa.embed import HashEmbedder
+from qa.errors import IngestError, InvalidInput
+from qa.service import MAX_QUESTION_CHARS, QAService, clean_question
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from conftest import Built
+
+PENN = "000_c8b093dbc246d9b3.txt"
+BARON = "003_aef95c100974d035.txt"
+ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "\n\t ", "x" * (MAX_QUESTION_CHARS + 1)],
+    ids=["empty", "spaces", "ws", "long"],
+)
+def test_bad_questions_are_invalid_input(question: str) -> None:
+    with pytest.raises(InvalidInput):
+        clean_question(question)
+
+
+def test_questions_are_trimmed_and_the_limit_is_inclusive() -> None:
+    assert clean_question("  why?\n") == "why?"
+    assert clean_question("x" * MAX_QUESTION_CHARS) == "x" * MAX_QUESTION_CHARS
+
+
+def test_input_is_checked_before_the_index_is_needed(tmp_path: Path) -> None:
+    svc = QAService(Settings(index_dir=tmp_path / "none"), embedder=HashEmbedder())
+    with pytest.raises(InvalidInput, match="empty"):
+        svc.ask("   ")
+    with pytest.raises(InvalidInput, match="empty"):
+        svc.search("")
+
+
+def verbatim_quotes(built: Built, items: list[tuple[str, int, int, str]]) -> None:
+    for doc_id, start, end, text in items:
+        assert (built.source / doc_id).read_text(encoding="utf-8")[start:end] == text
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 12])
+def test_ask_contract(hashed: Built, k: int) -> None:
+    answer = hashed.service.ask("How many actuators does the Optimus robot have?", k=k)
+    assert set(answer.to_dict()) == ASK_KEYS
+    assert answer.question == "How many actuators does the Optimus robot have?"
+    assert len(answer.passages) <= k and len(answer.quotes) <= min(k, 3)
+    assert answer.answerable == bool(answer.quotes)
+    scores = [q.score for q in answer.quotes]
+    assert scores == sorted(scores, reverse=True)
+    verbatim_quotes(hashed, [(q.doc_id, q.start, q.end, q.text) for q in answer.quotes])
+    verbatim_quotes(
+        hashed,
+        [(p.chunk.doc_id, p.chunk.start, p.chunk.end, p.chunk.text) for p in answer.passages],
+    )
+
+
+def test_ask_strips_the_question(hashed: Built) -> None:
+    assert hashed.service.ask("  Grok 5 release?  ").question == "Grok 5 release?"
+
+
+@pytest.mark.parametrize("k", [1, 5, 50])
+def test_search_returns_k_ranked_exact_passages(hashed: Built, k: int) -> None:
+    hits = hashed.service.search("Neuralink patients implant", k=k)
+    assert len(hits) == min(k, len(hashed.service.index.chunks))
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({h.chunk.id for h in hits}) == len(hits)
+    verbatim_quotes(
+        hashed, [(h.chunk.doc_id, h.chunk.start, h.chunk.end, h.chunk.text) for h in hits]
+    )
+
+
+def test_search_filters_by_document_and_speaker(hashed: Built) -> None:
+    svc = hashed.service
+    by_doc = svc.search("robots", k=10, docs=[BARON])
+    assert by_doc and {h.chunk.doc_id for h in by_doc} == {BARON}
+    # Speaker names match case-insensitively.
+    by_speaker = svc.search("robots", k=10, speakers=["ron baron"])
+    assert by_speaker and {h.chunk.speaker for h in by_speaker} == {"Ron Baron"}
+    both = svc.search("robots", k=10, docs=[PENN], speakers=["Mark Penn"])
+    assert both and {(h.chunk.doc_id, h.chunk.speaker) for h in both} == {(PENN, "Mark Penn")}
+    assert svc.search("robots", k=10, docs=["no-such-doc.txt"]) == []
+
+
+def test_ask_filters_apply_to_quotes(hashed: Built) -> None:
+    answer = hashed.service.ask("What did they say about Twitter?", speakers=["Ron Baron"])
+    assert {q.speaker for q in answer.quotes} <= {"Ron Baron"}
+    assert {p.chunk.speaker for p in answer.passages} <= {"Ron Baron"}
+
+
+def test_status_and_documents(hashed: Built) -> None:
+    svc = hashed.service
+    status = svc.status()
+    assert status["status"] == "ok" and status["documents"] == 2
+    assert status["chunks"] == len(svc.index.chunks) > 0 and status["model"] == "hash-bow"
+    docs = svc.documents()
+    assert [d["doc_id"] for d in docs] == [PENN, BARON]
+    for d in docs:
+        raw = (hashed.source / d["doc_id"]).read_text(encoding="utf-8").encode("utf-8")
+        assert d["sha256"] == hashlib.sha256(raw).hexdigest() and d["chunks"] > 0
+
+
+def test_build_reports_what_it_indexed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("Alice:\nWhere is the cat?\nBob:\nOn the mat. It sleeps.\n", "utf-8")
+    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index"), HashEmbedder())
+    report = svc.build()
+    assert (report.documents, report.chunks, report.sentences) == (1, 2, 3)
+    assert report.version == (tmp_path / "index" / "CURRENT").read_text().strip()
+    answer = svc.ask("Where is the cat sleeping? mat")
+    assert {q.text for q in answer.quotes} <= {"Where is the cat?", "On the mat.", "It sleeps."}
+
+
+def test_build_refuses_unreadable_sources(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bad.txt").write_bytes(b"Alice:\n\xff\xfe")
+    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index"), HashEmbedder())
+    with pytest.raises(IngestError, match=r"bad\.txt"):
+        svc.build()
+    with pytest.raises(IngestError, match="source folder not found"):
+        svc.build(tmp_path / "missing")
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+# -- with the real model ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "doc", "expected"),
+    [
+        (
+            "How many degrees of freedom do Optimus hands have?",
+            PENN,
+            "Its hands have 22 degrees of freedom",
+        ),
+        (
+            "Roughly how many actuators are in a complete Optimus robot?",
+            BARON,
+            "each robot has a total of about 100 actuators",
+        ),
+    ],
+)
+def test_real_model_finds_the_answering_sentence(
+    seeded: Built, question: str, doc: str, expected: str
+) -> None:
+    answer = seeded.service.ask(question)
+    assert answer.answerable
+    assert any(q.doc_id == doc and expected in q.text for q in answer.quotes), answer.answer
+    verbatim_quotes(seeded, [(q.doc_id, q.start, q.end, q.text) for q in answer.quotes])
+
+
+@pytest.mark.slow
+def test_real_model_speaker_filter(seeded: Built) -> None:
+    answer = seeded.service.ask(
+        "What did the interviewer think X was worth?", speakers=["Ron Baron"]
+    )
+    assert answer.quotes and {q.speaker for q in answer.quotes} == {"Ron Baron"}
