@@ -21,6 +21,7 @@ class AnswerSettings:
     context_weight: float = 0.5
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
     extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
+    other_doc_margin: float = 0.08  # another document's quote this close to the best gets a slot
 
 
 def select_quotes(
@@ -63,8 +64,16 @@ def select_quotes(
     for score, sid in scored:
         if sid in used:
             continue
-        twin = _near_duplicate(index, sid, [ids_[0] for ids_, _ in picked], settings.duplicate_cos)
+        # Only within a document: the same claim in two interviews may differ (three patients in
+        # one, more than ten in a later one), and then both belong in the answer.
+        same_doc = [
+            i for i, (ids_, _) in enumerate(picked) if _doc(index, ids_[0]) == _doc(index, sid)
+        ]
+        twin = _near_duplicate(
+            index, sid, [picked[i][0][0] for i in same_doc], settings.duplicate_cos
+        )
         if twin is not None:
+            twin = same_doc[twin]
             # The same fact twice (a summary repeating the interview): cite the speaker's words.
             if _speaker(index, picked[twin][0][0]) is None and _speaker(index, sid) is not None:
                 picked[twin] = ([sid], picked[twin][1])
@@ -79,8 +88,39 @@ def select_quotes(
         used.update(span)
         if len(picked) >= settings.max_quotes:
             break
+    _diversify(index, scored, picked, used, settings)
     quotes = [_quote(index, ids_, score) for ids_, score in picked]
     return quotes, reranked
+
+
+def _diversify(
+    index: IndexData,
+    scored: list[tuple[float, int]],
+    picked: list[tuple[list[int], float]],
+    used: set[int],
+    settings: AnswerSettings,
+) -> None:
+    """When every quote comes from one document but another says something close, show it too.
+
+    Two interviews may disagree (three patients in January, more than ten in November); a reader
+    must see both, each with its own citation.
+    """
+    if len(picked) < 2 or len({_doc(index, ids_[0]) for ids_, _ in picked}) > 1:
+        return
+    doc = _doc(index, picked[0][0][0])
+    top = picked[0][1]
+    for score, sid in scored:
+        if score < top - settings.other_doc_margin:
+            return
+        # Only what someone said: a summary or heading from elsewhere is no second source.
+        if sid not in used and _doc(index, sid) != doc and _speaker(index, sid) is not None:
+            # One more quote rather than a replaced one: the best three stay as they were.
+            picked.append(([sid], score))
+            return
+
+
+def _doc(index: IndexData, sid: int) -> str:
+    return index.chunks[index.sentences[sid].chunk_id].doc_id
 
 
 def _speaker(index: IndexData, sid: int) -> str | None:
