@@ -21,7 +21,7 @@ class AnswerSettings:
     context_weight: float = 0.5
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
     extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
-    other_doc_margin: float = 0.08  # another document's quote this close to the best gets a slot
+    other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
 
 
 def select_quotes(

@@ -38,6 +38,7 @@ class Filters:
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
     mode: Mode = "hybrid"
+    fusion: Literal["zscore", "rrf"] = "zscore"
     candidates: int = 40
     question_weight: float = 0.9  # a match on the question counts a little less than on the words
     dense_weight: float = 1.0
@@ -95,6 +96,14 @@ def _ranks(scores: dict[int, float]) -> dict[int, int]:
     return {cid: r for r, (cid, _) in enumerate(sorted(scores.items(), key=lambda kv: -kv[1]))}
 
 
+def _zscores(scores: dict[int, float], top: int = 100) -> tuple[dict[int, float], float]:
+    """Standardise against the head of the list (z over the best `top`) and the floor for absentees."""
+    head = np.sort(np.fromiter(scores.values(), dtype=np.float64))[-top:]
+    mean, std = float(head.mean()), float(head.std()) or 1.0
+    z = {cid: (v - mean) / std for cid, v in scores.items()}
+    return z, (float(head.min()) - mean) / std
+
+
 def retrieve(
     index: IndexData,
     query: Query,
@@ -102,30 +111,40 @@ def retrieve(
     settings: RetrievalSettings,
     filters: Filters = Filters(),
 ) -> list[Hit]:
-    """Top `k` chunks by reciprocal-rank fusion; `Hit.score` is 1.0 for a chunk ranked first by every method."""
+    """Top `k` chunks by dense + BM25 fusion; `Hit.score` is 1.0 for the best chunk.
+
+    `zscore` fusion (default) adds the standardised scores, so a chunk far ahead on one method
+    keeps its lead; `rrf` adds reciprocal ranks and only sees order. Measured on SciFact: z-score
+    0.730 nDCG@10, RRF 0.704 (docs/benchmarks-retrieval.md).
+    """
     n = len(index.chunks)
     if n == 0:
         return []
     # Filters apply after the search, so with filters the whole index is ranked.
     depth = n if filters.active else min(n, max(k, settings.candidates) * 2)
-    rankings: list[tuple[float, dict[int, int]]] = []
+    lists: list[tuple[float, dict[int, float]]] = []
     if settings.mode in ("hybrid", "dense"):
-        rankings.append(
-            (settings.dense_weight, _ranks(dense_scores(index, query.content_vec, depth, settings)))
+        lists.append(
+            (settings.dense_weight, dense_scores(index, query.content_vec, depth, settings))
         )
     if settings.mode in ("hybrid", "bm25"):
         bm = index.sparse.scores(query.text)
         top = np.argsort(-bm)[:depth]
-        rankings.append(
-            (settings.bm25_weight, _ranks({int(c): float(bm[c]) for c in top if bm[c] > 0}))
-        )
-    best = sum(w / (RRF_K + 1) for w, _ in rankings)
+        lists.append((settings.bm25_weight, {int(c): float(bm[c]) for c in top if bm[c] > 0}))
+    lists = [(w, scores) for w, scores in lists if scores]
+    if not lists:
+        return []
     fused: dict[int, float] = {}
-    for w, ranks in rankings:
-        for cid, r in ranks.items():
-            fused[cid] = fused.get(cid, 0.0) + w / (RRF_K + 1 + r)
-    hits = [
-        Hit(index.chunks[c], s / best) for c, s in fused.items() if filters.admits(index.chunks[c])
-    ]
-    hits.sort(key=lambda h: -h.score)
-    return hits[:k]
+    if settings.fusion == "rrf" or len(lists) == 1:
+        for w, scores in lists:
+            ranked = sorted(scores, key=lambda c: -scores[c])
+            for r, cid in enumerate(ranked):
+                fused[cid] = fused.get(cid, 0.0) + w / (RRF_K + 1 + r)
+    else:
+        normalised = [(w, *_zscores(scores)) for w, scores in lists]
+        for cid in set().union(*(scores for _, scores in lists)):
+            fused[cid] = sum(w * z.get(cid, floor) for w, z, floor in normalised)
+    ranked = sorted((c for c in fused if filters.admits(index.chunks[c])), key=lambda c: -fused[c])
+    # The score shown (and used to weigh a passage's quotes) depends on rank only, like RRF, so
+    # either fusion gives scores on one scale: 1.0 for the best chunk, 0.5 at rank RRF_K.
+    return [Hit(index.chunks[c], RRF_K / (RRF_K + r)) for r, c in enumerate(ranked[:k])]

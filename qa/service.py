@@ -65,6 +65,17 @@ def sentence_contexts(
     return out
 
 
+def bm25_texts(chunks: list[Chunk], turns: dict[tuple[str, int], str], scope: str) -> list[str]:
+    """What BM25 indexes for each chunk: the question it answers, and its chunk or whole turn.
+
+    Whole-turn scope lets a long answer match on all its words (SciFact: whole-document BM25
+    0.674 nDCG@10 vs 0.622 per chunk); dense scoring still tells its chunks apart.
+    """
+    if scope == "chunk":
+        return [f"{c.question or ''} {c.text}" for c in chunks]
+    return [f"{c.question or ''} {turns[(c.doc_id, c.turn_index)]}" for c in chunks]
+
+
 def clean_question(question: str) -> str:
     q = question.strip()
     if not q:
@@ -125,7 +136,10 @@ class QAService:
         sentences: list[Sentence] = []
         sentence_texts: list[str] = []
         documents: dict[str, dict[str, Any]] = {}
+        turn_texts: dict[tuple[str, int], str] = {}
         for doc in docs:
+            for i, t in enumerate(doc.turns):
+                turn_texts[(doc.doc_id, i)] = doc.text[t.start : t.end]
             c, s = chunk_transcript(doc, self.chunking, first_id=len(chunks))
             chunks.extend(c)
             sentences.extend(s)
@@ -174,8 +188,7 @@ class QAService:
             chunk_store=chunk_store,
             question_store=question_store,
             question_chunks=[ids for _, ids in question_list],
-            # BM25 sees the question with the answer, as the dense side does.
-            sparse=SparseIndex.build([f"{c.question or ''} {c.text}" for c in chunks]),
+            sparse=SparseIndex.build(bm25_texts(chunks, turn_texts, self.settings.bm25_scope)),
         )
         version = self.index_dir.save(data)
         with self._lock:
@@ -263,6 +276,7 @@ class QAService:
         s = self.settings
         return RetrievalSettings(
             mode=s.mode,
+            fusion=s.fusion,
             candidates=s.candidates,
             question_weight=s.question_weight,
             dense_weight=s.dense_weight,

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     # Retrieval: dense + BM25 fused by reciprocal rank.
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    fusion: Literal["zscore", "rrf"] = "zscore"
+    bm25_scope: Literal["turn", "chunk"] = "turn"  # index time: BM25 sees each chunk's whole turn
     candidates: int = 40  # passages considered before quote selection
     question_weight: float = 0.9
     dense_weight: float = 1.0

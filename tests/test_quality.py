@@ -56,7 +56,8 @@ def test_every_quote_and_passage_is_an_exact_slice(seeded: Built, question: str)
         c = p.chunk
         text = texts.setdefault(c.doc_id, (seeded.source / c.doc_id).read_text(encoding="utf-8"))
         assert text[c.start : c.end] == c.text
-    assert len(answer.passages) <= 5 and len(answer.quotes) <= 3
+    # Three quotes, plus one from another document when all three come from one (see answer.py).
+    assert len(answer.passages) <= 5 and len(answer.quotes) <= 4
     assert answer.answerable == bool(answer.quotes)
 
 

@@ -139,7 +139,9 @@ class IndexDir:
             self.versions.mkdir(parents=True, exist_ok=True)
             self._clean_temporaries()
             # A counter first, so names sort in creation order even within one second.
-            numbers = [int(p.name.split("-")[0]) for p in self.versions.glob("[0-9]*-*")]
+            numbers = [
+                int(p.name[:6]) for p in self.versions.glob("[0-9]*-*") if p.name[:6].isdigit()
+            ]
             name = f"{max(numbers, default=0) + 1:06d}-" + time.strftime("%Y%m%dT%H%M%S")
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir()
