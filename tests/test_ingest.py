@@ -14,8 +14,15 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def turns_of(name: str) -> list[tuple[str | None, str]]:
+    """(label as written, text) per turn."""
     doc = read_transcript(SEEDS / name, SEEDS)
-    return [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
+    return [(t.label, doc.text[t.start : t.end]) for t in doc.turns]
+
+
+def test_aliases_of_one_person_resolve_to_one_display_name() -> None:
+    doc = read_transcript(SEEDS / "000_c8b093dbc246d9b3.txt", SEEDS)
+    names = {(t.label, t.speaker) for t in doc.turns if t.speaker}
+    assert names == {("Musk", "Elon Musk"), ("Elon Musk", "Elon Musk"), ("Mark Penn", "Mark Penn")}
 
 
 def test_labels_on_their_own_line_and_mid_line() -> None:
