@@ -89,9 +89,7 @@ class Chunk:
         _normalise_segments(self)
 
 
-def span_fields(
-    segments: tuple[Segment, ...], times: tuple[Timing, ...]
-) -> dict[str, Any]:
+def span_fields(segments: tuple[Segment, ...], times: tuple[Timing, ...]) -> dict[str, Any]:
     """The citation fields of a span: its segments (JSON lists) and the time of its cues."""
     return {
         "segments": [list(seg) for seg in segments],

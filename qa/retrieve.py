@@ -30,8 +30,16 @@ class Filters:
             return False
         if not self._dated(chunk.date):
             return False
-        return not self.speakers or bool(
-            {(chunk.speaker or "").casefold(), (chunk.label or "").casefold()} & self.speakers
+        return not self.speakers or self._speaks(chunk)
+
+    def _speaks(self, chunk: Chunk) -> bool:
+        """The label as written, the display name, or its last words (`Musk`, `Biden`)."""
+        if {(chunk.speaker or "").casefold(), (chunk.label or "").casefold()} & self.speakers:
+            return True
+        words = (chunk.speaker or "").casefold().split()
+        return any(
+            0 < len(w) <= len(words) and words[-len(w) :] == w
+            for w in (s.split() for s in self.speakers)
         )
 
     def _dated(self, date: str | None) -> bool:

@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 QA = Path(sys.executable).parent / "qa"
 QUOTE_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
+# Added with subtitles and metadata: null or one segment for the plain-text seeds.
+QUOTE_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +52,8 @@ def assert_exact(body: dict, source: Path) -> None:
         assert set(item) == QUOTE_KEYS
         text = (source / item["doc_id"]).read_text(encoding="utf-8")
         assert text[item["start"] : item["end"]] == item["text"]
+        assert item["segments"] == [[item["start"], item["end"]]]
+        assert item["time_start"] is None and item["date"] is None
 
 
 def test_ask_json_through_the_console_script(built: tuple[Path, Path]) -> None:
@@ -159,6 +163,23 @@ def test_server_end_to_end(server: str, built: tuple[Path, Path]) -> None:
         passages = r.json()["passages"]
         assert len(passages) == 2
         assert_exact({"quotes": [], "passages": passages}, source)
+
+        # The seeds have no date: a date filter leaves nothing; a bad date is a 422.
+        r = client.get("/search", params={"q": "Neuralink", "date_from": "2020-01-01"})
+        assert r.status_code == 200 and r.json()["passages"] == []
+        r = client.post("/ask", json={"question": "Neuralink?", "date_to": "last year"})
+        assert r.status_code == 422 and "date_to" in r.json()["detail"]
+        r = client.post(
+            "/ask",
+            json={
+                "question": "How many patients have had Neuralink implanted?",
+                "speaker": ["Musk"],
+            },
+        )
+        assert r.status_code == 200 and r.json()["quotes"]
+        # `Musk` finds all of Elon Musk's words, whichever label the transcript used.
+        assert {q["speaker"] for q in r.json()["quotes"]} == {"Elon Musk"}
+        assert "Elon Musk" in {q["label"] for q in r.json()["quotes"]}
 
         docs = client.get("/documents").json()
         assert {d["doc_id"] for d in docs} == {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -29,6 +30,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "index or model unavailable"},
 }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
@@ -73,7 +78,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     @app.post("/ask", response_model=AskResponse, responses=ERRORS)
     def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer a question with verbatim quotes, each cited by document, speaker and lines."""
-        answer = svc(request).ask(body.question, k=body.k, docs=body.doc, speakers=body.speaker)
+        answer = svc(request).ask(
+            body.question,
+            k=body.k,
+            docs=body.doc,
+            speakers=body.speaker,
+            date_from=_iso(body.date_from),
+            date_to=_iso(body.date_to),
+        )
         return answer.to_dict()
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS)
@@ -85,9 +97,18 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         k: Annotated[int, Query(ge=1, le=50)] = 5,
         doc: Annotated[list[str] | None, Query()] = None,
         speaker: Annotated[list[str] | None, Query()] = None,
+        date_from: Annotated[dt.date | None, Query()] = None,
+        date_to: Annotated[dt.date | None, Query()] = None,
     ) -> dict[str, Any]:
         """The top passages for a query, with scores."""
-        hits = svc(request).search(q, k=k, docs=doc or (), speakers=speaker or ())
+        hits = svc(request).search(
+            q,
+            k=k,
+            docs=doc or (),
+            speakers=speaker or (),
+            date_from=_iso(date_from),
+            date_to=_iso(date_to),
+        )
         return {"passages": [h.to_dict() for h in hits]}
 
     @app.get("/health", response_model=Health)

@@ -110,7 +110,7 @@ def parse_json_turns(doc_id: str, text: str) -> Transcript:
                 turn = _turn(text, values, spans)
                 if turn is None:
                     problems.append(
-                        f"line {_line(text, item_at)}: not a turn (needs a string \"text\"); skipped"
+                        f'line {_line(text, item_at)}: not a turn (needs a string "text"); skipped'
                     )
                 elif turn.end > turn.start:
                     turns.append(turn)
@@ -131,9 +131,7 @@ def parse_json_turns(doc_id: str, text: str) -> Transcript:
     except _Malformed as exc:
         where = f"line {_line(text, exc.pos)}"
         if not turns:
-            raise IngestError(
-                f"{doc_id}: not a JSON list of turns ({where}: {exc})"
-            ) from None
+            raise IngestError(f"{doc_id}: not a JSON list of turns ({where}: {exc})") from None
         problems.append(f"{where}: {exc}; the rest of the file is skipped")
     return finish(doc_id, text, turns, problems=problems)
 

@@ -117,7 +117,9 @@ def read_cues(text: str, webvtt: bool) -> tuple[list[_Cue], str | None, list[str
             if webvtt and _BLOCK.match(line):
                 state = "block"
                 continue
-            problems.append(f"line {n}: text outside any cue (no timing line); skipped to the next blank line")
+            problems.append(
+                f"line {n}: text outside any cue (no timing line); skipped to the next blank line"
+            )
             state = "orphan"
     return cues, title, problems
 

@@ -147,7 +147,11 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     line_bounds, known = _line_labels(text)
     line_bounds = [b for b in line_bounds if b.at not in marked] + markers
     line_starts = {b.at for b in line_bounds}
-    inline = _inline_labels(text, known, line_starts)
+    inline = [
+        b  # not `Musk:` inside a line-start `Elon Musk:`
+        for b in _inline_labels(text, known, line_starts)
+        if not any(lb.at <= b.at < lb.content for lb in line_bounds)
+    ]
     taken = line_starts | {b.at for b in inline}
     heads = _headings(text, {text.rfind("\n", 0, a) + 1 for a in taken})
     bounds = sorted([*line_bounds, *inline, *heads], key=lambda b: b.at)
