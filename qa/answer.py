@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from qa.models import Answer, Hit, Quote
 from qa.retrieve import Query
+from qa.segments import clip, joined_slice
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
@@ -153,6 +154,7 @@ def _joinable(index: IndexData, span: list[int], nb: int) -> bool:
 def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
     first, last = index.sentences[ids[0]], index.sentences[ids[-1]]
     chunk = index.chunks[first.chunk_id]
+    segments, times = first.segments, first.times
     if len(ids) == 1:
         text = index.sentence_texts[ids[0]]
     else:
@@ -161,7 +163,8 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
             for c in (index.chunks[first.chunk_id], index.chunks[last.chunk_id])
             if c.start <= first.start and last.end <= c.end
         )
-        text = chunk.text[first.start - chunk.start : last.end - chunk.start]
+        text = joined_slice(chunk.text, chunk.segments, first.start, last.end)
+        segments, times = clip(chunk.segments, chunk.times, first.start, last.end)
     return Quote(
         text=text,
         doc_id=chunk.doc_id,
@@ -171,6 +174,12 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
         line_start=first.line_start,
         line_end=last.line_end,
         score=score,
+        label=chunk.label or chunk.speaker,
+        segments=segments,
+        time_start=times[0][0] if times else None,
+        time_end=times[-1][1] if times else None,
+        title=chunk.title,
+        date=chunk.date,
     )
 
 
@@ -183,9 +192,28 @@ def render(quotes: list[Quote]) -> str:
             if q.line_start == q.line_end
             else f"lines {q.line_start}–{q.line_end}"
         )
-        who = f"{q.speaker}: " if q.speaker else ""
-        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where}]")
+        who = f"{q.label or q.speaker}: " if q.speaker else ""
+        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where}{cite_extra(q)}]")
     return "\n".join(lines)
+
+
+def cite_extra(q: Quote) -> str:
+    """`, 00:01:02–00:01:09, “Title”, 2023-03-08`: times, then title and date when known."""
+    out = ""
+    if q.time_start is not None or q.time_end is not None:
+        out += f", {clock(q.time_start)}–{clock(q.time_end)}"
+    if q.title and q.title not in (q.doc_id, q.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]):
+        out += f", “{q.title}”"
+    if q.date:
+        out += f", {q.date}"
+    return out
+
+
+def clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 def compose(

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from qa.models import Chunk, Sentence, Transcript, Turn
+from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
+from qa.segments import JoinedView
 
 # Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "… ", "; ", ": ", ", ", " ", ""]
@@ -18,6 +19,8 @@ QUESTION_CHARS = 600  # the tail of the interviewer's turn: questions come last
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) followed by whitespace, or at
 # a line break. Common abbreviations and initials do not end sentences.
 _END = re.compile(r"(?:[.!?…]+[\"'”’)\]]*)(?=\s)|\n")
+# In wrapped text (Markdown) a single line break is a space; only a paragraph break ends a sentence.
+_END_WRAPPED = re.compile(r"(?:[.!?…]+[\"'”’)\]]*)(?=\s)|\n(?=[ \t\u00a0]*\n)")
 _ABBREV = re.compile(
     r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
 )
@@ -47,11 +50,16 @@ class LineIndex:
         return self.line(start), self.line(max(start, end - 1))
 
 
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans inside `text[start:end]`, trimmed, covering all its non-space text."""
+def split_sentences(
+    text: str, start: int, end: int, wrapped: bool = False
+) -> list[tuple[int, int]]:
+    """Sentence spans inside `text[start:end]`, trimmed, covering all its non-space text.
+
+    `wrapped`: lines are wrapped paragraphs, so a line break alone does not end a sentence.
+    """
     spans: list[tuple[int, int]] = []
     cursor = start
-    for m in _END.finditer(text, start, end):
+    for m in (_END_WRAPPED if wrapped else _END).finditer(text, start, end):
         if m.group(0) != "\n" and _not_an_end(text, start, m.start(), m.end()):
             continue
         s, e = _trim(text, cursor, m.end())
@@ -94,8 +102,37 @@ def question_for(turns: Sequence[Turn], index: int, text: str) -> str | None:
         if prev.speaker is None:
             return None
         if prev.speaker != speaker:
+            if len(prev.segments) > 1:
+                return _TurnText.of(text, prev).text[-QUESTION_CHARS:]
             return text[max(prev.start, prev.end - QUESTION_CHARS) : prev.end]
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _TurnText:
+    """The string a turn is split in, `text[lo:hi]`, and the way back to source segments.
+
+    A one-segment turn is split in the source itself (offsets are source offsets); a turn of
+    several segments (subtitle cues) in its segments joined by single spaces.
+    """
+
+    text: str
+    lo: int
+    hi: int
+    view: JoinedView | None
+    times: tuple[Timing, ...] = ()  # a one-segment turn's timing, if it has one
+
+    @classmethod
+    def of(cls, source: str, turn: Turn) -> _TurnText:
+        if len(turn.segments) <= 1:
+            return cls(source, turn.start, turn.end, None, turn.times)
+        view = JoinedView.of(source, turn.segments, turn.times)
+        return cls(view.text, 0, len(view.text), view)
+
+    def spans(self, a: int, b: int) -> tuple[tuple[Segment, ...], tuple[Timing, ...]]:
+        if self.view is None:
+            return ((a, b),), self.times
+        return self.view.spans(a, b)
 
 
 def chunk_transcript(
@@ -114,9 +151,12 @@ def chunk_transcript(
     sentences: list[Sentence] = []
     for ti, turn in enumerate(doc.turns):
         question = question_for(doc.turns, ti, doc.text)
+        tt = _TurnText.of(doc.text, turn)
         turn_chunks: list[Chunk] = []
-        pieces = splitter.split_text(doc.text[turn.start : turn.end])
-        for s, e in _locate(doc.text, turn.start, turn.end, pieces, settings.overlap):
+        pieces = splitter.split_text(tt.text[tt.lo : tt.hi])
+        for a, b in _locate(tt.text, tt.lo, tt.hi, pieces, settings.overlap):
+            segments, times = tt.spans(a, b)
+            s, e = segments[0][0], segments[-1][1]
             line_start, line_end = lines.span(s, e)
             turn_chunks.append(
                 Chunk(
@@ -127,19 +167,32 @@ def chunk_transcript(
                     end=e,
                     line_start=line_start,
                     line_end=line_end,
-                    text=doc.text[s:e],
+                    text=tt.text[a:b],
                     turn_index=ti,
                     question=question,
+                    label=turn.label,
+                    segments=segments,
+                    times=times,
+                    title=doc.title,
+                    date=doc.date,
                 )
             )
         starts = [c.start for c in turn_chunks]
-        for s, e in split_sentences(doc.text, turn.start, turn.end):
+        for a, b in split_sentences(tt.text, tt.lo, tt.hi, doc.wrapped):
+            segments, times = tt.spans(a, b)
+            s, e = segments[0][0], segments[-1][1]
             # The last chunk starting at or before the sentence: it holds the sentence's start.
             owner = turn_chunks[max(0, bisect.bisect_right(starts, s) - 1)]
             line_start, line_end = lines.span(s, e)
             sentences.append(
                 Sentence(
-                    start=s, end=e, chunk_id=owner.id, line_start=line_start, line_end=line_end
+                    start=s,
+                    end=e,
+                    chunk_id=owner.id,
+                    line_start=line_start,
+                    line_end=line_end,
+                    segments=segments,
+                    times=times,
                 )
             )
         chunks.extend(turn_chunks)

@@ -33,6 +33,14 @@ DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="only this docum
 SpeakerOpt = Annotated[
     list[str] | None, typer.Option("--speaker", help="only this speaker (repeatable)")
 ]
+DateFromOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--date-from", help="only documents dated on or after YYYY-MM-DD"),
+]
+DateToOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--date-to", help="only documents dated on or before YYYY-MM-DD"),
+]
 
 
 def _service(source: Path | None = None, index: Path | None = None) -> QAService:
@@ -67,6 +75,8 @@ def index_build(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonO
             f"indexed {report.documents} documents: {report.chunks} chunks, "
             f"{report.sentences} sentences in {report.seconds:.1f}s (version {report.version})"
         )
+        for problem in report.problems:
+            typer.echo(f"qa: warning: {problem}", err=True)
 
 
 @index_app.command("status")
@@ -102,9 +112,18 @@ def ask(
     source: SourceOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
 ) -> None:
     """Answer QUESTION with verbatim quotes and citations."""
-    answer = _service(source, index).ask(question, k=k, docs=doc or (), speakers=speaker or ())
+    answer = _service(source, index).ask(
+        question,
+        k=k,
+        docs=doc or (),
+        speakers=speaker or (),
+        date_from=date_from,
+        date_to=date_to,
+    )
     if as_json:
         _print_json(answer.to_dict())
     else:
@@ -120,9 +139,18 @@ def search(
     source: SourceOpt = None,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
 ) -> None:
     """The top passages for QUERY, with scores."""
-    hits = _service(source, index).search(query, k=k, docs=doc or (), speakers=speaker or ())
+    hits = _service(source, index).search(
+        query,
+        k=k,
+        docs=doc or (),
+        speakers=speaker or (),
+        date_from=date_from,
+        date_to=date_to,
+    )
     if as_json:
         _print_json({"passages": [h.to_dict() for h in hits]})
     else:
@@ -262,6 +290,8 @@ def _render_answer(answer: Answer) -> None:
     from rich.console import Console
     from rich.text import Text
 
+    from qa.answer import cite_extra
+
     console = Console()
     if not answer.answerable:
         console.print(Text(answer.answer, style="yellow"))
@@ -273,9 +303,10 @@ def _render_answer(answer: Answer) -> None:
             else f"lines {q.line_start}–{q.line_end}"
         )
         head = Text()
-        head.append(q.speaker or "(no speaker)", style="bold cyan")
+        head.append(q.label or q.speaker or "(no speaker)", style="bold cyan")
         head.append(
-            f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim"
+            f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}{cite_extra(q)}, score {q.score:.3f}",
+            style="dim",
         )
         console.print(head)
         console.print(Text(f"“{q.text}”"), soft_wrap=True)
@@ -291,10 +322,11 @@ def _render_hits(hits: list[Hit]) -> None:
         table.add_column(col)
     for h in hits:
         c = h.chunk
+        dated = "".join(f"\n{x}" for x in (c.title, c.date) if x and x != c.doc_id)
         table.add_row(
             f"{h.score:.3f}",
-            c.speaker or "",
-            f"{c.doc_id}\nlines {c.line_start}–{c.line_end}",
+            c.label or c.speaker or "",
+            f"{c.doc_id}\nlines {c.line_start}–{c.line_end}{dated}",
             c.text,
         )
     Console().print(table)

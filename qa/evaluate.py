@@ -18,6 +18,7 @@ from qa.chunk import ChunkSettings, chunk_transcript
 from qa.embed import Embedder
 from qa.ingest import parse_transcript, read_source_text
 from qa.retrieve import Mode
+from qa.segments import join
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -61,7 +62,7 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         for q in answer.quotes:
             text = texts.setdefault(q.doc_id, read_source_text(source / q.doc_id))
             quotes_checked += 1
-            quotes_exact += text[q.start : q.end] == q.text
+            quotes_exact += join(text, q.segments) == q.text  # one segment: text[start:end]
         if not row["answer_quotes"]:
             unanswerable += 1
             refused += not answer.answerable

@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# An exact `[start, end)` slice of the source text. A span that is not one contiguous slice (a
+# subtitle turn runs across cues, with timestamps in between) is a tuple of them; its text is
+# the slices joined by single spaces. Plain text has one segment.
+Segment = tuple[int, int]
+# Seconds from the start of the media, per segment: the cue it comes from (None: unreadable).
+Timing = tuple[float | None, float | None]
+
+
+def _normalise_segments(obj: Any) -> None:
+    """`segments` defaults to `((start, end),)`; JSON lists become tuples (frozen, hashable)."""
+    segs = obj.segments or ((obj.start, obj.end),)
+    object.__setattr__(obj, "segments", tuple((int(s), int(e)) for s, e in segs))
+    object.__setattr__(obj, "times", tuple((a, b) for a, b in obj.times))
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -14,6 +28,12 @@ class Turn:
     start: int  # content offsets in the source text, label excluded
     end: int
     label_start: int | None = None  # where the label itself begins, when there is one
+    label: str | None = None  # the label as written, when `speaker` is a resolved display name
+    segments: tuple[Segment, ...] = ()  # () means `((start, end),)`
+    times: tuple[Timing, ...] = ()  # one per segment, for timed formats (subtitles, JSON)
+
+    def __post_init__(self) -> None:
+        _normalise_segments(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +42,11 @@ class Transcript:
     text: str
     sha256: str
     turns: tuple[Turn, ...]
+    title: str | None = None
+    date: str | None = None  # YYYY-MM-DD
+    source_url: str | None = None
+    problems: tuple[str, ...] = ()  # what could not be read (`line 12: ...`), the rest is indexed
+    wrapped: bool = False  # lines are wrapped (Markdown): a line break alone ends no sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +58,11 @@ class Sentence:
     chunk_id: int
     line_start: int
     line_end: int
+    segments: tuple[Segment, ...] = ()
+    times: tuple[Timing, ...] = ()
+
+    def __post_init__(self) -> None:
+        _normalise_segments(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +79,23 @@ class Chunk:
     text: str
     turn_index: int
     question: str | None = None  # the interviewer's turn this chunk answers, if any
+    label: str | None = None  # the speaker label as written (`speaker` is the display name)
+    segments: tuple[Segment, ...] = ()
+    times: tuple[Timing, ...] = ()
+    title: str | None = None
+    date: str | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_segments(self)
+
+
+def span_fields(segments: tuple[Segment, ...], times: tuple[Timing, ...]) -> dict[str, Any]:
+    """The citation fields of a span: its segments (JSON lists) and the time of its cues."""
+    return {
+        "segments": [list(seg) for seg in segments],
+        "time_start": times[0][0] if times else None,
+        "time_end": times[-1][1] if times else None,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +114,10 @@ class Hit:
             "line_start": c.line_start,
             "line_end": c.line_end,
             "score": round(self.score, 4),
+            "label": c.label or c.speaker,
+            **span_fields(c.segments, c.times),
+            "title": c.title,
+            "date": c.date,
         }
 
 
@@ -80,10 +131,22 @@ class Quote:
     line_start: int
     line_end: int
     score: float
+    label: str | None = None  # as written in the transcript; `speaker` is the display name
+    segments: tuple[Segment, ...] = ()  # text == " ".join(source[s:e] for s, e in segments)
+    time_start: float | None = None  # seconds, for quotes from timed formats
+    time_end: float | None = None
+    title: str | None = None
+    date: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            object.__setattr__(self, "segments", ((self.start, self.end),))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["score"] = round(self.score, 4)
+        d["label"] = self.label or self.speaker
+        d["segments"] = [list(seg) for seg in self.segments]
         return d
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Literal
 
 import numpy as np
 
+from qa.errors import InvalidInput
 from qa.models import Chunk, Hit
 from qa.store import IndexData
 
@@ -19,20 +21,64 @@ RRF_K = 60  # the usual constant from Cormack et al.; damps the head of each ran
 @dataclass(frozen=True, slots=True)
 class Filters:
     docs: frozenset[str] = frozenset()
-    speakers: frozenset[str] = frozenset()
+    speakers: frozenset[str] = frozenset()  # display names or labels as written, casefolded
+    date_from: str | None = None  # YYYY-MM-DD, inclusive; undated documents are then excluded
+    date_to: str | None = None
 
     def admits(self, chunk: Chunk) -> bool:
         if self.docs and chunk.doc_id not in self.docs:
             return False
-        return not self.speakers or (chunk.speaker or "").casefold() in self.speakers
+        if not self._dated(chunk.date):
+            return False
+        return not self.speakers or self._speaks(chunk)
+
+    def _speaks(self, chunk: Chunk) -> bool:
+        """The label as written, the display name, or its last words (`Musk`, `Biden`)."""
+        if {(chunk.speaker or "").casefold(), (chunk.label or "").casefold()} & self.speakers:
+            return True
+        words = (chunk.speaker or "").casefold().split()
+        return any(
+            0 < len(w) <= len(words) and words[-len(w) :] == w
+            for w in (s.split() for s in self.speakers)
+        )
+
+    def _dated(self, date: str | None) -> bool:
+        if self.date_from is None and self.date_to is None:
+            return True
+        if date is None:
+            return False
+        return (self.date_from is None or date >= self.date_from) and (
+            self.date_to is None or date <= self.date_to
+        )
 
     @property
     def active(self) -> bool:
-        return bool(self.docs or self.speakers)
+        return bool(self.docs or self.speakers or self.date_from or self.date_to)
 
     @classmethod
-    def of(cls, docs: Collection[str] = (), speakers: Collection[str] = ()) -> Filters:
-        return cls(frozenset(docs), frozenset(s.casefold() for s in speakers))
+    def of(
+        cls,
+        docs: Collection[str] = (),
+        speakers: Collection[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Filters:
+        return cls(
+            frozenset(docs),
+            frozenset(s.casefold() for s in speakers),
+            iso_date(date_from, "date_from"),
+            iso_date(date_to, "date_to"),
+        )
+
+
+def iso_date(value: str | None, name: str) -> str | None:
+    """`YYYY-MM-DD`, checked; None stays None."""
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

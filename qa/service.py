@@ -19,6 +19,7 @@ from qa.errors import InvalidInput
 from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
 from qa.models import Answer, Chunk, Hit, Sentence
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
+from qa.segments import join
 from qa.settings import Settings
 from qa.sparse import SparseIndex
 from qa.store import FORMAT_VERSION, FaissStore, IndexData, IndexDir
@@ -35,6 +36,7 @@ class BuildReport:
     sentences: int
     seconds: float
     version: str
+    problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class BuildReport:
             "sentences": self.sentences,
             "seconds": round(self.seconds, 2),
             "version": self.version,
+            "problems": list(self.problems),
         }
 
 
@@ -143,7 +146,7 @@ class QAService:
             c, s = chunk_transcript(doc, self.chunking, first_id=len(chunks))
             chunks.extend(c)
             sentences.extend(s)
-            sentence_texts.extend(doc.text[x.start : x.end] for x in s)
+            sentence_texts.extend(join(doc.text, x.segments) for x in s)
             documents[doc.doc_id] = {"sha256": doc.sha256, "chunks": len(c), "sentences": len(s)}
 
         # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -194,7 +197,12 @@ class QAService:
         with self._lock:
             self._index = data
         return BuildReport(
-            len(docs), len(chunks), len(sentences), time.perf_counter() - t0, version
+            len(docs),
+            len(chunks),
+            len(sentences),
+            time.perf_counter() - t0,
+            version,
+            problems=tuple(f"{d.doc_id}: {p}" for d in docs for p in d.problems),
         )
 
     def pending_changes(self, source: Path | None = None) -> dict[str, list[str]]:
@@ -244,23 +252,35 @@ class QAService:
             return self._micro_batcher
 
     def search(
-        self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
+        self,
+        question: str,
+        k: int = 5,
+        docs: Collection[str] = (),
+        speakers: Collection[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> list[Hit]:
         q = clean_question(question)
+        filters = Filters.of(docs, speakers, date_from, date_to)
         index = self.index  # one version for the whole request
-        return retrieve(
-            index, self._query(q, index), k, self._retrieval(), Filters.of(docs, speakers)
-        )
+        return retrieve(index, self._query(q, index), k, self._retrieval(), filters)
 
     def ask(
-        self, question: str, k: int = 5, docs: Collection[str] = (), speakers: Collection[str] = ()
+        self,
+        question: str,
+        k: int = 5,
+        docs: Collection[str] = (),
+        speakers: Collection[str] = (),
+        date_from: str | None = None,
+        date_to: str | None = None,
     ) -> Answer:
         q = clean_question(question)
+        filters = Filters.of(docs, speakers, date_from, date_to)
         index = self.index
         query = self._query(q, index)
         s = self.settings
         retrieval = self._retrieval()
-        pool = retrieve(index, query, max(k, s.candidates), retrieval, Filters.of(docs, speakers))
+        pool = retrieve(index, query, max(k, s.candidates), retrieval, filters)
         answer_settings = AnswerSettings(
             max_quotes=min(k, s.max_quotes),
             abstain_threshold=s.abstain_threshold,

@@ -25,6 +25,8 @@ QA_BIN = Path(sys.executable).parent / "qa"
 
 ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
 QUOTE_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
+# Added with subtitles and metadata: null, or one segment, for the plain-text seeds.
+QUOTE_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
 
 EVAL_REPORT = pytest.StashKey[dict[str, Any]]()
 

@@ -32,7 +32,7 @@ def load(name: str) -> Transcript:
 
 def turns_of(name: str) -> list[tuple[str | None, str]]:
     doc = load(name)
-    return [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
+    return [(t.label or t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
 
 
 def turn_with(doc: Transcript, snippet: str) -> tuple[int, Turn]:
@@ -58,7 +58,9 @@ def assert_well_formed(text: str, turns: list[Turn]) -> None:
         else:
             assert t.label_start is not None and covered <= t.label_start < t.start
             # The label is excluded from the content: `Name:` then whitespace.
-            assert re.fullmatch(re.escape(t.speaker) + r"[ \t]*:\s*", text[t.label_start : t.start])
+            assert re.fullmatch(
+                re.escape(t.label or t.speaker) + r"[ \t]*:\s*", text[t.label_start : t.start]
+            )
             gap_end = t.label_start
         assert not text[covered:gap_end].strip(), f"text lost before {t}"
         covered = t.end
@@ -88,7 +90,7 @@ def test_mid_line_label_offsets() -> None:
     doc = load(PENN)
     i, musk = turn_with(doc, "This is a huge difference.")
     penn = doc.turns[i - 1]
-    assert (penn.speaker, musk.speaker) == ("Mark Penn", "Musk")
+    assert (penn.label or penn.speaker, musk.label or musk.speaker) == ("Mark Penn", "Musk")
     assert doc.text[musk.start : musk.end] == "This is a huge difference."
     assert musk.label_start is not None
     assert doc.text[musk.label_start : musk.label_start + 5] == "Musk:"
@@ -134,7 +136,7 @@ def test_mid_line_label_offsets() -> None:
 def test_known_turns(name: str, snippet: str, speaker: str | None, line: int) -> None:
     doc = load(name)
     _, turn = turn_with(doc, snippet)
-    assert turn.speaker == speaker
+    assert (turn.label or turn.speaker) == speaker
     at = doc.text.index(snippet)
     assert turn.start <= at and at + len(snippet) <= turn.end
     assert line_of(doc.text, at) == line
@@ -167,13 +169,13 @@ def test_every_numbered_heading_is_a_speakerless_turn_of_its_own() -> None:
 
 def test_speakers_and_preamble() -> None:
     penn = load(PENN)
-    assert {t.speaker for t in penn.turns} == {None, "Mark Penn", "Musk", "Elon Musk"}
+    assert {t.label or t.speaker for t in penn.turns} == {None, "Mark Penn", "Musk", "Elon Musk"}
     assert [t.speaker for t in penn.turns].count(None) == 1
     first = penn.turns[0]
     assert first.speaker is None and first.start == 0
     assert penn.text[first.start : first.end].endswith("Here is the full text of the interview:")
     # Labels alternate: nobody answers themselves.
-    named = [t.speaker for t in penn.turns[1:]]
+    named = [t.label or t.speaker for t in penn.turns[1:]]
     assert all(("Penn" in a) != ("Penn" in b) for a, b in itertools.pairwise(named))
     # The file ends mid-sentence without a newline; the last turn reaches its last character.
     assert penn.turns[-1].end == len(penn.text)
@@ -278,7 +280,7 @@ SYNTHETIC = {
 @pytest.mark.parametrize(("text", "expected"), SYNTHETIC.values(), ids=SYNTHETIC.keys())
 def test_synthetic_layouts(text: str, expected: list[tuple[str | None, str]]) -> None:
     turns = parse_turns(text)
-    assert [(t.speaker, text[t.start : t.end]) for t in turns] == expected
+    assert [(t.label or t.speaker, text[t.start : t.end]) for t in turns] == expected
     assert_well_formed(text, turns)
 
 
@@ -309,7 +311,8 @@ def test_transcript_identity(tmp_path: Path) -> None:
 
 
 def test_list_sources_is_sorted_and_skips_hidden_and_other_files(tmp_path: Path) -> None:
-    for rel in ["b.txt", "a.TXT", "sub/c.txt", ".hidden.txt", ".git/d.txt", "notes.md", "x.pdf"]:
+    # .md is a transcript format now; README/SOURCE notes and other file types are not.
+    for rel in ["b.txt", "a.TXT", "sub/c.txt", ".hidden.txt", ".git/d.txt", "SOURCE.md", "x.pdf"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("Alice:\nx\n", encoding="utf-8")
     assert [doc_id_for(p, tmp_path) for p in list_sources(tmp_path)] == [

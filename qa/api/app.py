@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "index or model unavailable"},
 }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
@@ -83,7 +88,14 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         service = svc(request)
         level = logging.INFO if service.settings.log_questions else logging.DEBUG
         log.log(level, "ask", extra={"fields": {"question": body.question, "k": body.k}})
-        answer = service.ask(body.question, k=body.k, docs=body.doc, speakers=body.speaker)
+        answer = service.ask(
+            body.question,
+            k=body.k,
+            docs=body.doc,
+            speakers=body.speaker,
+            date_from=_iso(body.date_from),
+            date_to=_iso(body.date_to),
+        )
         return answer.to_dict()
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS)
@@ -95,9 +107,18 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         k: Annotated[int, Query(ge=1, le=50)] = 5,
         doc: Annotated[list[str] | None, Query()] = None,
         speaker: Annotated[list[str] | None, Query()] = None,
+        date_from: Annotated[dt.date | None, Query()] = None,
+        date_to: Annotated[dt.date | None, Query()] = None,
     ) -> dict[str, Any]:
         """The top passages for a query, with scores."""
-        hits = svc(request).search(q, k=k, docs=doc or (), speakers=speaker or ())
+        hits = svc(request).search(
+            q,
+            k=k,
+            docs=doc or (),
+            speakers=speaker or (),
+            date_from=_iso(date_from),
+            date_to=_iso(date_to),
+        )
         return {"passages": [h.to_dict() for h in hits]}
 
     @app.get("/health", response_model=Health)

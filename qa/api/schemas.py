@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 from pydantic import BaseModel, Field, field_validator
@@ -25,7 +26,13 @@ class AskRequest(BaseModel):
     )
     k: int = Field(5, ge=1, le=50, description="passages to return (quotes: up to 3)")
     doc: list[str] = Field(default_factory=list, description="only these document ids")
-    speaker: list[str] = Field(default_factory=list, description="only these speakers")
+    speaker: list[str] = Field(
+        default_factory=list, description="only these speakers (display name or label as written)"
+    )
+    date_from: dt.date | None = Field(
+        None, description="only documents dated on or after this day (undated ones are excluded)"
+    )
+    date_to: dt.date | None = Field(None, description="only documents dated on or before this day")
 
     _check = field_validator("question")(check_question)
 
@@ -39,10 +46,20 @@ class Passage(BaseModel):
     line_start: int
     line_end: int
     score: float
+    label: str | None = Field(None, description="the speaker label as written in the transcript")
+    segments: list[tuple[int, int]] = Field(
+        default_factory=list,
+        description="exact [start, end) slices of the source; text is them joined by single spaces",
+    )
+    time_start: float | None = Field(None, description="seconds: start of the first cue quoted")
+    time_end: float | None = Field(None, description="seconds: end of the last cue quoted")
+    title: str | None = None
+    date: str | None = Field(None, description="YYYY-MM-DD, when the document has a date")
 
 
 class Quote(Passage):
-    """A verbatim quote: `source_text[start:end] == text`."""
+    """A verbatim quote: `" ".join(source_text[s:e] for s, e in segments) == text`; for plain
+    text that is `source_text[start:end] == text`."""
 
 
 class AskResponse(BaseModel):

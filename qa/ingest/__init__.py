@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
 from qa.errors import IngestError
-from qa.ingest.text import parse_turns
+from qa.ingest.jsonturns import parse_json_turns
+from qa.ingest.markdown import parse_markdown
+from qa.ingest.meta import parse_sidecar, with_overrides
+from qa.ingest.subtitles import parse_subtitles
+from qa.ingest.text import parse_text
 from qa.models import Transcript
 
-SUFFIXES = frozenset({".txt"})
+log = logging.getLogger("qa.ingest")
+
+# One reader per format; each is pure (text in, Transcript out) with offsets into that text.
+READERS: dict[str, Callable[[str, str], Transcript]] = {
+    ".txt": parse_text,
+    ".md": parse_markdown,
+    ".markdown": parse_markdown,
+    ".srt": parse_subtitles,
+    ".vtt": parse_subtitles,
+    ".json": parse_json_turns,
+}
+SUFFIXES = frozenset(READERS)
+SIDECAR = ".meta.json"
+# Notes that travel with a corpus but are not transcripts.
+_NOT_TRANSCRIPTS = re.compile(r"(?:readme|source|sources|licen[cs]e|copying)(?:\.[^.]+)?", re.I)
 
 
 def read_source_text(path: Path) -> str:
@@ -25,16 +45,27 @@ def read_source_text(path: Path) -> str:
 
 
 def parse_transcript(doc_id: str, text: str) -> Transcript:
-    """Parse already-read text (pure: no I/O)."""
-    turns = parse_turns(text)
-    if not any(text[t.start : t.end].strip() for t in turns):
-        raise IngestError(f"{doc_id}: no transcript text")
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Transcript(doc_id=doc_id, text=text, sha256=sha, turns=tuple(turns))
+    """Parse already-read text (pure: no I/O); the reader is chosen by the suffix of `doc_id`."""
+    reader = READERS.get(PurePosixPath(doc_id).suffix.lower(), parse_text)
+    return reader(doc_id, text)
+
+
+def sidecar_for(path: Path) -> Path | None:
+    """`talk.meta.json` or `talk.srt.meta.json` next to `talk.srt`, if there is one."""
+    for candidate in (path.with_name(path.stem + SIDECAR), path.with_name(path.name + SIDECAR)):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def read_transcript(path: Path, root: Path) -> Transcript:
-    return parse_transcript(doc_id_for(path, root), read_source_text(path))
+    doc = parse_transcript(doc_id_for(path, root), read_source_text(path))
+    sidecar = sidecar_for(path)
+    if sidecar is not None:
+        doc = with_overrides(doc, parse_sidecar(sidecar.name, read_source_text(sidecar)))
+    for problem in doc.problems:
+        log.warning("%s: %s", doc.doc_id, problem)
+    return doc
 
 
 def doc_id_for(path: Path, root: Path) -> str:
@@ -50,5 +81,7 @@ def list_sources(root: Path) -> list[Path]:
         for p in root.rglob("*")
         if p.is_file()
         and p.suffix.lower() in SUFFIXES
+        and not p.name.lower().endswith(SIDECAR)
+        and not _NOT_TRANSCRIPTS.fullmatch(p.name)
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )

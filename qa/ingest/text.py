@@ -7,6 +7,13 @@ Three label layouts occur in real transcripts:
   speakers are those already seen as line-start labels.
 Text before the first label (titles, summaries, key points) becomes a turn with speaker None, as
 do numbered section headings between turns.
+
+A label is plain (`Ron Baron:`), upper case with a title (`MS. JEAN-PIERRE:`, `SECRETARY
+YELLEN:`) or bold Markdown (`**Jerod Santo:**`). A one-off `Note:` is prose, but an upper-case or
+bold label is a speaker even when used once. Interview markers `Q` and `A` open a line (`Q    Thank
+you.`, `Q: ...`); `Q` counts when it is used at least twice, `A` only with `Q` and followed by a
+colon, a full stop or a wide gap, so that `A partnership...` stays prose. A labelled turn that is
+only a timestamp (`**Break:** \\[21:37\\]`) is a marker, not speech: its speaker is None.
 """
 
 from __future__ import annotations
@@ -14,11 +21,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.models import Turn
+from qa.ingest.meta import finish, front_matter, metadata_fields
+from qa.models import Transcript, Turn
 
 # One to four capitalised words (initials, hyphens and apostrophes allowed), then a colon.
-_NAME = r"[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*){0,3}"
-_LINE_LABEL = re.compile(rf"^[ \t]*(?P<label>{_NAME})[ \t]*:(?=\s|$)", re.MULTILINE)
+NAME = r"[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*){0,3}"
+_LABEL = (
+    rf"\*\*(?P<b1>{NAME})[ \t]*:[ \t]*\*\*"  # **Name:**
+    rf"|\*\*(?P<b2>{NAME})\*\*[ \t]*:"  # **Name**:
+    rf"|(?P<label>{NAME})[ \t]*:"  # Name:  NAME:
+)
+_LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>{_LABEL})(?=\s|$)", re.MULTILINE)
+_QA = re.compile(
+    r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*[:.](?=\s)|[ \t\u00a0]+)[ \t\u00a0]*(?=\S)",
+    re.MULTILINE,
+)
+_MARKER_ONLY = re.compile(r"\\?[\[(]\d{1,2}(?::\d{2}){1,2}\\?[\])]")
 # `01. Title`, `# Title`: a short line that is a heading, not speech.
 _HEADING = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|#{1,6})[ \t]+\S[^\n]{0,200}$", re.MULTILINE)
 _WS = " \t\r\n\f\v\u00a0\ufeff"
@@ -31,27 +49,53 @@ class _Boundary:
     speaker: str | None
 
 
+def _label(m: re.Match[str]) -> str:
+    return m.group("b1") or m.group("b2") or m.group("label")
+
+
+def _upper_case(label: str) -> bool:
+    letters = [ch for ch in label if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
 def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     found: list[tuple[re.Match[str], bool]] = []
     counts: dict[str, int] = {}
     for m in _LINE_LABEL.finditer(text):
-        label = m.group("label")
+        label = _label(m)
         rest_of_line = text[m.end() : text.find("\n", m.end()) if "\n" in text[m.end() :] else None]
         alone = not rest_of_line.strip()
         found.append((m, alone))
         counts[label] = counts.get(label, 0) + 1
-    # A one-off `Note: ...` is prose; a label used twice, or standing alone on its line, is a speaker.
-    known = {label for label, n in counts.items() if n >= 2}
-    known |= {m.group("label") for m, alone in found if alone}
+    # A one-off `Note: ...` is prose; a label used twice, or standing alone on its line, is a speaker,
+    # and so is an upper-case (`AUDIENCE MEMBER:`) or bold (`**Name:**`) one.
+    known = {label for label, n in counts.items() if n >= 2 or _upper_case(label)}
+    known |= {_label(m) for m, alone in found if alone or m.group("label") is None}
     out = [
-        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
+        _Boundary(at=m.start("whole"), content=m.end(), speaker=_label(m))
         for m, _ in found
-        if m.group("label") in known
+        if _label(m) in known
     ]
     return out, known
 
 
-def _inline_labels(text: str, known: set[str], labels: list[_Boundary]) -> list[_Boundary]:
+def _interview_markers(text: str) -> list[_Boundary]:
+    """`Q` and `A` opening a line, when the document uses them as markers."""
+    found = list(_QA.finditer(text))
+    if sum(m.group("label") == "Q" for m in found) < 2:
+        return []
+    return [
+        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
+        for m in found
+        if m.group("label") == "Q"
+        or ":" in m.group("sep")
+        or "." in m.group("sep")
+        or len(m.group("sep")) >= 2
+        or "\t" in m.group("sep")
+    ]
+
+
+def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
     if not known:
         return []
     # Longest first so `Elon Musk:` wins over `Musk:`.
@@ -59,8 +103,7 @@ def _inline_labels(text: str, known: set[str], labels: list[_Boundary]) -> list[
     pattern = re.compile(rf"(?<=[^\s])[ \t]+(?P<label>{names}):(?=\s|$)")
     out = []
     for m in pattern.finditer(text):
-        # `Musk:` inside the line label `Elon Musk:` is part of that label, not another one.
-        if any(b.at <= m.start("label") < b.content for b in labels):
+        if m.start("label") in taken:
             continue
         out.append(_Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")))
     return out
@@ -84,11 +127,31 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def parse_turns(text: str) -> list[Turn]:
-    """Split `text` into speaker turns with exact, trimmed `[start, end)` offsets (label excluded)."""
+def _mask(text: str, skip: int) -> str:
+    """`text` with its first `skip` characters (front matter) and a BOM blanked, same offsets."""
+    if skip <= 0 and not text.startswith("\ufeff"):
+        return text
+    head = re.sub(r"[^\n]", " ", text[: max(skip, 1)])
+    return head + text[len(head) :]
+
+
+def parse_turns(text: str, skip: int = 0) -> list[Turn]:
+    """Split `text` into speaker turns with exact, trimmed `[start, end)` offsets (label excluded).
+
+    The first `skip` characters (front matter) belong to no turn.
+    """
+    source = text
+    text = _mask(text, skip)
+    markers = _interview_markers(text)
+    marked = {b.at for b in markers}
     line_bounds, known = _line_labels(text)
+    line_bounds = [b for b in line_bounds if b.at not in marked] + markers
     line_starts = {b.at for b in line_bounds}
-    inline = _inline_labels(text, known, line_bounds)
+    inline = [
+        b  # not `Musk:` inside a line-start `Elon Musk:`
+        for b in _inline_labels(text, known, line_starts)
+        if not any(lb.at <= b.at < lb.content for lb in line_bounds)
+    ]
     taken = line_starts | {b.at for b in inline}
     heads = _headings(text, {text.rfind("\n", 0, a) + 1 for a in taken})
     bounds = sorted([*line_bounds, *inline, *heads], key=lambda b: b.at)
@@ -101,6 +164,21 @@ def parse_turns(text: str) -> list[Turn]:
         stop = bounds[i + 1].at if i + 1 < len(bounds) else len(text)
         start, end = _trim(text, b.content, stop)
         if end > start:
-            label_start = b.at if b.speaker is not None else None
-            turns.append(Turn(speaker=b.speaker, start=start, end=end, label_start=label_start))
+            speaker = b.speaker
+            if speaker is not None and _MARKER_ONLY.fullmatch(source, start, end):
+                speaker = None  # `**Break:** \\[21:37\\]`
+            label_start = b.at if speaker is not None else None
+            turns.append(Turn(speaker=speaker, start=start, end=end, label_start=label_start))
     return turns
+
+
+def parse_text(doc_id: str, text: str) -> Transcript:
+    """A plain-text transcript (`.txt`); YAML front matter, if any, is metadata, not a turn."""
+    fm = front_matter(text)
+    return finish(
+        doc_id,
+        text,
+        parse_turns(text, skip=fm.end),
+        **metadata_fields(fm.fields),
+        problems=[fm.problem] if fm.problem else [],
+    )

@@ -1,0 +1,52 @@
+"""One display name per person in a document: `Musk` and `Elon Musk` are the same speaker.
+
+Within one document, a label whose words are the last words of a longer label (`Musk` of `Elon
+Musk`, `MUSK` of `Elon Musk`) names the same person, unless two longer labels claim it
+(`Smith` with `John Smith` and `Jane Smith`). The display name is the longest form; the label as
+written stays on the turn for citations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from qa.models import Turn
+
+
+def _words(label: str) -> tuple[str, ...]:
+    return tuple(w.strip(".").casefold() for w in label.split())
+
+
+def resolve_aliases(labels: Iterable[str]) -> dict[str, str]:
+    """label → display name, for every label."""
+    unique = sorted(set(labels))
+    out: dict[str, str] = {}
+    for label in unique:
+        mine = _words(label)
+        if len("".join(mine)) < 2:  # `Q`, `A`: markers, not names
+            out[label] = label
+            continue
+        longer = [
+            other
+            for other in unique
+            if len(_words(other)) > len(mine) and _words(other)[-len(mine) :] == mine
+        ]
+        # The longest claimant must contain every other one, or the short label is ambiguous.
+        longest = max(longer, key=lambda o: (len(_words(o)), o), default=None)
+        if longest is not None and all(
+            _words(longest)[-len(_words(o)) :] == _words(o) for o in longer
+        ):
+            out[label] = longest
+        else:
+            out[label] = label
+    return out
+
+
+def resolve_turns(turns: Sequence[Turn]) -> tuple[Turn, ...]:
+    """Turns with `speaker` the display name and `label` the label as written."""
+    names = resolve_aliases(t.speaker for t in turns if t.speaker)
+    return tuple(
+        replace(t, speaker=names[t.speaker], label=t.label or t.speaker) if t.speaker else t
+        for t in turns
+    )

@@ -1,0 +1,183 @@
+"""Subtitles (`.srt` SubRip, `.vtt` WebVTT) → speaker turns made of cue-text segments.
+
+The words of a turn sit between cue numbers and timing lines, so a turn is a tuple of segments:
+each a trimmed piece of one cue-text line (markup tags such as `<i>` or `<v Name>` fall between
+pieces), timed by its cue. A speaker is named by a voice tag (`<v Travis>`) or by `Name:` at the
+start of a cue; a cue without one continues the current speaker, so cues merge into turns.
+
+Malformed files are read as far as they can be: an unreadable timing line keeps its cue's text
+without times, text outside any cue is skipped, a missing blank line is tolerated; each problem
+is reported with its line number. A BOM and CRLF line ends are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from qa.ingest.meta import finish
+from qa.ingest.text import NAME
+from qa.models import Segment, Timing, Transcript, Turn
+
+_STAMP = re.compile(r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})")
+_TIMING = re.compile(r"^(?P<a>\S+)[ \t]+-->[ \t]+(?P<b>\S+)(?:[ \t].*)?$")
+_TAG = re.compile(r"<[^>\n]*>|\{\\[^}\n]*\}")  # <i>, </v>, <00:01.000>, {\an8}
+_VOICE = re.compile(r"<v(?:\.[\w.\-]+)*[ \t]+(?P<name>[^>\n]+?)[ \t]*>")
+_CUE_LABEL = re.compile(rf"[ \t]*(?:-[ \t]*)?(?P<label>{NAME})[ \t]*:(?=\s|$)")
+_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)")
+_WS = " \t\r\u00a0\ufeff"
+
+
+@dataclass
+class _Cue:
+    times: Timing
+    lines: list[tuple[int, int, int]] = field(default_factory=list)  # (line number, start, end)
+
+
+def _seconds(stamp: str) -> float | None:
+    m = _STAMP.fullmatch(stamp)
+    if not m:
+        return None
+    h, mi, s, frac = m.groups()
+    if int(mi) >= 60 or int(s) >= 60:
+        return None
+    return int(h or 0) * 3600 + int(mi) * 60 + int(s) + int(frac.ljust(3, "0")) / 1000
+
+
+def _timing(line: str) -> tuple[Timing, str | None]:
+    """(start, end) of a timing line, or (None, None) and why not."""
+    m = _TIMING.match(line.strip(_WS))
+    a = _seconds(m.group("a")) if m else None
+    b = _seconds(m.group("b")) if m else None
+    if a is None or b is None:
+        return (None, None), f"unreadable timing line {line.strip(_WS)!r}"
+    if b < a:
+        return (None, None), f"cue ends ({m.group('b') if m else ''}) before it starts"
+    return (a, b), None
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line, without its line break, a trailing CR or a leading BOM."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        if start == 0 and line.startswith("\ufeff"):
+            start += 1
+        if end > start and text[end - 1] == "\r":
+            end -= 1
+        out.append((start, end))
+        pos += len(line) + 1
+    return out
+
+
+def read_cues(text: str, webvtt: bool) -> tuple[list[_Cue], str | None, list[str]]:
+    """Cues with their text lines, the WebVTT header title, and what could not be read."""
+    lines = _lines(text)
+    problems: list[str] = []
+    cues: list[_Cue] = []
+    title: str | None = None
+    state = "between"  # between | cue | header | block | orphan
+    first = next((i for i, (s, e) in enumerate(lines) if text[s:e].strip(_WS)), None)
+    if webvtt:
+        head = text[lines[first][0] : lines[first][1]].strip(_WS) if first is not None else ""
+        if head.startswith("WEBVTT") and head[6:7] in ("", " ", "\t", "-"):
+            state = "header"
+            title = head[6:].strip(" \t-") or None
+        elif first is not None:
+            problems.append(f"line {first + 1}: no WEBVTT header")
+    for i, (s, e) in enumerate(lines):
+        n, line = i + 1, text[s:e]
+        blank = not line.strip(_WS)
+        if state == "header" and i == first:
+            continue
+        if "-->" in line:
+            if state == "cue" and cues and cues[-1].lines:
+                problems.append(f"line {n}: no blank line before this cue")
+                number = cues[-1].lines[-1]
+                if text[number[1] : number[2]].strip(_WS).isdigit():
+                    cues[-1].lines.pop()  # the cue number, not text
+            elif state in ("header", "block", "orphan"):
+                problems.append(f"line {n}: no blank line before this cue")
+            times, problem = _timing(line)
+            if problem:
+                problems.append(f"line {n}: {problem}; the cue's text is kept without times")
+            cues.append(_Cue(times))
+            state = "cue"
+            continue
+        if blank:
+            state = "between"
+            continue
+        if state == "cue":
+            cues[-1].lines.append((n, s, e))
+        elif state == "between":
+            nxt = lines[i + 1] if i + 1 < len(lines) else (0, 0)
+            if "-->" in text[nxt[0] : nxt[1]]:
+                continue  # a cue number or identifier
+            if webvtt and _BLOCK.match(line):
+                state = "block"
+                continue
+            problems.append(
+                f"line {n}: text outside any cue (no timing line); skipped to the next blank line"
+            )
+            state = "orphan"
+    return cues, title, problems
+
+
+def _pieces(text: str, start: int, end: int) -> list[Segment]:
+    """The trimmed text between markup tags in `text[start:end]`."""
+    out: list[Segment] = []
+    cursor = start
+    for m in [*_TAG.finditer(text, start, end), None]:
+        stop = m.start() if m else end
+        a, b = cursor, stop
+        while a < b and text[a] in _WS:
+            a += 1
+        while b > a and text[b - 1] in _WS:
+            b -= 1
+        if b > a:
+            out.append((a, b))
+        if m:
+            cursor = m.end()
+    return out
+
+
+def parse_subtitles(doc_id: str, text: str) -> Transcript:
+    webvtt = PurePosixPath(doc_id).suffix.lower() == ".vtt"
+    cues, title, problems = read_cues(text, webvtt)
+    turns: list[Turn] = []
+    speaker: str | None = None
+    label_start: int | None = None
+    segs: list[Segment] = []
+    times: list[Timing] = []
+
+    def close() -> None:
+        if segs:
+            turns.append(
+                Turn(
+                    speaker=speaker,
+                    start=segs[0][0],
+                    end=segs[-1][1],
+                    label_start=label_start,
+                    segments=tuple(segs),
+                    times=tuple(times),
+                )
+            )
+
+    for cue in cues:
+        for k, (_, s, e) in enumerate(cue.lines):
+            named, at, content = None, None, s
+            voice = _VOICE.search(text, s, e)
+            label = _CUE_LABEL.match(text, s, e) if k == 0 else None
+            if voice:
+                named, at = voice.group("name").strip(), voice.start()
+            elif label:
+                named, at, content = label.group("label"), label.start("label"), label.end()
+            if named is not None and named != speaker:
+                close()
+                speaker, label_start, segs, times = named, at, [], []
+            for piece in _pieces(text, content, e):
+                segs.append(piece)
+                times.append(cue.times)
+    close()
+    return finish(doc_id, text, turns, title=title, problems=problems)
