@@ -27,6 +27,13 @@ SourceOpt = Annotated[
     Path | None, typer.Option("--source", help="transcript folder [QA_SOURCE_DIR]")
 ]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder [QA_INDEX_DIR]")]  # noqa: UP045
+ModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        help="retrieval: hybrid (default), dense or bm25 [QA_MODE]",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="passages to return")]
 DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="only this document (repeatable)")]
@@ -43,11 +50,18 @@ DateToOpt = Annotated[
 ]
 
 
-def _service(source: Path | None = None, index: Path | None = None) -> QAService:
+def _service(
+    source: Path | None = None, index: Path | None = None, mode: str | None = None
+) -> QAService:
+    from qa.errors import InvalidInput
     from qa.service import QAService
     from qa.settings import Settings
 
     overrides: dict[str, Any] = {}
+    if mode is not None:
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise InvalidInput(f"unknown --mode {mode!r} (hybrid, dense or bm25)")
+        overrides["mode"] = mode
     if source is not None:
         overrides["source_dir"] = source
     if index is not None:
@@ -111,12 +125,13 @@ def ask(
     speaker: SpeakerOpt = None,
     source: SourceOpt = None,
     index: IndexOpt = None,
+    mode: ModeOpt = None,
     as_json: JsonOpt = False,
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
 ) -> None:
     """Answer QUESTION with verbatim quotes and citations."""
-    answer = _service(source, index).ask(
+    answer = _service(source, index, mode).ask(
         question,
         k=k,
         docs=doc or (),
@@ -138,12 +153,13 @@ def search(
     speaker: SpeakerOpt = None,
     source: SourceOpt = None,
     index: IndexOpt = None,
+    mode: ModeOpt = None,
     as_json: JsonOpt = False,
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
 ) -> None:
     """The top passages for QUERY, with scores."""
-    hits = _service(source, index).search(
+    hits = _service(source, index, mode).search(
         query,
         k=k,
         docs=doc or (),

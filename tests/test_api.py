@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 
 ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
 ITEM_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
+ITEM_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
 Verbatim = Callable[[Any, Path], int]
 
 
@@ -40,7 +41,7 @@ def test_ask_contract(client: TestClient, seeded: Built, verbatim: Verbatim) -> 
     assert set(body) == ASK_KEYS
     assert body["question"] == "How many Optimus robots will Tesla build next year?"
     assert body["answerable"] is True and isinstance(body["answer"], str) and body["answer"]
-    assert 1 <= len(body["quotes"]) <= 3 and 1 <= len(body["passages"]) <= 5
+    assert 1 <= len(body["quotes"]) <= 4 and 1 <= len(body["passages"]) <= 5
     for item in body["quotes"] + body["passages"]:
         assert set(item) == ITEM_KEYS
         assert isinstance(item["score"], float)

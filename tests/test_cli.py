@@ -46,6 +46,26 @@ def test_search_json(qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path:
     assert verbatim(body["passages"], seeded.source) == 3
 
 
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_search_modes(
+    qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path: Path, mode: str
+) -> None:
+    done = qa_cli(
+        "search", "Neuralink patients", "--mode", mode, "--json", *where(seeded), cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    passages = json.loads(done.stdout)["passages"]
+    assert passages and verbatim(passages, seeded.source) == len(passages)
+
+
+def test_unknown_mode_is_one_line(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None:
+    done = qa_cli("search", "x", "--mode", "fuzzy", *where(seeded), cwd=tmp_path)
+    assert (
+        done.returncode != 0
+        and done.stderr.strip() == "qa: error: unknown --mode 'fuzzy' (hybrid, dense or bm25)"
+    )
+
+
 def test_index_status_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None:
     done = qa_cli("index", "status", "--json", *where(seeded), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
