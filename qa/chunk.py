@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
-from qa.segments import JoinedView
+from qa.segments import JoinedView, trim
 
 # Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "… ", "; ", ": ", ", ", " ", ""]
@@ -25,7 +25,6 @@ _ABBREV = re.compile(
     r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
 )
 _NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a heading
-_WS = " \t\r\n\f\v\u00a0\ufeff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +61,11 @@ def split_sentences(
     for m in (_END_WRAPPED if wrapped else _END).finditer(text, start, end):
         if m.group(0) != "\n" and _not_an_end(text, start, m.start(), m.end()):
             continue
-        s, e = _trim(text, cursor, m.end())
+        s, e = trim(text, cursor, m.end())
         if e > s:
             spans.append((s, e))
         cursor = m.end()
-    s, e = _trim(text, cursor, end)
+    s, e = trim(text, cursor, end)
     if e > s:
         spans.append((s, e))
     return spans
@@ -83,14 +82,6 @@ def _not_an_end(text: str, floor: int, at: int, end: int) -> bool:
     return bool(_NUMBERING.fullmatch(word)) and (
         word_start == floor or text[word_start - 1] == "\n"
     )
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _WS:
-        start += 1
-    while end > start and text[end - 1] in _WS:
-        end -= 1
-    return start, end
 
 
 def question_for(turns: Sequence[Turn], index: int, text: str) -> str | None:
@@ -219,11 +210,11 @@ def _locate(
         prev_start, prev_end = spans[-1] if spans else (start, start)
         places: list[int] = []
         if (i, prev_start) not in dead:
-            next_text = _trim(text, prev_end, end)[0]
+            next_text = trim(text, prev_end, end)[0]
             stop = min(end, next_text + len(piece))  # starting later would leave a gap
             at = text.find(piece, max(prev_start, prev_end - overlap), stop)
             while at >= 0:
-                last_ok = i + 1 < len(parts) or _trim(text, at + len(piece), end)[0] == end
+                last_ok = i + 1 < len(parts) or trim(text, at + len(piece), end)[0] == end
                 if at + len(piece) >= prev_end and last_ok:
                     places.append(at)
                 at = text.find(piece, at + 1, stop)

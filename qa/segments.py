@@ -84,3 +84,18 @@ class JoinedView:
                 if self.times:
                     kept.append(self.times[i])
         return tuple(segs), tuple(kept)
+
+
+def blank(ch: str) -> bool:
+    # `str.strip()` (used by the splitter) drops every `isspace()` character, control separators
+    # like U+001F included; a BOM is not whitespace to Python but is never content either.
+    return ch.isspace() or ch == "\ufeff"
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Narrow `[start, end)` past blank characters at both ends."""
+    while start < end and blank(text[start]):
+        start += 1
+    while end > start and blank(text[end - 1]):
+        end -= 1
+    return start, end

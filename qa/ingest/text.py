@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from qa.ingest.meta import finish, front_matter, metadata_fields
 from qa.models import Transcript, Turn
+from qa.segments import trim
 
 # One to four capitalised words (initials, hyphens and apostrophes allowed), then a colon.
 NAME = r"[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*){0,3}"
@@ -39,7 +40,6 @@ _QA = re.compile(
 _MARKER_ONLY = re.compile(r"\\?[\[(]\d{1,2}(?::\d{2}){1,2}\\?[\])]")
 # `01. Title`, `# Title`: a short line that is a heading, not speech.
 _HEADING = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|#{1,6})[ \t]+\S[^\n]{0,200}$", re.MULTILINE)
-_WS = " \t\r\n\f\v\u00a0\ufeff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +119,6 @@ def _headings(text: str, taken: set[int]) -> list[_Boundary]:
     return out
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _WS:
-        start += 1
-    while end > start and text[end - 1] in _WS:
-        end -= 1
-    return start, end
-
-
 def _mask(text: str, skip: int) -> str:
     """`text` with its first `skip` characters (front matter) and a BOM blanked, same offsets."""
     if skip <= 0 and not text.startswith("\ufeff"):
@@ -157,12 +149,12 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     bounds = sorted([*line_bounds, *inline, *heads], key=lambda b: b.at)
 
     turns: list[Turn] = []
-    start, end = _trim(text, 0, bounds[0].at if bounds else len(text))
+    start, end = trim(text, 0, bounds[0].at if bounds else len(text))
     if end > start:
         turns.append(Turn(speaker=None, start=start, end=end))
     for i, b in enumerate(bounds):
         stop = bounds[i + 1].at if i + 1 < len(bounds) else len(text)
-        start, end = _trim(text, b.content, stop)
+        start, end = trim(text, b.content, stop)
         if end > start:
             speaker = b.speaker
             if speaker is not None and _MARKER_ONLY.fullmatch(source, start, end):
