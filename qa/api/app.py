@@ -11,16 +11,19 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator
+from pydantic import BeforeValidator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.api.observability import install as install_observability
 from qa.api.schemas import (
     MAX_QUESTION,
+    QUESTION_PATTERN,
     AskRequest,
     AskResponse,
     Document,
     ErrorBody,
     Health,
+    InvalidRequestBody,
     SearchResponse,
     check_question,
 )
@@ -33,6 +36,7 @@ log = logging.getLogger("qa.http")
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
     503: {"model": ErrorBody, "description": "index or model unavailable"},
+    422: {"model": InvalidRequestBody, "description": "invalid request"},
 }
 
 
@@ -61,6 +65,18 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     @app.exception_handler(QAError)
     async def qa_error(_: Request, exc: QAError) -> JSONResponse:
         return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not even decode the body: bad JSON or bytes
+            errors = [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]
+            body = {"error": "invalid_request", "detail": "request body is not valid JSON"}
+            return JSONResponse({**body, "errors": errors}, status_code=422)
+        return JSONResponse(
+            {"error": "http_error", "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -102,7 +118,9 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
     def search(
         request: Request,
         q: Annotated[
-            str, Query(min_length=1, max_length=MAX_QUESTION), AfterValidator(check_question)
+            str,
+            Query(min_length=1, max_length=MAX_QUESTION, pattern=QUESTION_PATTERN),
+            BeforeValidator(check_question),
         ],
         k: Annotated[int, Query(ge=1, le=50)] = 5,
         doc: Annotated[list[str] | None, Query()] = None,

@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUESTION = 2000
+# The same rules as check_question, stated in the schema so clients (and schemathesis) see them:
+# some non-blank character, and no control characters other than tab and newlines.
+_OK = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"  # anything but control characters (tab and newlines are fine)
+QUESTION_PATTERN = rf"^{_OK}*[^\s\x00-\x1f\x7f-\x9f]{_OK}*$"
 
 
-def check_question(value: str) -> str:
+def check_question(value: object) -> object:
+    if not isinstance(value, str):
+        return value  # the type check reports it
     if not value.strip():
         raise ValueError("question must not be empty or whitespace")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
@@ -19,22 +25,45 @@ def check_question(value: str) -> str:
 
 
 class AskRequest(BaseModel):
+    # Strict: `"k": "5"` or `"date_to": 0` are client bugs to report, not values to guess at.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     question: str = Field(
         min_length=1,
         max_length=MAX_QUESTION,
+        pattern=QUESTION_PATTERN,
         examples=["How many Optimus robots will Tesla build next year?"],
     )
-    k: int = Field(5, ge=1, le=50, description="passages to return (quotes: up to 3)")
+    k: int = Field(5, ge=1, le=50, strict=False, description="passages to return (quotes: up to 3)")
     doc: list[str] = Field(default_factory=list, description="only these document ids")
     speaker: list[str] = Field(
         default_factory=list, description="only these speakers (display name or label as written)"
     )
     date_from: dt.date | None = Field(
-        None, description="only documents dated on or after this day (undated ones are excluded)"
+        None,
+        strict=False,
+        description="only documents dated on or after this day (undated ones are excluded)",
     )
-    date_to: dt.date | None = Field(None, description="only documents dated on or before this day")
+    date_to: dt.date | None = Field(
+        None, strict=False, description="only documents dated on or before this day"
+    )
 
-    _check = field_validator("question")(check_question)
+    _check = field_validator("question", mode="before")(check_question)
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        # JSON has one number type: 8.0 is the integer 8, but "8" and true are not numbers.
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("k must be a whole number")
+        return value
+
+    @field_validator("date_from", "date_to", mode="before")
+    @classmethod
+    def _iso_date_text(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be a YYYY-MM-DD string")
+        return value
 
 
 class Passage(BaseModel):
@@ -91,3 +120,15 @@ class Document(BaseModel):
 class ErrorBody(BaseModel):
     error: str
     detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequestBody(ErrorBody):
+    """422: `detail` names the fields in one line, `errors` has one entry per problem."""
+
+    errors: list[FieldError]

@@ -1,0 +1,49 @@
+"""Schemathesis against the app's own OpenAPI schema: no 5xx, no response that breaks the schema."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from qa.api import create_app
+from qa.embed import HashEmbedder
+from qa.service import QAService
+from qa.settings import Settings
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _app():  # type: ignore[no-untyped-def]
+    base = Path(__import__("tempfile").mkdtemp(prefix="qa-schema-"))
+    shutil.copytree(SEEDS, base / "seeds")
+    cfg = Settings(source_dir=base / "seeds", index_dir=base / "index")
+    service = QAService(cfg, embedder=HashEmbedder())
+    service.build()
+    app = create_app(cfg, service=service)
+    app.state.service = service  # schemathesis may call without running the lifespan
+    return app
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+# Valid requests per the schema. Invalid ones are covered case by case in test_api.py, with the
+# exact status and message a client should get.
+schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
+
+
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+    response = case.call()
+    assert response.status_code < 500, (
+        f"{case.method} {case.path}: {response.status_code} {response.text}"
+    )
+    case.validate_response(response)
+
+
+@pytest.mark.parametrize("path", ["/health", "/documents"])
+def test_schema_has_the_read_routes(path: str) -> None:
+    assert path in schema.raw_schema["paths"]
