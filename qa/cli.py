@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -22,6 +25,7 @@ index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.
 app.add_typer(index_app, name="index")
 
 _state = {"debug": False}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 SourceOpt = Annotated[
     Path | None, typer.Option("--source", help="transcript folder [QA_SOURCE_DIR]")
@@ -212,13 +216,40 @@ def serve(
     s = svc.settings
     configure_logging(s.log_level)
     # Our middleware logs each request as JSON with its id; uvicorn's access log would repeat it.
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(service=svc),
         host=host or s.host,
         port=port or s.port,
         log_level=s.log_level.lower(),
         access_log=False,
     )
+    _GracefulServer(config).run()
+
+
+class _GracefulServer:
+    """uvicorn, except that a SIGTERM/SIGINT stop after draining requests exits 0.
+
+    uvicorn stops accepting, finishes in-flight requests, then re-raises the signal, so the
+    process would die with -15; for a supervisor a drained, clean stop is a success.
+    """
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+
+        self.server = Server(config)
+
+    def run(self) -> None:
+        self.server.run()
 
 
 @app.command("eval")
