@@ -27,6 +27,7 @@ from qa.store.lock import IndexLock
 from qa.update import (
     DocPart,
     Progress,
+    Stopwatch,
     UpdateReport,
     assemble,
     chunk_document,
@@ -158,12 +159,14 @@ class QAService:
     def _update_locked(
         self, source: Path, full: bool, progress: Progress | None = None
     ) -> UpdateReport:
-        t0 = time.perf_counter()
+        watch = Stopwatch()
         idx = self.index_dir
         idx.recover()
         _clean_uploads(source)
         current = scan(source)
+        watch.lap("scan")
         previous = None if full else self._previous()
+        watch.lap("load")
         indexed = {d: m["sha256"] for d, m in previous.documents.items()} if previous else {}
         changes = plan(current, indexed)
         if previous is not None and not changes.touched:
@@ -179,9 +182,10 @@ class QAService:
                 len(previous.documents),
                 len(previous.chunks),
                 len(previous.sentences),
-                time.perf_counter() - t0,
+                watch.total,
                 previous.version,
                 written=False,
+                phases=tuple(watch.phases),
             )
 
         parts: dict[str, DocPart] = split(previous) if previous else {}
@@ -191,6 +195,7 @@ class QAService:
             chunk_document(d, read_source_text(source / d), self.chunking)
             for d in (*changes.added, *changes.changed)
         ]
+        watch.lap("chunk")
         emb = self.embedder
         cache = EmbeddingCache(idx.root / "cache" / "embeddings.sqlite", emb.name, emb.dim)
         try:
@@ -203,11 +208,14 @@ class QAService:
             )
         finally:
             cache.close()
+        watch.lap("embed")
         for d in todo:
             parts[d.doc_id] = finish(d, vectors, emb.dim)
         data = assemble([parts[d] for d in sorted(parts)], emb, self.chunking)
+        watch.lap("assemble")
         version = idx.save(data)
         self._install(data)
+        watch.lap("save")
         chunk_texts = {c.text for d in todo for c in d.chunks}
         return UpdateReport(
             changes.added,
@@ -219,9 +227,10 @@ class QAService:
             len(parts),
             len(data.chunks),
             len(data.sentences),
-            time.perf_counter() - t0,
+            watch.total,
             version,
             written=True,
+            phases=tuple(watch.phases),
         )
 
     def _previous(self) -> IndexData | None:

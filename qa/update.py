@@ -58,6 +58,7 @@ class UpdateReport:
     seconds: float
     version: str  # the live version afterwards (unchanged when nothing changed)
     written: bool  # a new version was written
+    phases: tuple[tuple[str, float], ...] = ()  # seconds per step: scan, load, chunk, embed, …
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,12 +74,30 @@ class UpdateReport:
             "sentences": self.sentences,
             "version": self.version,
             "written": self.written,
+            "phases": {name: round(t, 3) for name, t in self.phases},
             "doc_ids": {
                 "added": list(self.added),
                 "changed": list(self.changed),
                 "removed": list(self.removed),
             },
         }
+
+
+class Stopwatch:
+    """Seconds per named step, for the report (and the benchmark's breakdown)."""
+
+    def __init__(self) -> None:
+        self.start = self._last = time.perf_counter()
+        self.phases: list[tuple[str, float]] = []
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases.append((name, now - self._last))
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return time.perf_counter() - self.start
 
 
 def scan(source: Path) -> dict[str, str]:

@@ -155,7 +155,7 @@ def create_app(
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
             raise Unauthorized("this endpoint needs `Authorization: Bearer <QA_API_KEY>`")
 
-    Authorized = Annotated[None, Depends(authorized)]
+    key_required = [Depends(authorized)]
 
     @app.post(
         "/documents",
@@ -163,8 +163,9 @@ def create_app(
         status_code=201,
         responses={200: {"model": DocumentWritten, "description": "replaced"}, **WRITE_ERRORS},
         openapi_extra=UPLOAD_BODY,
+        dependencies=key_required,
     )
-    async def add_document(request: Request, response: Response, _: Authorized) -> dict[str, Any]:
+    async def add_document(request: Request, response: Response) -> dict[str, Any]:
         """Store a transcript (multipart `file`, or JSON `{name, text}`) and index it.
 
         201 when the document is new, 200 when it replaced one of the same name. A refused
@@ -181,13 +182,23 @@ def create_app(
             response.status_code = 200
         return {"doc_id": doc_id, "update": report.to_dict()}
 
-    @app.delete("/documents/{doc_id:path}", response_model=UpdateResult, responses=WRITE_ERRORS)
-    def delete_document(doc_id: str, request: Request, _: Authorized) -> dict[str, Any]:
+    @app.delete(
+        "/documents/{doc_id:path}",
+        response_model=UpdateResult,
+        responses=WRITE_ERRORS,
+        dependencies=key_required,
+    )
+    def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
         """Delete a transcript from the source folder and the index."""
         return svc(request).delete_document(doc_id).to_dict()
 
-    @app.post("/index/update", response_model=UpdateResult, responses=WRITE_ERRORS)
-    def update_index(request: Request, _: Authorized) -> dict[str, Any]:
+    @app.post(
+        "/index/update",
+        response_model=UpdateResult,
+        responses=WRITE_ERRORS,
+        dependencies=key_required,
+    )
+    def update_index(request: Request) -> dict[str, Any]:
         """Bring the index in line with the source folder (what `qa index update` does)."""
         return svc(request).update().to_dict()
 

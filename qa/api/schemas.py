@@ -98,6 +98,7 @@ class UpdateResult(BaseModel):
     sentences: int
     version: str
     written: bool
+    phases: dict[str, float]
     doc_ids: dict[str, list[str]]
 
 
