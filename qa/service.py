@@ -245,10 +245,13 @@ class QAService:
             log.warning("qa: cannot reuse the index (%s); rebuilding from the source", exc)
             return None
         m = data.manifest
-        emb = self.embedder
+        # Compared by name before the model is loaded: an update with nothing to do needs no model.
+        loaded = self._embedder
+        model = loaded.name if loaded else self.settings.model_name
+        dim = loaded.dim if loaded else m.get("dim")
         if (m.get("model"), m.get("dim"), m.get("chunking")) != (
-            emb.name,
-            emb.dim,
+            model,
+            dim,
             self.chunking.as_dict(),
         ):
             log.warning("qa: the index was built with another model or chunking; rebuilding")

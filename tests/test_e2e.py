@@ -71,6 +71,21 @@ def test_ask_json_through_the_console_script(built: tuple[Path, Path]) -> None:
     assert_exact(body, source)
 
 
+def test_index_update_and_status_json(built: tuple[Path, Path]) -> None:
+    source, index = built
+    done = run("index", "update", "--source", str(source), "--index", str(index), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    keys = {"added", "changed", "removed", "unchanged", "chunks_embedded", "seconds"}
+    assert keys <= set(report) and not report["written"]
+    assert [report[k] for k in sorted(keys - {"seconds"})] == [0, 0, 0, 0, 2]
+    done = run("index", "status", "--source", str(source), "--index", str(index), "--json")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["documents"] == 2 and status["size_bytes"] > 0 and status["last_update"]
+    assert status["stale"] is False and "MiniLM" in status["model"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
