@@ -147,3 +147,25 @@ def test_write_endpoints_need_the_api_key(tmp_path: Path) -> None:
         # Reading needs no key.
         assert c.post("/ask", json={"question": "Neuralink?"}).status_code == 200
         assert c.get("/documents").status_code == 200
+
+
+def test_app_with_watch_indexes_files_dropped_into_the_source(tmp_path: Path) -> None:
+    import time
+
+    shutil.copytree(SEEDS, tmp_path / "src")
+    svc = QAService(
+        Settings(
+            source_dir=tmp_path / "src",
+            index_dir=tmp_path / "index",
+            watch_debounce_ms=100,
+            reload_interval=-1,
+        ),
+        embedder=HashEmbedder(),
+    )
+    svc.build()
+    with TestClient(create_app(service=svc, watch=True)) as c:
+        (tmp_path / "src" / "dropped.txt").write_text(NEW, encoding="utf-8")
+        deadline = time.monotonic() + 20
+        while "dropped.txt" not in {d["doc_id"] for d in c.get("/documents").json()}:
+            assert time.monotonic() < deadline, "the watcher never indexed dropped.txt"
+            time.sleep(0.1)
