@@ -150,6 +150,8 @@ def test_incremental_index_equals_a_full_build(service: QAService, tmp_path: Pat
         assert (ia == ib).all()
         np.testing.assert_allclose(va, vb, atol=1e-6)
     assert a.documents == b.documents
+    assert a.sparse.tokens == b.sparse.tokens
+    np.testing.assert_allclose(a.sparse.scores("salt bacteria"), b.sparse.scores("salt bacteria"))
 
 
 def test_nothing_changed_writes_nothing(service: QAService) -> None:

@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -161,13 +161,14 @@ class IndexDir:
             _write(
                 tmp / "chunks.jsonl",
                 "".join(
-                    json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in data.chunks
+                    json.dumps(_row(c, CHUNK_FIELDS), ensure_ascii=False) + "\n"
+                    for c in data.chunks
                 ).encode(),
             )
             _write(
                 tmp / "sentences.jsonl",
                 "".join(
-                    json.dumps({**asdict(s), "text": t}, ensure_ascii=False) + "\n"
+                    json.dumps({**_row(s, SENTENCE_FIELDS), "text": t}, ensure_ascii=False) + "\n"
                     for s, t in zip(data.sentences, data.sentence_texts, strict=True)
                 ).encode(),
             )
@@ -245,6 +246,15 @@ class IndexDir:
         for old in names[:-KEEP_VERSIONS]:
             if old not in keep:
                 shutil.rmtree(self.versions / old, ignore_errors=True)
+
+
+CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
+SENTENCE_FIELDS = tuple(f.name for f in fields(Sentence))
+
+
+def _row(obj: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """`dataclasses.asdict` for flat records, without its deep copies (10× faster)."""
+    return {name: getattr(obj, name) for name in names}
 
 
 def _lines(path: Path) -> list[str]:
