@@ -15,7 +15,7 @@ from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings
 from qa.embed import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexIncompatible, InvalidInput, NotFound, QAError, StorageError
-from qa.ingest import parse_transcript, read_source_text
+from qa.ingest import SUFFIXES, parse_transcript, read_source_text
 from qa.ingest import upload as uploads
 from qa.models import Answer, Hit
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
@@ -277,8 +277,14 @@ class QAService:
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
             path = source / doc_id
             indexed = self._index is not None and doc_id in self._index.documents
-            if ".." in Path(doc_id).parts or doc_id.startswith("/"):
-                raise NotFound(f"no document {doc_id!r}")
+            parts = Path(doc_id).parts
+            if (
+                not parts
+                or doc_id.startswith("/")
+                or any(p == ".." or p.startswith(".") for p in parts)
+                or path.suffix.lower() not in SUFFIXES
+            ):
+                raise NotFound(f"no document {doc_id!r}")  # only transcripts, only in the folder
             if path.is_file():
                 try:
                     path.unlink()

@@ -65,6 +65,11 @@ def test_upload_json_then_multipart_then_delete(client: tuple[TestClient, QAServ
 
     r = c.delete("/documents/rivera.txt")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+    (svc.settings.source_dir / "notes.md").write_text("keep me", encoding="utf-8")
+    for other in ("notes.md", "../index/CURRENT", ".hidden.txt"):
+        assert c.delete(f"/documents/{other}").status_code == 404
+    assert (svc.settings.source_dir / "notes.md").exists()
+    assert (svc.settings.index_dir / "CURRENT").exists()
 
 
 @pytest.mark.parametrize(
