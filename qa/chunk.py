@@ -31,9 +31,15 @@ _NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a headin
 class ChunkSettings:
     size: int
     overlap: int
+    bm25_scope: str = "turn"  # what BM25 indexes per chunk: its whole turn, or the chunk
 
     def as_dict(self) -> dict[str, object]:
-        return {"size": self.size, "overlap": self.overlap, "splitter": "recursive-v1"}
+        return {
+            "size": self.size,
+            "overlap": self.overlap,
+            "splitter": "recursive-v1",
+            "bm25_scope": self.bm25_scope,
+        }
 
 
 class LineIndex:

@@ -15,13 +15,16 @@ import typer
 from qa.errors import QAError
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from qa.models import Answer, Hit
     from qa.service import QAService
+    from qa.update import UpdateReport
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
 )
-index_app = typer.Typer(no_args_is_help=True, help="Build and inspect the index.")
+index_app = typer.Typer(no_args_is_help=True, help="Build, update, watch and inspect the index.")
 app.add_typer(index_app, name="index")
 
 _state = {"debug": False}
@@ -39,6 +42,9 @@ ModeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+# Below this many texts to embed an update is quick: a progress bar would only flicker.
+PROGRESS_MIN = 300
 KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="passages to return")]
 DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="only this document (repeatable)")]
 SpeakerOpt = Annotated[
@@ -83,42 +89,157 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")
 
 
 @index_app.command("build")
-def index_build(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Index every transcript in the source folder (default seeds/) into the index folder."""
-    report = _service(source, index).build()
+def index_build(
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Index every transcript in the source folder (default seeds/) into a new version.
+
+    The same as `qa index update` from an empty index; texts embedded before still come from the
+    embedding cache (index/cache/).
+    """
+    svc = _service(source, index)
+    with _ProgressBar(quiet or as_json) as bar:
+        report = svc.build(progress=bar)
+    _print_report(report, as_json)
+
+
+@index_app.command("update")
+def index_update(
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
+    svc = _service(source, index)
+    with _ProgressBar(quiet or as_json) as bar:
+        report = svc.update(progress=bar)
+    _print_report(report, as_json)
+
+
+@index_app.command("watch")
+def index_watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Watch the source folder and update the index when transcripts appear, change or go."""
+    import threading
+
+    from qa.watch import watch
+
+    svc = _service(source, index)
+    typer.echo(f"qa: watching {svc.settings.source_dir} (Ctrl-C to stop)", err=True)
+
+    def on_update(report: UpdateReport) -> None:
+        if report.written or as_json:
+            _print_report(report, as_json)
+
+    def on_error(exc: QAError) -> None:
+        typer.echo(f"qa: error: {exc.message}", err=True)
+
+    watch(svc, threading.Event(), on_update=on_update, on_error=on_error)
+
+
+def _print_report(report: UpdateReport, as_json: bool) -> None:
+    for problem in report.problems:
+        typer.echo(f"qa: warning: {problem}", err=True)
     if as_json:
         _print_json(report.to_dict())
-    else:
-        typer.echo(
-            f"indexed {report.documents} documents: {report.chunks} chunks, "
-            f"{report.sentences} sentences in {report.seconds:.1f}s (version {report.version})"
-        )
-        for problem in report.problems:
-            typer.echo(f"qa: warning: {problem}", err=True)
+        return
+    d = report.to_dict()
+    counts = ", ".join(f"{d[k]} {k}" for k in ("added", "changed", "removed", "unchanged"))
+    if not report.written:
+        typer.echo(f"index is up to date: {counts} (version {report.version})")
+        return
+    typer.echo(
+        f"{counts}; embedded {report.chunks_embedded} chunks ({report.texts_embedded} texts) "
+        f"in {report.seconds:.1f}s → {report.documents} documents, {report.chunks} chunks "
+        f"(version {report.version})"
+    )
+    for kind in ("added", "changed", "removed"):
+        for doc_id in d["doc_ids"][kind]:
+            typer.echo(f"  {kind:8} {doc_id}")
+
+
+class _ProgressBar:
+    """Embedding progress on stderr (rate and ETA), for big runs in a terminal only."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < PROGRESS_MIN:
+            return
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("embedding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("embed", total=total, rate="")
+        speed = self._progress.tasks[0].speed
+        rate = f"{speed:.0f} texts/s" if speed else ""
+        self._progress.update(self._task, completed=done, total=total, rate=rate)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 @index_app.command("status")
 def index_status(
     source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Documents and chunks in the index, and whether the source folder has unindexed changes."""
-    svc = _service(source, index)
-    manifest = svc.index_dir.manifest()
-    changes = svc.pending_changes()
-    info = {
-        "documents": len(manifest["documents"]),
-        "chunks": manifest["counts"]["chunks"],
-        "model": manifest["model"],
-        "version": manifest.get("version"),
-        "created": manifest.get("created"),
-        "stale": any(changes.values()),
-        "pending": changes,
-    }
+    """Documents, chunks, model, size on disk, last update, and unindexed changes in the source."""
+    info = _service(source, index).index_info()
     if as_json:
         _print_json(info)
         return
-    for key, value in info.items():
-        typer.echo(f"{key:10} {value}")
+    shown = {
+        **info,
+        "size_bytes": _size(info["size_bytes"]),
+        "cache_bytes": _size(info["cache_bytes"]),
+        "pending": _describe(info["pending"]) or "none",
+    }
+    names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
+    for key, value in shown.items():
+        typer.echo(f"{names.get(key, key):10} {value}")
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
 
 
 @app.command()
@@ -186,8 +307,11 @@ def serve(
     build: Annotated[
         bool,
         typer.Option(
-            "--build/--no-build", help="build or refresh the index first if it is missing or stale"
+            "--build/--no-build", help="build or update the index first if it is missing or stale"
         ),
+    ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="update the index when the source folder changes")
     ] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
@@ -195,29 +319,29 @@ def serve(
 
     from qa.api import create_app
     from qa.api.observability import configure_logging
-    from qa.errors import IndexMissing
+    from qa.errors import IndexIncompatible, IndexMissing
 
     svc = _service(source, index)
     try:
         changes = svc.pending_changes()
-    except IndexMissing:
-        if not build:
+    except (IndexMissing, IndexIncompatible):
+        if not (build or watch):
             raise
-        changes = {"missing": ["no index yet"]}
+        changes = {"missing": ["no usable index yet"]}
     if any(changes.values()):
-        if build:
-            typer.echo(f"qa: index is missing or stale ({_describe(changes)}); building…", err=True)
-            svc.build()
+        if build or watch:
+            typer.echo(f"qa: index is missing or stale ({_describe(changes)}); updating…", err=True)
+            svc.update()
         else:
             typer.echo(
-                f"qa: warning: index is stale ({_describe(changes)}); run `qa index build`",
+                f"qa: warning: index is stale ({_describe(changes)}); run `qa index update`",
                 err=True,
             )
     s = svc.settings
     configure_logging(s.log_level)
     # Our middleware logs each request as JSON with its id; uvicorn's access log would repeat it.
     config = uvicorn.Config(
-        create_app(service=svc),
+        create_app(service=svc, watch=watch),
         host=host or s.host,
         port=port or s.port,
         log_level=s.log_level.lower(),

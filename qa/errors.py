@@ -63,3 +63,40 @@ class StorageError(QAError):
     status_code = 500
     exit_code = 8
     code = "storage_error"
+
+
+class BadUpload(QAError):
+    """An uploaded document was refused before anything was written (name, encoding, content)."""
+
+    status_code = 400
+    exit_code = 2
+    code = "bad_upload"
+
+
+class PayloadTooLarge(QAError):
+    status_code = 413
+    exit_code = 2
+    code = "payload_too_large"
+
+
+class UnsupportedType(BadUpload):
+    """The file's extension is not a transcript format qa reads."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class Unauthorized(QAError):
+    """A write endpoint was called without the API key (`QA_API_KEY`)."""
+
+    status_code = 401
+    exit_code = 9
+    code = "unauthorized"
+
+
+class IndexBusy(QAError):
+    """Another process holds the index lock for longer than we were willing to wait."""
+
+    status_code = 409
+    exit_code = 10
+    code = "index_busy"

@@ -2,81 +2,53 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.answer import AnswerSettings, compose, select_quotes
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import ChunkSettings
 from qa.embed import Embedder, MicroBatcher, SentenceTransformerEmbedder
-from qa.errors import InvalidInput
-from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
-from qa.models import Answer, Chunk, Hit, Sentence
+from qa.errors import IndexIncompatible, InvalidInput, NotFound, QAError, StorageError
+from qa.ingest import SUFFIXES, parse_transcript, read_transcript
+from qa.ingest import upload as uploads
+from qa.models import Answer, Hit
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
-from qa.segments import join
 from qa.settings import Settings
-from qa.sparse import SparseIndex
-from qa.store import FORMAT_VERSION, FaissStore, IndexData, IndexDir
+from qa.store import IndexData, IndexDir
+from qa.store.cache import EmbeddingCache
 from qa.store.index import check_model
+from qa.store.lock import IndexLock
+from qa.update import (
+    DocPart,
+    Progress,
+    Stopwatch,
+    UpdateReport,
+    assemble,
+    chunk_document,
+    embed_missing,
+    finish,
+    plan,
+    scan,
+    sentence_contexts,
+    split,
+)
+
+__all__ = ["QAService", "UpdateReport", "clean_question", "sentence_contexts"]
+
+log = logging.getLogger("qa")
+UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
 
 MAX_QUESTION_CHARS = 2000
 QUERY_CACHE_SIZE = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    documents: int
-    chunks: int
-    sentences: int
-    seconds: float
-    version: str
-    problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "sentences": self.sentences,
-            "seconds": round(self.seconds, 2),
-            "version": self.version,
-            "problems": list(self.problems),
-        }
-
-
-def sentence_contexts(
-    chunks: list[Chunk], sentences: list[Sentence], texts: list[str]
-) -> list[str]:
-    """Each sentence with its neighbours in the turn; a turn's first sentence gets the question.
-
-    A short answer ("Yes, it's already up and running.") means nothing alone; with the question
-    it answers, or the sentence it continues, it can be found.
-    """
-    turn_of = [(chunks[s.chunk_id].doc_id, chunks[s.chunk_id].turn_index) for s in sentences]
-    out = []
-    for i, s in enumerate(sentences):
-        first = i == 0 or turn_of[i - 1] != turn_of[i]
-        last = i + 1 == len(sentences) or turn_of[i + 1] != turn_of[i]
-        before = (chunks[s.chunk_id].question or "")[-300:] if first else texts[i - 1]
-        after = "" if last else texts[i + 1]
-        out.append(" ".join(p for p in (before, texts[i], after) if p))
-    return out
-
-
-def bm25_texts(chunks: list[Chunk], turns: dict[tuple[str, int], str], scope: str) -> list[str]:
-    """What BM25 indexes for each chunk: the question it answers, and its chunk or whole turn.
-
-    Whole-turn scope lets a long answer match on all its words (SciFact: whole-document BM25
-    0.674 nDCG@10 vs 0.622 per chunk); dense scoring still tells its chunks apart.
-    """
-    if scope == "chunk":
-        return [f"{c.question or ''} {c.text}" for c in chunks]
-    return [f"{c.question or ''} {turns[(c.doc_id, c.turn_index)]}" for c in chunks]
 
 
 def clean_question(question: str) -> str:
@@ -93,7 +65,10 @@ class QAService:
         self.settings = settings or Settings()
         self._embedder = embedder
         self._index: IndexData | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards `_index` and the reload bookkeeping
+        self._load_lock = threading.Lock()  # one first load, however many requests arrive
+        self._checked = time.monotonic()  # when CURRENT was last compared with `_index`
+        self._reloading = False
         self._micro_batcher: Embedder | None = None
         # Repeated questions skip the model: vectors depend on the text only, not on the index.
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -113,120 +88,252 @@ class QAService:
 
     @property
     def chunking(self) -> ChunkSettings:
-        return ChunkSettings(self.settings.chunk_size, self.settings.chunk_overlap)
+        s = self.settings
+        return ChunkSettings(s.chunk_size, s.chunk_overlap, s.bm25_scope)
 
     @property
     def index(self) -> IndexData:
-        if self._index is None:
-            self.load()
-        assert self._index is not None
-        return self._index
+        """The live version. Take it once per request: a reload swaps it, never changes it.
+
+        At most every `reload_interval` seconds this compares CURRENT on disk with the version in
+        memory; when another process has written a newer one, it is loaded in a background thread
+        and swapped in, while requests keep being answered from the one they hold.
+        """
+        data = self._index
+        if data is None:
+            with self._load_lock:
+                data = self._index or self.load()
+        self._maybe_reload(data)
+        return data
 
     def load(self) -> IndexData:
         data = self.index_dir.load()
         check_model(data.manifest, self.embedder.name, self.embedder.dim)
-        with self._lock:
-            self._index = data
+        self._install(data)
         return data
 
-    # -- indexing -------------------------------------------------------------------------
-    def build(self, source: Path | None = None) -> BuildReport:
-        """Index every transcript under `source` into a new version, then make it live."""
-        t0 = time.perf_counter()
-        source = source or self.settings.source_dir
-        docs = [read_transcript(p, source) for p in list_sources(source)]
-        chunks: list[Chunk] = []
-        sentences: list[Sentence] = []
-        sentence_texts: list[str] = []
-        documents: dict[str, dict[str, Any]] = {}
-        turn_texts: dict[tuple[str, int], str] = {}
-        for doc in docs:
-            for i, t in enumerate(doc.turns):
-                turn_texts[(doc.doc_id, i)] = doc.text[t.start : t.end]
-            c, s = chunk_transcript(doc, self.chunking, first_id=len(chunks))
-            chunks.extend(c)
-            sentences.extend(s)
-            sentence_texts.extend(join(doc.text, x.segments) for x in s)
-            documents[doc.doc_id] = {"sha256": doc.sha256, "chunks": len(c), "sentences": len(s)}
-
-        # The interviewer's question is its own key, mapped to every chunk of the answering turn.
-        questions: dict[tuple[str, int], tuple[str, list[int]]] = {}
-        for chunk in chunks:
-            if chunk.question:
-                key = (chunk.doc_id, chunk.turn_index)
-                questions.setdefault(key, (chunk.question, []))[1].append(chunk.id)
-        question_list = list(questions.values())
-
-        emb = self.embedder
-        bs = self.settings.batch_size
-        chunk_vecs = emb.embed([c.text for c in chunks], bs)
-        question_vecs = emb.embed([q for q, _ in question_list], bs)
-        sentence_vecs = emb.embed(sentence_texts, bs)
-        context_vecs = emb.embed(sentence_contexts(chunks, sentences, sentence_texts), bs)
-
-        chunk_store = FaissStore(emb.dim)
-        chunk_store.add(np.arange(len(chunks)), chunk_vecs)
-        question_store = FaissStore(emb.dim)
-        question_store.add(np.arange(len(question_list)), question_vecs)
-        manifest = {
-            "format": FORMAT_VERSION,
-            "model": emb.name,
-            "dim": emb.dim,
-            "chunking": self.chunking.as_dict(),
-            "documents": documents,
-            "counts": {
-                "chunks": len(chunks),
-                "sentences": len(sentences),
-                "questions": len(question_list),
-            },
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        data = IndexData(
-            manifest=manifest,
-            chunks=chunks,
-            sentences=sentences,
-            sentence_texts=sentence_texts,
-            sentence_vectors=sentence_vecs,
-            context_vectors=context_vecs,
-            chunk_store=chunk_store,
-            question_store=question_store,
-            question_chunks=[ids for _, ids in question_list],
-            sparse=SparseIndex.build(bm25_texts(chunks, turn_texts, self.settings.bm25_scope)),
-        )
-        version = self.index_dir.save(data)
+    def _install(self, data: IndexData) -> None:
         with self._lock:
             self._index = data
-        return BuildReport(
-            len(docs),
-            len(chunks),
-            len(sentences),
-            time.perf_counter() - t0,
+            self._checked = time.monotonic()
+
+    def _maybe_reload(self, data: IndexData) -> None:
+        interval = self.settings.reload_interval
+        if interval < 0 or time.monotonic() - self._checked < interval:
+            return
+        with self._lock:
+            if self._reloading:
+                return
+            self._checked = time.monotonic()
+            try:
+                name = self.index_dir.current()
+            except QAError:
+                return
+            if name is None or name == data.version:
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload, name="qa-reload", daemon=True).start()
+
+    def _reload(self) -> None:
+        try:
+            data = self.index_dir.load()
+            check_model(data.manifest, self.embedder.name, self.embedder.dim)
+            with self._lock:
+                # An update of our own may have installed something newer meanwhile.
+                if self.index_dir.current() == data.version:
+                    self._index = data
+            log.info("qa: now serving index version %s", data.version)
+        except QAError as exc:
+            log.warning("qa: index reload failed, still serving the previous version: %s", exc)
+        finally:
+            with self._lock:
+                self._reloading = False
+
+    # -- indexing -------------------------------------------------------------------------
+    def build(self, source: Path | None = None, progress: Progress | None = None) -> UpdateReport:
+        """Index every transcript under `source` into a new version: an update from empty.
+
+        Vectors still come from the embedding cache when a text was embedded before.
+        """
+        return self.update(source, full=True, progress=progress)
+
+    def update(
+        self, source: Path | None = None, *, full: bool = False, progress: Progress | None = None
+    ) -> UpdateReport:
+        """Bring the index in line with the source folder; one writer at a time (index/LOCK)."""
+        with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
+            return self._update_locked(source or self.settings.source_dir, full, progress)
+
+    def _update_locked(
+        self, source: Path, full: bool, progress: Progress | None = None
+    ) -> UpdateReport:
+        watch = Stopwatch()
+        idx = self.index_dir
+        idx.recover()
+        _clean_uploads(source)
+        current = scan(source)
+        watch.lap("scan")
+        previous = None if full else self._previous()
+        watch.lap("load")
+        indexed = {d: m["sha256"] for d, m in previous.documents.items()} if previous else {}
+        changes = plan(current, indexed)
+        if previous is not None and not changes.touched:
+            if self._index is None or self._index.version != previous.version:
+                self._install(previous)
+            return UpdateReport(
+                (),
+                (),
+                (),
+                len(changes.unchanged),
+                0,
+                0,
+                len(previous.documents),
+                len(previous.chunks),
+                len(previous.sentences),
+                watch.total,
+                previous.version,
+                written=False,
+                phases=tuple(watch.phases),
+            )
+
+        parts: dict[str, DocPart] = split(previous) if previous else {}
+        for doc_id in changes.removed:
+            del parts[doc_id]
+        todo = [
+            chunk_document(doc.doc_id, doc.text, self.chunking, doc)
+            for doc in (
+                read_transcript(source / d, source) for d in (*changes.added, *changes.changed)
+            )
+        ]
+        watch.lap("chunk")
+        emb = self.embedder
+        cache = EmbeddingCache(idx.root / "cache" / "embeddings.sqlite", emb.name, emb.dim)
+        try:
+            vectors, embedded = embed_missing(
+                [t for d in todo for t in d.texts()],
+                emb,
+                cache,
+                self.settings.batch_size,
+                progress,
+            )
+        finally:
+            cache.close()
+        watch.lap("embed")
+        for d in todo:
+            parts[d.doc_id] = finish(d, vectors, emb.dim)
+        data = assemble([parts[d] for d in sorted(parts)], emb, self.chunking)
+        watch.lap("assemble")
+        version = idx.save(data)
+        self._install(data)
+        watch.lap("save")
+        chunk_texts = {c.text for d in todo for c in d.chunks}
+        return UpdateReport(
+            changes.added,
+            changes.changed,
+            changes.removed,
+            len(changes.unchanged),
+            len(chunk_texts & embedded),
+            len(embedded),
+            len(parts),
+            len(data.chunks),
+            len(data.sentences),
+            watch.total,
             version,
-            problems=tuple(f"{d.doc_id}: {p}" for d in docs for p in d.problems),
+            written=True,
+            phases=tuple(watch.phases),
+            problems=tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
         )
+
+    def _previous(self) -> IndexData | None:
+        """The live version to build on, or None when there is none we can reuse."""
+        name = self.index_dir.current()
+        if name is None:
+            return None
+        held = self._index
+        try:
+            data = held if held is not None and held.version == name else self.index_dir.load()
+        except (IndexIncompatible, StorageError) as exc:
+            log.warning("qa: cannot reuse the index (%s); rebuilding from the source", exc)
+            return None
+        m = data.manifest
+        # Compared by name before the model is loaded: an update with nothing to do needs no model.
+        loaded = self._embedder
+        model = loaded.name if loaded else self.settings.model_name
+        dim = loaded.dim if loaded else m.get("dim")
+        if (m.get("model"), m.get("dim"), m.get("chunking")) != (
+            model,
+            dim,
+            self.chunking.as_dict(),
+        ):
+            log.warning("qa: the index was built with another model or chunking; rebuilding")
+            return None
+        return data
+
+    def add_document(self, name: str, data: bytes) -> tuple[str, UpdateReport]:
+        """Store an uploaded transcript in the source folder and index it.
+
+        Every check (name, size, encoding, parsable text) runs before anything is written.
+        """
+        limit = self.settings.max_upload_bytes
+        doc_id = uploads.check_name(name)
+        parse_transcript(doc_id, uploads.decode(name, data, limit))
+        source = self.settings.source_dir
+        with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
+            _write_atomic(source, doc_id, data)
+            return doc_id, self._update_locked(source, full=False)
+
+    def delete_document(self, doc_id: str) -> UpdateReport:
+        """Remove a transcript from the source folder and from the index."""
+        source = self.settings.source_dir
+        with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
+            path = source / doc_id
+            indexed = self._index is not None and doc_id in self._index.documents
+            parts = Path(doc_id).parts
+            if (
+                not parts
+                or doc_id.startswith("/")
+                or any(p == ".." or p.startswith(".") for p in parts)
+                or path.suffix.lower() not in SUFFIXES
+            ):
+                raise NotFound(f"no document {doc_id!r}")  # only transcripts, only in the folder
+            if path.is_file():
+                try:
+                    path.unlink()
+                    _fsync_dir(path.parent)
+                except OSError as exc:
+                    raise StorageError(f"cannot delete {path}: {exc}") from exc
+            elif not indexed and doc_id not in self.index_dir.manifest()["documents"]:
+                raise NotFound(f"no document {doc_id!r} in {source}")
+            return self._update_locked(source, full=False)
 
     def pending_changes(self, source: Path | None = None) -> dict[str, list[str]]:
         """How the source folder differs from the live index (by content hash)."""
         source = source or self.settings.source_dir
         manifest = self.index_dir.manifest()
-        indexed: dict[str, dict[str, Any]] = manifest["documents"]
-        current: dict[str, str] = {}
-        for path in list_sources(source):
-            import hashlib
-
-            current[doc_id_for(path, source)] = hashlib.sha256(
-                read_source_text(path).encode("utf-8")
-            ).hexdigest()
-        changes = {
-            "added": sorted(set(current) - set(indexed)),
-            "removed": sorted(set(indexed) - set(current)),
-            "changed": sorted(
-                d for d in set(current) & set(indexed) if current[d] != indexed[d]["sha256"]
-            ),
-        }
+        indexed = {d: m["sha256"] for d, m in manifest["documents"].items()}
+        p = plan(scan(source), indexed)
+        changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
         if manifest.get("chunking") != self.chunking.as_dict():
             changes["settings"] = ["chunking settings differ from the index"]
         return changes
+
+    def index_info(self) -> dict[str, Any]:
+        """What `qa index status` shows: size, age and staleness of the live version."""
+        idx = self.index_dir
+        manifest = idx.manifest()
+        changes = self.pending_changes()
+        cache = idx.root / "cache"
+        return {
+            "documents": len(manifest["documents"]),
+            "chunks": manifest["counts"]["chunks"],
+            "model": manifest["model"],
+            "version": manifest.get("version"),
+            "last_update": manifest.get("created"),
+            "size_bytes": idx.size_on_disk(),
+            "cache_bytes": sum(p.stat().st_size for p in cache.glob("*") if p.is_file()),
+            "stale": any(changes.values()),
+            "pending": changes,
+        }
 
     # -- querying -------------------------------------------------------------------------
     def _query(self, question: str, index: IndexData) -> Query:
@@ -319,3 +426,34 @@ class QAService:
             {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"]}
             for doc_id, d in sorted(self.index.documents.items())
         ]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(folder: Path, name: str, data: bytes) -> None:
+    """Write under a hidden temporary name, fsync, rename: the folder never shows half a file."""
+    tmp = folder / f"{UPLOAD_PREFIX}{uuid.uuid4().hex[:8]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, folder / name)
+        _fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StorageError(f"cannot store {name} in {folder}: {exc}") from exc
+
+
+def _clean_uploads(source: Path) -> None:
+    """Uploads interrupted before their rename (call with the index lock held)."""
+    if source.is_dir():
+        for p in source.glob(f"{UPLOAD_PREFIX}*"):
+            p.unlink(missing_ok=True)

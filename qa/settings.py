@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,9 +44,16 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[
-        str
-    ] = []  # closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'
+    # CORS is closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'.
+    cors_origins: list[str] = []
     request_timeout: float = 30.0  # seconds; past it a request gets a 503 JSON body
     log_level: str = "INFO"
     log_questions: bool = False  # question text stays out of INFO logs unless asked for
+
+    # Updates. Write endpoints (POST /documents, DELETE /documents/…, POST /index/update) need
+    # `Authorization: Bearer <api_key>` when it is set.
+    api_key: SecretStr | None = None
+    max_upload_bytes: int = 10 * 1024 * 1024
+    lock_timeout: float = 600.0  # seconds an updater waits for another one to finish
+    reload_interval: float = 1.0  # seconds between checks for a newer index version (<0: never)
+    watch_debounce_ms: int = 500  # `qa index watch`: changes closer together make one update

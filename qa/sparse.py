@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -94,17 +95,25 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+TOKENS_FILE = "qa_tokens.json"  # beside bm25s's own files: the next version reuses them
+
+
 class SparseIndex:
-    def __init__(self, model: bm25s.BM25, size: int) -> None:
+    def __init__(self, model: bm25s.BM25, size: int, tokens: list[list[str]] | None = None) -> None:
         self._model = model
         self.size = size
+        self.tokens = tokens  # per chunk; None for an index saved without them
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> SparseIndex:
+        return cls.from_tokens([tokenize(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[list[str]]) -> SparseIndex:
         model = bm25s.BM25()
         # bm25s cannot index an empty corpus or an empty document; a placeholder token keeps ids aligned.
-        model.index([tokenize(t) or ["\x00"] for t in texts] or [["\x00"]], show_progress=False)
-        return cls(model, len(texts))
+        model.index([t or ["\x00"] for t in tokens] or [["\x00"]], show_progress=False)
+        return cls(model, len(tokens), list(tokens))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (0 where no query term occurs)."""
@@ -116,12 +125,20 @@ class SparseIndex:
     def save(self, path: Path) -> None:
         try:
             self._model.save(str(path))
+            if self.tokens is not None:
+                (path / TOKENS_FILE).write_text(json.dumps(self.tokens), encoding="utf-8")
         except OSError as exc:
             raise StorageError(f"cannot write BM25 index {path}: {exc}") from exc
 
     @classmethod
     def load(cls, path: Path, size: int) -> SparseIndex:
         try:
-            return cls(bm25s.BM25.load(str(path)), size)
+            tokens_file = path / TOKENS_FILE
+            tokens = (
+                json.loads(tokens_file.read_text(encoding="utf-8"))
+                if tokens_file.is_file()
+                else None
+            )
+            return cls(bm25s.BM25.load(str(path)), size, tokens)
         except (OSError, ValueError) as exc:
             raise StorageError(f"cannot read BM25 index {path}: {exc}") from exc

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.api.observability import install as install_observability
@@ -21,13 +25,17 @@ from qa.api.schemas import (
     AskRequest,
     AskResponse,
     Document,
+    DocumentText,
+    DocumentWritten,
     ErrorBody,
     Health,
     InvalidRequestBody,
     SearchResponse,
+    UpdateResult,
     check_question,
 )
-from qa.errors import QAError
+from qa.errors import BadUpload, QAError, Unauthorized
+from qa.ingest import upload as uploads
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -38,19 +46,58 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "index or model unavailable"},
     422: {"model": InvalidRequestBody, "description": "invalid request"},
 }
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad name, encoding or transcript"},
+    401: {"model": ErrorBody, "description": "QA_API_KEY is set and the request lacks it"},
+    409: {"model": ErrorBody, "description": "another update held the index lock too long"},
+    413: {"model": ErrorBody, "description": "document larger than QA_MAX_UPLOAD_BYTES"},
+    415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
+    **ERRORS,
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            "application/json": {"schema": DocumentText.model_json_schema()},
+        },
+    }
+}
+# Multipart framing and JSON escaping around a document of the maximum size.
+BODY_SLACK = 64 * 1024
 
 
 def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def create_app(settings: Settings | None = None, service: QAService | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, service: QAService | None = None, watch: bool = False
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or QAService(settings or Settings())
         svc.load()  # model + index, once; a missing or incompatible index stops start-up here
         app.state.service = svc
+        stop = threading.Event()
+        watcher = None
+        if watch:
+            from qa.watch import watch as watch_source
+
+            watcher = threading.Thread(
+                target=watch_source, args=(svc, stop), name="qa-watch", daemon=True
+            )
+            watcher.start()
         yield
+        stop.set()
+        if watcher is not None:
+            watcher.join(timeout=5)
 
     app = FastAPI(
         title="qa",
@@ -148,4 +195,85 @@ def create_app(settings: Settings | None = None, service: QAService | None = Non
         """The indexed documents with their content hashes and chunk counts."""
         return svc(request).documents()
 
+    def authorized(request: Request) -> None:
+        """Write endpoints: `Authorization: Bearer <QA_API_KEY>` when a key is configured."""
+        key = svc(request).settings.api_key
+        if key is None or not key.get_secret_value():
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        expected = key.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+            raise Unauthorized("this endpoint needs `Authorization: Bearer <QA_API_KEY>`")
+
+    key_required = [Depends(authorized)]
+
+    @app.post(
+        "/documents",
+        response_model=DocumentWritten,
+        status_code=201,
+        responses={200: {"model": DocumentWritten, "description": "replaced"}, **WRITE_ERRORS},
+        openapi_extra=UPLOAD_BODY,
+        dependencies=key_required,
+    )
+    async def add_document(request: Request, response: Response) -> dict[str, Any]:
+        """Store a transcript (multipart `file`, or JSON `{name, text}`) and index it.
+
+        201 when the document is new, 200 when it replaced one of the same name. A refused
+        upload (name, size, encoding, no transcript text) writes nothing.
+        """
+        service = svc(request)
+        limit = service.settings.max_upload_bytes
+        length = request.headers.get("content-length", "")
+        if length.isdigit():
+            uploads.check_size(max(0, int(length) - BODY_SLACK), limit)
+        name, data = await _read_upload(request, limit)
+        doc_id, report = await run_in_threadpool(service.add_document, name, data)
+        if doc_id not in report.added:
+            response.status_code = 200
+        return {"doc_id": doc_id, "update": report.to_dict()}
+
+    @app.delete(
+        "/documents/{doc_id:path}",
+        response_model=UpdateResult,
+        responses=WRITE_ERRORS,
+        dependencies=key_required,
+    )
+    def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
+        """Delete a transcript from the source folder and the index."""
+        return svc(request).delete_document(doc_id).to_dict()
+
+    @app.post(
+        "/index/update",
+        response_model=UpdateResult,
+        responses=WRITE_ERRORS,
+        dependencies=key_required,
+    )
+    def update_index(request: Request) -> dict[str, Any]:
+        """Bring the index in line with the source folder (what `qa index update` does)."""
+        return svc(request).update().to_dict()
+
     return app
+
+
+async def _read_upload(request: Request, limit: int) -> tuple[str, bytes]:
+    """(file name, bytes) from a multipart `file` part or a JSON `{name, text}` body."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=10) as form:
+            part = form.get("file")
+            if not isinstance(part, UploadFile):
+                raise BadUpload("multipart upload needs a `file` part")
+            data = await part.read(limit + 1)
+            uploads.check_size(len(data), limit)
+            return part.filename or "", data
+    if ctype.startswith("application/json"):
+        body = await request.body()
+        uploads.check_size(max(0, len(body) - BODY_SLACK), limit)
+        try:
+            doc = DocumentText.model_validate_json(body)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            ) from exc
+        return doc.name, uploads.encode(doc.name, doc.text, limit)
+    raise BadUpload("send the transcript as multipart/form-data (`file`) or JSON {name, text}")

@@ -132,3 +132,34 @@ class InvalidRequestBody(ErrorBody):
     """422: `detail` names the fields in one line, `errors` has one entry per problem."""
 
     errors: list[FieldError]
+
+
+class DocumentText(BaseModel):
+    """`POST /documents` as JSON (the other form is a multipart upload with a `file` part)."""
+
+    name: str = Field(examples=["interview-2024-05.txt"], description="file name, .txt")
+    text: str = Field(description="the transcript, stored as UTF-8")
+
+
+class UpdateResult(BaseModel):
+    """What an index update did (`qa index update --json` prints the same)."""
+
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    chunks_embedded: int
+    seconds: float
+    texts_embedded: int
+    documents: int
+    chunks: int
+    sentences: int
+    version: str
+    written: bool
+    phases: dict[str, float]
+    doc_ids: dict[str, list[str]]
+
+
+class DocumentWritten(BaseModel):
+    doc_id: str
+    update: UpdateResult

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -59,6 +60,16 @@ class FaissStore(VectorStore):
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
         scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, ids
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored, in storage order (exact: the index is flat)."""
+        n = len(self)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+        idmap: Any = self._index  # an IndexIDMap2 around a flat index
+        ids = faiss.vector_to_array(idmap.id_map).astype(np.int64)
+        inner = faiss.downcast_index(idmap.index)
+        return ids, np.asarray(inner.reconstruct_n(0, n), dtype=np.float32)
 
     def save(self, path: Path) -> None:
         try:

@@ -1,0 +1,55 @@
+"""Checks on a document sent over HTTP, all made before anything is written."""
+
+from __future__ import annotations
+
+from qa.errors import BadUpload, PayloadTooLarge, UnsupportedType
+from qa.ingest import SUFFIXES
+
+MAX_NAME_BYTES = 255
+
+
+def check_name(name: str) -> str:
+    """A plain file name in the source folder: `interview.txt`, never a path."""
+    if not name or not name.strip():
+        raise BadUpload("the document needs a file name")
+    if "/" in name or "\\" in name or ".." in name:
+        raise BadUpload(f"{name!r}: a document name must not contain path separators or '..'")
+    if name.startswith("."):
+        raise BadUpload(f"{name!r}: a document name must not start with a dot")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise BadUpload(f"{name!r}: a document name must not contain control characters")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise BadUpload(f"a document name must be at most {MAX_NAME_BYTES} bytes")
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    if suffix not in SUFFIXES:
+        raise UnsupportedType(
+            f"{name!r}: only {', '.join(sorted(SUFFIXES))} transcripts can be uploaded"
+        )
+    return name
+
+
+def check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise PayloadTooLarge(f"a document may be at most {limit} bytes ({size} sent)")
+
+
+def decode(name: str, data: bytes, limit: int) -> str:
+    """The upload's text, exactly as `read_source_text` will read it back."""
+    check_size(len(data), limit)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadUpload(f"{name}: not valid UTF-8 (byte offset {exc.start}: {exc.reason})") from exc
+    return text
+
+
+def encode(name: str, text: str, limit: int) -> bytes:
+    """A JSON upload's text as the bytes to store."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadUpload(
+            f"{name}: text is not valid Unicode (character {exc.start}: {exc.reason})"
+        ) from exc
+    check_size(len(data), limit)
+    return data

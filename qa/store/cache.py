@@ -1,0 +1,80 @@
+"""Embedding cache: sha256(model + text) → vector, in one SQLite table under `index/cache/`.
+
+Re-adding a text the index has seen before (an unchanged chunk of a changed document, a document
+deleted and added back, a rebuild, an update that crashed half-way) costs a lookup, not a forward
+pass. SQLite commits are atomic, so a crash loses at most the batch being written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import StorageError
+
+_BATCH = 500  # SQLite's bound-parameter limit is 999 on old builds
+
+
+def text_key(model: str, text: str) -> bytes:
+    return hashlib.sha256(f"{model}\0{text}".encode()).digest()
+
+
+class EmbeddingCache:
+    def __init__(self, path: Path, model: str, dim: int) -> None:
+        self.path = path
+        self.model = model
+        self.dim = dim
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)"
+                " WITHOUT ROWID"
+            )
+            self._db.commit()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the embedding cache {path}: {exc}") from exc
+
+    def get_many(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among `texts`."""
+        keys = {text_key(self.model, t): t for t in texts}
+        found: dict[str, np.ndarray] = {}
+        items = list(keys)
+        size = self.dim * 4
+        try:
+            for at in range(0, len(items), _BATCH):
+                part = items[at : at + _BATCH]
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+                for key, blob in rows:
+                    if len(blob) == size:
+                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read the embedding cache {self.path}: {exc}") from exc
+        return found
+
+    def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [
+            (text_key(self.model, t), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+            for t, v in zip(texts, vectors, strict=True)
+        ]
+        try:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write the embedding cache {self.path}: {exc}") from exc
+
+    def __len__(self) -> int:
+        row = self._db.execute("SELECT count(*) FROM vectors").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._db.close()

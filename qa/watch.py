@@ -1,0 +1,72 @@
+"""Keep the index in line with the source folder: watch it (watchfiles) and update on changes.
+
+Changes arriving within the debounce window make one update; the index lock serializes these
+updates with any other writer (CLI, HTTP uploads), and an update that finds nothing to do writes
+nothing, so an upload seen again by the watcher costs one scan of the folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.ingest import SUFFIXES
+from qa.service import QAService
+from qa.update import UpdateReport
+
+log = logging.getLogger("qa")
+
+
+def is_transcript(source: Path, path: str) -> bool:
+    p = Path(path)
+    try:
+        parts = p.relative_to(source).parts
+    except ValueError:
+        return False
+    return p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in parts)
+
+
+def watch(
+    service: QAService,
+    stop: threading.Event,
+    on_update: Callable[[UpdateReport], None] | None = None,
+    on_error: Callable[[QAError], None] | None = None,
+) -> None:
+    """Update once now (changes made while nobody watched), then after every burst of changes.
+
+    Returns when `stop` is set. Errors (a transcript that cannot be parsed, a busy lock) are
+    reported to `on_error` and watching goes on: the next change retries.
+    """
+    from watchfiles import watch as watch_changes
+
+    source = service.settings.source_dir.resolve()
+    source.mkdir(parents=True, exist_ok=True)
+
+    def run() -> None:
+        try:
+            report = service.update()
+        except QAError as exc:
+            (on_error or _log_error)(exc)
+            return
+        if on_update:
+            on_update(report)
+
+    run()
+    for _ in watch_changes(
+        source,
+        watch_filter=lambda _, path: is_transcript(source, path),
+        debounce=service.settings.watch_debounce_ms,
+        stop_event=stop,
+        rust_timeout=1000,
+        raise_interrupt=False,
+    ):
+        if stop.is_set():
+            break
+        run()
+
+
+def _log_error(exc: QAError) -> None:
+    log.error("qa: update failed: %s", exc.message)

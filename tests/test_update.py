@@ -1,0 +1,290 @@
+"""Incremental updates, the embedding cache, the lock, crash leftovers and reload (fast: fake model)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embed import HashEmbedder
+from qa.errors import IndexBusy
+from qa.service import QAService
+from qa.settings import Settings
+from qa.store.lock import IndexLock
+from qa.update import chunk_document
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+A, B = "000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"
+NEW = """Interviewer:
+What did the expedition find in the Atacama desert?
+
+Dr. Rivera:
+We found extremophile bacteria living inside salt crystals. Nobody on the team expected that.
+The colony survives on the moisture the salt pulls out of the air at night.
+"""
+
+
+class CountingEmbedder(HashEmbedder):
+    """Remembers every text sent to the model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return super().embed_batch(texts)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> QAService:
+    shutil.copytree(SEEDS, tmp_path / "src")
+    return QAService(
+        Settings(source_dir=tmp_path / "src", index_dir=tmp_path / "index", reload_interval=-1),
+        embedder=CountingEmbedder(),
+    )
+
+
+def counting(service: QAService) -> CountingEmbedder:
+    emb = service.embedder
+    assert isinstance(emb, CountingEmbedder)
+    emb.seen.clear()
+    return emb
+
+
+def chunk_texts(service: QAService, doc_id: str) -> set[str]:
+    text = (service.settings.source_dir / doc_id).read_text(encoding="utf-8")
+    return {c.text for c in chunk_document(doc_id, text, service.chunking).chunks}
+
+
+def assert_consistent(service: QAService) -> None:
+    """Every id in range, FAISS holds exactly the live chunks, the manifest agrees."""
+    data = service.index
+    n = len(data.chunks)
+    assert [c.id for c in data.chunks] == list(range(n))
+    assert len(data.chunk_store) == n and len(data.question_store) == len(data.question_chunks)
+    assert len(data.sentences) == len(data.sentence_texts) == len(data.sentence_vectors)
+    assert len(data.context_vectors) == len(data.sentences)
+    assert {c.doc_id for c in data.chunks} == set(data.documents)
+    for doc_id, meta in data.documents.items():
+        assert meta["chunks"] == sum(c.doc_id == doc_id for c in data.chunks)
+    source = service.settings.source_dir
+    for s, text in zip(data.sentences, data.sentence_texts, strict=True):
+        chunk = data.chunks[s.chunk_id]
+        assert (source / chunk.doc_id).read_text(encoding="utf-8")[s.start : s.end] == text
+    for ids in data.question_chunks:
+        assert len({data.chunks[i].doc_id for i in ids}) == 1
+
+
+def test_add_change_delete_embed_only_new_text(service: QAService) -> None:
+    src = service.settings.source_dir
+    first = service.build()
+    assert first.added == (A, B) and first.chunks_embedded == first.chunks > 0
+
+    emb = counting(service)
+    (src / "new.txt").write_text(NEW, encoding="utf-8")
+    added = service.update()
+    new_chunks = chunk_texts(service, "new.txt")
+    assert (added.added, added.changed, added.removed, added.unchanged) == (("new.txt",), (), (), 2)
+    assert added.chunks_embedded == len(new_chunks) and added.written
+    assert added.chunks == first.chunks + len(new_chunks)
+    # The model saw this document's texts and nothing else.
+    assert set(emb.seen) == set(chunk_document("new.txt", NEW, service.chunking).texts())
+    assert_consistent(service)
+
+    # Change one document: only its new text goes through the model.
+    before = chunk_texts(service, B)
+    with (src / B).open("a", encoding="utf-8") as f:
+        f.write(
+            "\n\nRon Baron:\nWhat comes after Mars?\n\nElon Musk:\nThe moons of Jupiter, eventually.\n"
+        )
+    emb = counting(service)
+    changed = service.update()
+    assert (changed.added, changed.changed, changed.removed) == ((), (B,), ())
+    assert changed.chunks_embedded == len(chunk_texts(service, B) - before) == 2
+    assert not set(emb.seen) & before  # unchanged chunks of the changed document: from the cache
+    assert_consistent(service)
+
+    # Delete one: nothing embedded, its chunks and vectors are gone from FAISS.
+    gone = service.index.documents[A]["chunks"]
+    total = len(service.index.chunks)
+    emb = counting(service)
+    (src / A).unlink()
+    removed = service.update()
+    assert (removed.removed, removed.chunks_embedded, emb.seen) == ((A,), 0, [])
+    assert len(service.index.chunk_store) == total - gone == removed.chunks
+    assert all(c.doc_id != A for c in service.index.chunks)
+    assert_consistent(service)
+
+    # Putting it back is free: every vector comes from the embedding cache.
+    shutil.copy(SEEDS / A, src / A)
+    emb = counting(service)
+    back = service.update()
+    assert back.added == (A,) and back.chunks_embedded == 0 and emb.seen == []
+    assert_consistent(service)
+
+
+def test_incremental_index_equals_a_full_build(service: QAService, tmp_path: Path) -> None:
+    src = service.settings.source_dir
+    service.build()
+    (src / "new.txt").write_text(NEW, encoding="utf-8")
+    (src / A).unlink()
+    service.update()
+    fresh = QAService(
+        Settings(source_dir=src, index_dir=tmp_path / "fresh", reload_interval=-1),
+        embedder=HashEmbedder(),
+    )
+    fresh.build()
+    a, b = service.index, fresh.index
+    assert a.chunks == b.chunks and a.sentences == b.sentences
+    assert a.sentence_texts == b.sentence_texts and a.question_chunks == b.question_chunks
+    np.testing.assert_allclose(a.sentence_vectors, b.sentence_vectors, atol=1e-6)
+    np.testing.assert_allclose(a.context_vectors, b.context_vectors, atol=1e-6)
+    for store in ("chunk_store", "question_store"):
+        (ia, va), (ib, vb) = getattr(a, store).vectors(), getattr(b, store).vectors()
+        assert (ia == ib).all()
+        np.testing.assert_allclose(va, vb, atol=1e-6)
+    assert a.documents == b.documents
+    assert a.sparse.tokens == b.sparse.tokens
+    np.testing.assert_allclose(a.sparse.scores("salt bacteria"), b.sparse.scores("salt bacteria"))
+
+
+def test_nothing_changed_writes_nothing(service: QAService) -> None:
+    first = service.build()
+    again = service.update()
+    assert not again.written and again.version == first.version
+    assert (again.added, again.changed, again.removed, again.unchanged) == ((), (), (), 2)
+    # A fresh process (no index in memory) agrees.
+    other = QAService(service.settings, embedder=HashEmbedder())
+    assert not other.update().written
+
+
+def test_update_without_an_index_builds_one(service: QAService) -> None:
+    report = service.update()
+    assert report.written and report.added == (A, B)
+    assert_consistent(service)
+
+
+def test_another_model_or_chunking_rebuilds(service: QAService) -> None:
+    service.build()
+    other = QAService(
+        service.settings.model_copy(update={"chunk_size": 300}), embedder=HashEmbedder()
+    )
+    report = other.update()
+    assert report.added == (A, B) and report.chunks > service.index.manifest["counts"]["chunks"]
+    assert other.index.manifest["chunking"]["size"] == 300
+
+
+def test_crash_leftovers_are_cleaned_up(service: QAService) -> None:
+    service.build()
+    idx = service.settings.index_dir
+    live = (idx / "CURRENT").read_text()
+    (idx / "versions" / ".tmp-000009-x").mkdir()
+    (idx / "versions" / "999999-never-live").mkdir()  # renamed, CURRENT never switched
+    (idx / ".CURRENT.abcdef").write_text("999999-never-live")
+    (service.settings.source_dir / ".upload-deadbeef").write_text("half")
+    assert service.index_dir.current() == live
+    (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
+    report = service.update()
+    left = sorted(p.name for p in (idx / "versions").iterdir())
+    assert left == sorted([live, report.version])
+    assert not list(idx.glob(".CURRENT.*"))
+    assert not list(service.settings.source_dir.glob(".upload-*"))
+
+
+def test_two_updaters_are_serialized(service: QAService, tmp_path: Path) -> None:
+    service.build()
+    src = service.settings.source_dir
+    for i in range(4):
+        (src / f"new{i}.txt").write_text(NEW.replace("Atacama", f"Atacama {i}"), encoding="utf-8")
+    others = [QAService(service.settings, embedder=HashEmbedder()) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(s: QAService) -> None:
+        try:
+            s.update()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    final = QAService(service.settings, embedder=HashEmbedder())
+    assert len(final.load().documents) == 6 and not final.update().written
+    assert_consistent(final)
+
+
+def test_a_held_lock_times_out_clearly(service: QAService) -> None:
+    service.build()
+    impatient = QAService(
+        service.settings.model_copy(update={"lock_timeout": 0.2}), embedder=HashEmbedder()
+    )
+    with IndexLock(service.settings.index_dir), pytest.raises(IndexBusy, match="another process"):
+        impatient.update()
+
+
+def test_a_reader_picks_up_another_writers_version(service: QAService) -> None:
+    service.build()
+    reader = QAService(
+        service.settings.model_copy(update={"reload_interval": 0.0}), embedder=HashEmbedder()
+    )
+    old = reader.index
+    (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
+    new_version = service.update().version
+    deadline = time.monotonic() + 10
+    while reader.index.version != new_version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader.index.version == new_version and "new.txt" in reader.index.documents
+    assert old.version != new_version and "new.txt" not in old.documents  # never mutated
+
+
+def test_status_reports_size_and_staleness(service: QAService) -> None:
+    service.build()
+    info = service.index_info()
+    assert info["documents"] == 2 and info["size_bytes"] > 0 and info["cache_bytes"] > 0
+    assert not info["stale"] and info["last_update"]
+    (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
+    info = service.index_info()
+    assert info["stale"] and info["pending"]["added"] == ["new.txt"]
+
+
+def test_watch_updates_on_changes(service: QAService) -> None:
+    from qa.watch import watch
+
+    service.build()
+    service = QAService(
+        service.settings.model_copy(update={"watch_debounce_ms": 100}), embedder=HashEmbedder()
+    )
+    src = service.settings.source_dir
+    stop = threading.Event()
+    thread = threading.Thread(target=watch, args=(service, stop), daemon=True)
+    thread.start()
+    try:
+
+        def wait_for(cond: object) -> bool:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if callable(cond) and cond():
+                    return True
+                time.sleep(0.05)
+            return False
+
+        (src / "new.txt").write_text(NEW, encoding="utf-8")
+        assert wait_for(lambda: "new.txt" in service.index.documents)
+        (src / A).unlink()
+        assert wait_for(lambda: A not in service.index.documents)
+        (src / ".hidden.txt").write_text(NEW, encoding="utf-8")  # ignored, as by list_sources
+        time.sleep(0.5)
+        assert ".hidden.txt" not in service.index.documents
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
