@@ -86,6 +86,14 @@ class UnsupportedType(BadUpload):
     code = "unsupported_media_type"
 
 
+class Forbidden(QAError):
+    """Write endpoints are closed: no `QA_API_KEY` is configured."""
+
+    status_code = 403
+    exit_code = 9
+    code = "forbidden"
+
+
 class Unauthorized(QAError):
     """A write endpoint was called without the API key (`QA_API_KEY`)."""
 

@@ -17,7 +17,7 @@ import numpy as np
 from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings
 from qa.embed import Embedder, MicroBatcher, SentenceTransformerEmbedder
-from qa.errors import IndexIncompatible, InvalidInput, NotFound, QAError, StorageError
+from qa.errors import IndexIncompatible, IngestError, InvalidInput, NotFound, QAError, StorageError
 from qa.ingest import SUFFIXES, parse_transcript, read_transcript
 from qa.ingest import upload as uploads
 from qa.models import Answer, Hit
@@ -161,8 +161,11 @@ class QAService:
         self, source: Path | None = None, *, full: bool = False, progress: Progress | None = None
     ) -> UpdateReport:
         """Bring the index in line with the source folder; one writer at a time (index/LOCK)."""
+        source = source or self.settings.source_dir
+        if not source.is_dir():  # before the lock, which would create the index folder
+            raise IngestError(f"source folder not found: {source}")
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
-            return self._update_locked(source or self.settings.source_dir, full, progress)
+            return self._update_locked(source, full, progress)
 
     def _update_locked(
         self, source: Path, full: bool, progress: Progress | None = None

@@ -52,7 +52,8 @@ class Settings(BaseSettings):
 
     # Updates. Write endpoints (POST /documents, DELETE /documents/…, POST /index/update) need
     # `Authorization: Bearer <api_key>` when it is set.
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = None  # unset: write endpoints answer 403
+    read_api_key: SecretStr | None = None  # set: /ask, /search, /documents, /metrics need it
     max_upload_bytes: int = 10 * 1024 * 1024
     lock_timeout: float = 600.0  # seconds an updater waits for another one to finish
     reload_interval: float = 1.0  # seconds between checks for a newer index version (<0: never)

@@ -19,20 +19,27 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 NEW = "Interviewer:\nWhere do the bacteria live?\n\nDr. Rivera:\nInside salt crystals.\n"
 
 
-def make_client(tmp_path: Path, **settings: Any) -> Iterator[tuple[TestClient, QAService]]:
+def make_client(
+    tmp_path: Path, client_headers: dict[str, str] | None = None, **settings: Any
+) -> Iterator[tuple[TestClient, QAService]]:
     shutil.copytree(SEEDS, tmp_path / "src")
     svc = QAService(
         Settings(source_dir=tmp_path / "src", index_dir=tmp_path / "index", **settings),
         embedder=HashEmbedder(),
     )
     svc.build()
-    with TestClient(create_app(service=svc)) as client:
+    with TestClient(create_app(service=svc), headers=client_headers or {}) as client:
         yield client, svc
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[tuple[TestClient, QAService]]:
-    yield from make_client(tmp_path, max_upload_bytes=4000)
+    yield from make_client(
+        tmp_path, {"Authorization": f"Bearer {KEY}"}, max_upload_bytes=4000, api_key=KEY
+    )
+
+
+KEY = "test-write-key"
 
 
 def snapshot(svc: QAService) -> tuple[list[str], str | None]:
@@ -189,3 +196,22 @@ def test_json_upload_names_are_checked_before_writing(
     assert r.status_code == 400 and r.json()["error"] == "bad_upload"
     assert sorted(p.name for p in svc.settings.source_dir.rglob("*")) == before
     assert not Path("/etc/x.txt").exists()
+
+
+def test_write_endpoints_are_closed_without_a_configured_key(tmp_path: Path) -> None:
+    for c, svc in make_client(tmp_path):
+        r = c.post("/documents", json={"name": "k.txt", "text": NEW})
+        assert r.status_code == 403 and r.json()["error"] == "forbidden"
+        assert c.delete("/documents/000_c8b093dbc246d9b3.txt").status_code == 403
+        assert c.post("/index/update").status_code == 403
+        assert not (svc.settings.source_dir / "k.txt").exists()
+
+
+def test_read_endpoints_can_be_keyed(tmp_path: Path) -> None:
+    for c, _ in make_client(tmp_path, read_api_key="r34d"):
+        assert c.post("/ask", json={"question": "Neuralink?"}).status_code == 401
+        assert c.get("/search", params={"q": "Neuralink"}).status_code == 401
+        assert c.get("/documents").status_code == 401
+        ok = {"Authorization": "Bearer r34d"}
+        assert c.post("/ask", json={"question": "Neuralink?"}, headers=ok).status_code == 200
+        assert c.get("/health").status_code == 200  # for load balancers

@@ -34,7 +34,7 @@ from qa.api.schemas import (
     UpdateResult,
     check_question,
 )
-from qa.errors import BadUpload, QAError, Unauthorized
+from qa.errors import BadUpload, Forbidden, QAError, Unauthorized
 from qa.ingest import upload as uploads
 from qa.service import QAService
 from qa.settings import Settings
@@ -48,7 +48,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "bad name, encoding or transcript"},
-    401: {"model": ErrorBody, "description": "QA_API_KEY is set and the request lacks it"},
+    401: {"model": ErrorBody, "description": "the request lacks the QA_API_KEY Bearer token"},
+    403: {"model": ErrorBody, "description": "write endpoints are disabled (no QA_API_KEY)"},
     409: {"model": ErrorBody, "description": "another update held the index lock too long"},
     413: {"model": ErrorBody, "description": "document larger than QA_MAX_UPLOAD_BYTES"},
     415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
@@ -71,6 +72,15 @@ UPLOAD_BODY = {
 }
 # Multipart framing and JSON escaping around a document of the maximum size.
 BODY_SLACK = 64 * 1024
+
+
+def _check_bearer(request: Request, expected: str, name: str) -> None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    # Constant-time comparison: response timing must not reveal how much of a guess was right.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise Unauthorized(f"this endpoint needs `Authorization: Bearer <{name}>`")
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -145,7 +155,23 @@ def create_app(
         service: QAService = request.app.state.service
         return service
 
-    @app.post("/ask", response_model=AskResponse, responses=ERRORS)
+    def authorized(request: Request) -> None:
+        """Write endpoints: closed (403) unless QA_API_KEY is set and sent as a Bearer token."""
+        key = svc(request).settings.api_key
+        if key is None or not key.get_secret_value():
+            raise Forbidden("write endpoints are disabled: set QA_API_KEY to enable them")
+        _check_bearer(request, key.get_secret_value(), "QA_API_KEY")
+
+    def reader(request: Request) -> None:
+        """Read endpoints: open, unless QA_READ_API_KEY is set."""
+        key = svc(request).settings.read_api_key
+        if key is not None and key.get_secret_value():
+            _check_bearer(request, key.get_secret_value(), "QA_READ_API_KEY")
+
+    key_required = [Depends(authorized)]
+    read_key = [Depends(reader)]
+
+    @app.post("/ask", response_model=AskResponse, responses=ERRORS, dependencies=read_key)
     def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer a question with verbatim quotes, each cited by document, speaker and lines."""
         service = svc(request)
@@ -161,7 +187,7 @@ def create_app(
         )
         return answer.to_dict()
 
-    @app.get("/search", response_model=SearchResponse, responses=ERRORS)
+    @app.get("/search", response_model=SearchResponse, responses=ERRORS, dependencies=read_key)
     def search(
         request: Request,
         q: Annotated[
@@ -190,22 +216,10 @@ def create_app(
     def health(request: Request) -> dict[str, Any]:
         return svc(request).status()
 
-    @app.get("/documents", response_model=list[Document])
+    @app.get("/documents", response_model=list[Document], dependencies=read_key)
     def documents(request: Request) -> list[dict[str, Any]]:
         """The indexed documents with their content hashes and chunk counts."""
         return svc(request).documents()
-
-    def authorized(request: Request) -> None:
-        """Write endpoints: `Authorization: Bearer <QA_API_KEY>` when a key is configured."""
-        key = svc(request).settings.api_key
-        if key is None or not key.get_secret_value():
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        expected = key.get_secret_value().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            raise Unauthorized("this endpoint needs `Authorization: Bearer <QA_API_KEY>`")
-
-    key_required = [Depends(authorized)]
 
     @app.post(
         "/documents",
