@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -26,7 +27,9 @@ Verbatim = Callable[[Any, Path], int]
 
 
 class Server:
-    def __init__(self, args: list[str], port: int, log: Path) -> None:
+    def __init__(
+        self, args: list[str], port: int, log: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         self._log_file = log.open("w")
@@ -36,6 +39,7 @@ class Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=log.parent,
+            env={**os.environ, **(env or {})},
         )
 
     def output(self) -> str:
