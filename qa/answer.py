@@ -160,7 +160,7 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
     else:
         chunk = next(
             c
-            for c in (index.chunks[first.chunk_id], index.chunks[last.chunk_id])
+            for c in (index.chunks[index.sentences[i].chunk_id] for i in ids)
             if c.start <= first.start and last.end <= c.end
         )
         text = joined_slice(chunk.text, chunk.segments, first.start, last.end)

@@ -311,14 +311,15 @@ def split(data: IndexData) -> dict[str, DocPart]:
 
 def _chunk_at(c: Chunk, id_: int) -> Chunk:
     # Positional construction: `dataclasses.replace` costs ~4× more, on every chunk of a version.
+    # Every field, in declaration order (tests/test_update.py checks none is dropped).
     return Chunk(
         id_, c.doc_id, c.speaker, c.start, c.end, c.line_start, c.line_end, c.text, c.turn_index,
-        c.question,
+        c.question, c.label, c.segments, c.times, c.title, c.date,
     )  # fmt: skip
 
 
 def _sentence_in(s: Sentence, chunk_id: int) -> Sentence:
-    return Sentence(s.start, s.end, chunk_id, s.line_start, s.line_end)
+    return Sentence(s.start, s.end, chunk_id, s.line_start, s.line_end, s.segments, s.times)
 
 
 def _by_id(store: FaissStore, n: int) -> np.ndarray:

@@ -288,3 +288,26 @@ def test_watch_updates_on_changes(service: QAService) -> None:
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_renumbering_keeps_every_field() -> None:
+    from dataclasses import fields
+
+    from qa.models import Chunk, Sentence
+    from qa.update import _chunk_at, _sentence_in
+
+    c = Chunk(
+        1, "d.srt", "Ann", 5, 9, 2, 3, "a b", 0, "q?", "ANN", ((5, 6), (8, 9)),
+        ((1.0, 2.0), (2.0, 3.0)), "T", "2024-01-02",
+    )  # fmt: skip
+    moved = _chunk_at(c, 7)
+    assert moved.id == 7
+    assert all(
+        getattr(moved, f.name) == getattr(c, f.name) for f in fields(Chunk) if f.name != "id"
+    )
+    s = Sentence(5, 9, 1, 2, 3, ((5, 6), (8, 9)), ((1.0, 2.0), (2.0, 3.0)))
+    s2 = _sentence_in(s, 7)
+    assert s2.chunk_id == 7
+    assert all(
+        getattr(s2, f.name) == getattr(s, f.name) for f in fields(Sentence) if f.name != "chunk_id"
+    )
