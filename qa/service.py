@@ -14,7 +14,7 @@ import numpy as np
 
 from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings, chunk_transcript
-from qa.embed import Embedder, MicroBatcher, SentenceTransformerEmbedder
+from qa.embed import Embedder, MicroBatcher, load_embedder
 from qa.errors import InvalidInput
 from qa.ingest import doc_id_for, list_sources, read_source_text, read_transcript
 from qa.models import Answer, Chunk, Hit, Sentence
@@ -102,9 +102,8 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(
-                self.settings.model_name, self.settings.model_path
-            )
+            s = self.settings
+            self._embedder = load_embedder(s.embedder, s.model_name, s.model_path)
         return self._embedder
 
     @property
@@ -171,6 +170,7 @@ class QAService:
         manifest = {
             "format": FORMAT_VERSION,
             "model": emb.name,
+            "embedder": emb.backend,
             "dim": emb.dim,
             "chunking": self.chunking.as_dict(),
             "documents": documents,
