@@ -88,3 +88,15 @@ def test_flat_build_is_exact(clustered: tuple[np.ndarray, np.ndarray]) -> None:
 def test_recall_at_k_counts_overlap() -> None:
     truth = np.array([[1, 2, 3, 4]])
     assert ann.recall_at_k(np.array([[1, 2, 9, 8]]), truth, k=4) == 0.5
+
+
+def test_store_build_follows_the_size(clustered: tuple[np.ndarray, np.ndarray]) -> None:
+    data, queries = clustered
+    small, p_small = FaissStore.build(np.arange(500), data[:500], data.shape[1])
+    assert p_small["type"] == "flat" and len(small) == 500
+    big, p_big = FaissStore.build(np.arange(len(data)), data, data.shape[1], exact_below=1_000)
+    assert p_big["type"] == "ivf" and len(big) == len(data)
+    _, ids = big.search(queries[:3], 5)
+    assert ids.shape == (3, 5) and (ids >= 0).all()
+    empty, p_empty = FaissStore.build(np.arange(0), np.zeros((0, 8)), 8)
+    assert len(empty) == 0 and p_empty["type"] == "flat"
