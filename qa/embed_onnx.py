@@ -57,6 +57,9 @@ class OnnxEmbedder(Embedder):
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
             opts.inter_op_num_threads = 1
+            # Idle pool threads sleep instead of spinning: the request threads need the cores.
+            # Measured (load 5, same minute): /ask c=16 87 → 137 req/s, c=1 p50 44 → 27 ms.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]
             )
