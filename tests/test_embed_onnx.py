@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from conftest import Built
 
 from qa.embed import load_embedder
 from qa.errors import ModelUnavailable
 from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from conftest import Built
 
 SENTENCES = [
     "How many patients have Neuralink?",
