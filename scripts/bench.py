@@ -553,7 +553,7 @@ def render(r: dict[str, Any], argv: str) -> str:
         ok = b["search_p50"] <= 10 and b["recall@10"] >= 0.95 and b["index_bytes"] <= 1 << 30
         w(
             f"| 1M: p50 ≤ 10 ms at recall@10 ≥ 0.95, vectors ≤ 1 GB | {b['search_p50']:.2f} ms, "
-            f"recall {b['recall@10']:.3f}, {b['index_bytes'] / 1e6:.0f} MB ({b['params']['type']}) | "
+            f"recall {b['recall@10']:.4f}, {b['index_bytes'] / 1e6:.0f} MB ({b['params']['type']}) | "
             f"same index | {'yes' if ok else 'no'} |"
         )
     w("")
@@ -668,7 +668,7 @@ def render(r: dict[str, Any], argv: str) -> str:
             extra = f"nlist {p['nlist']}, nprobe {p['nprobe']}" if p["type"] == "ivf" else "–"
             w(
                 f"| {s['n']:,} | {p['type']} ({p['storage']}) | {extra} | {s['build_s']:.1f} | "
-                f"{s['search_p50']:.2f} | {s['search_p95']:.2f} | {s['recall@10']:.3f} | "
+                f"{s['search_p50']:.2f} | {s['search_p95']:.2f} | {s['recall@10']:.4f} | "
                 f"{s['index_bytes'] / 1e6:.0f} | {s['bytes_per_vector']:.0f} | "
                 f"{s['flat_p50_est']:.1f} | {s['flat_p50_est'] / s['search_p50']:.1f}× |"
             )
