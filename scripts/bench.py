@@ -1,0 +1,703 @@
+"""Speed, memory and scale of qa, side by side with the bare path, in one run.
+
+Usage: .venv/bin/python scripts/bench.py [--sizes 10000,100000,1000000] [--quick] [--out docs/benchmarks.md]
+
+Sections (all on the seeds, same model, same machine, same run, so every figure is also a ratio):
+  indexing   qa build chunks/s beside raw model sentences/s
+  in-process qa search()/ask() vs the bare path (sentence-transformers + FAISS + bm25s, z-score)
+  HTTP       a real `qa serve` subprocess: /ask and /search p50/p95/p99 and requests/s at
+             concurrency 1, 4 and 16 (distinct questions: no cache hits), plus /ask with
+             repeated questions (cache hits); errors counted; server peak RSS (VmHWM)
+  cold start fresh `qa ask` and `qa serve` until /health, for QA_EMBEDDER=torch and onnx
+  backends   the dev set (tests/data/seed_qa_dev.jsonl) with torch and onnx vectors
+  scale      qa.store.ann.choose_index at 10k/100k/1M synthetic vectors (real seed vectors +
+             gaussian noise, renormalised): search p50/p95, recall@10 vs exact, index bytes
+Prints Markdown and writes it (with a JSON copy) to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DEV = ROOT / "tests/data/seed_qa_dev.jsonl"
+QA_BIN = Path(sys.executable).parent / "qa"
+
+
+# -- small helpers --------------------------------------------------------------------------
+def pct(values: Sequence[float], p: float) -> float:
+    xs = sorted(values)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] if xs else float("nan")
+
+
+def summary(ms: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(ms),
+        "p50": statistics.median(ms),
+        "p95": pct(ms, 95),
+        "p99": pct(ms, 99),
+    }
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dev_questions() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+
+
+def distinct_questions(sentences: list[str], n: int) -> list[str]:
+    """`n` different questions made from windows of the seed sentences: no two share a cache key."""
+    templates = (
+        "What was said about {}?",
+        "Why {}?",
+        "Who talked about {}?",
+        "How does {} work?",
+        "What is the plan for {}?",
+    )
+    out: list[str] = []
+    seen: set[str] = set()
+    for t in templates:
+        for offset in (0, 4, 8):
+            for s in sentences:
+                words = s.split()[offset : offset + 7]
+                if len(words) < 4:
+                    continue
+                q = t.format(" ".join(words).strip(' ,.;:?!"“”'))
+                if q not in seen:
+                    seen.add(q)
+                    out.append(q)
+                if len(out) >= n:
+                    return out
+    return out
+
+
+def index_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# -- bare path ------------------------------------------------------------------------------
+class Bare:
+    """sentence-transformers + FAISS flat IP + bm25s over the same chunks, fused by z-score."""
+
+    def __init__(self, texts: list[str], model: Any) -> None:
+        import bm25s
+        import faiss
+        import Stemmer
+
+        self.model = model
+        self.stemmer = Stemmer.Stemmer("english")
+        vecs = model.encode(texts, batch_size=64, normalize_embeddings=True)
+        self.faiss = faiss.IndexFlatIP(vecs.shape[1])
+        self.faiss.add(np.ascontiguousarray(vecs, dtype=np.float32))
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(
+            bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, show_progress=False),
+            show_progress=False,
+        )
+        self.n = len(texts)
+        self._bm25s = bm25s
+
+    def search(self, q: str, k: int = 5, depth: int = 80) -> list[int]:
+        vec = self.model.encode([q], normalize_embeddings=True)
+        depth = min(depth, self.n)
+        d, i = self.faiss.search(np.ascontiguousarray(vec, dtype=np.float32), depth)
+        tokens = self._bm25s.tokenize(
+            [q], stopwords="en", stemmer=self.stemmer, show_progress=False
+        )
+        docs, scores = self.bm25.retrieve(tokens, k=depth, show_progress=False, n_threads=1)
+
+        def z(ids: np.ndarray, s: np.ndarray) -> dict[int, float]:
+            std = float(s.std()) or 1.0
+            return {int(c): (float(v) - float(s.mean())) / std for c, v in zip(ids, s, strict=True)}
+
+        fused: dict[int, float] = {}
+        for part in (z(i[0], d[0]), z(docs[0], scores[0])):
+            for c, v in part.items():
+                fused[c] = fused.get(c, 0.0) + v
+        return sorted(fused, key=lambda c: -fused[c])[:k]
+
+
+# -- HTTP -----------------------------------------------------------------------------------
+def start_server(index: Path, embedder: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    port = free_port()
+    env = {**os.environ, "QA_EMBEDDER": embedder}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(QA_BIN), "serve", "--port", str(port), "--index", str(index), "--source", str(SEEDS)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    with httpx.Client(timeout=5) as client:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"qa serve exited with {proc.returncode}")
+            try:
+                if client.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.02)
+    return proc, url, time.perf_counter() - t0
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _load(url: str, endpoint: str, questions: list[str], concurrency: int) -> dict[str, Any]:
+    import httpx
+
+    lat: list[float] = []
+    errors = 0
+    todo = iter(questions)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for q in todo:
+                t0 = time.perf_counter()
+                try:
+                    if endpoint == "/ask":
+                        r = await client.post("/ask", json={"question": q})
+                    else:
+                        r = await client.get("/search", params={"q": q})
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                lat.append((time.perf_counter() - t0) * 1000)
+                errors += not ok
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    return {**summary(lat), "rps": len(lat) / wall, "errors": errors}
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (seconds)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_load(
+    url: str, endpoint: str, questions: list[str], concurrency: int, pid: int | None = None
+) -> dict[str, Any]:
+    """Latencies and req/s; with the server's pid, also its CPU ms per request and the
+    requests/s that CPU cost would allow on all cores of an otherwise idle machine."""
+    before = cpu_seconds(pid) if pid else 0.0
+    out = asyncio.run(_load(url, endpoint, questions, concurrency))
+    if pid:
+        per = (cpu_seconds(pid) - before) * 1000 / max(1, out["n"])
+        out["server_cpu_ms"] = per
+        out["idle_capacity_rps"] = (os.cpu_count() or 1) * 1000 / per if per else float("nan")
+    return out
+
+
+def cold(cmd: list[str], env: dict[str, str], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+# -- scale ----------------------------------------------------------------------------------
+def scale(centres: np.ndarray, n: int, noise: float, queries: int) -> dict[str, Any]:
+    import faiss
+
+    from qa.store import ann
+
+    rng_q = np.random.default_rng(12345)
+    q = ann.clustered_sample(centres, queries, noise, rng_q)
+    index, params = ann.choose_index(n, centres.shape[1])
+    block = 100_000
+    best_s = np.full((queries, 10), -np.inf, dtype=np.float32)
+    best_i = np.full((queries, 10), -1, dtype=np.int64)
+    t_build = 0.0
+    flat_probe = faiss.IndexFlatIP(centres.shape[1])  # exact search over the first block, timed
+    for start in range(0, n, block if params["type"] == "flat" else 2 * block):
+        size = min(n - start, block if params["type"] == "flat" else 2 * block)
+        x = ann.clustered_sample(centres, size, noise, np.random.default_rng(start))
+        t0 = time.perf_counter()
+        ann.train_and_add(index, params, np.arange(start, start + size), x)
+        t_build += time.perf_counter() - t0
+        # exact top 10 by brute force, merged block by block
+        s = q @ x.T
+        top = np.argpartition(-s, 10, axis=1)[:, :10]
+        cand_s = np.concatenate([best_s, np.take_along_axis(s, top, axis=1)], axis=1)
+        cand_i = np.concatenate([best_i, top + start], axis=1)
+        order = np.argsort(-cand_s, axis=1)[:, :10]
+        best_s = np.take_along_axis(cand_s, order, axis=1)
+        best_i = np.take_along_axis(cand_i, order, axis=1)
+        if start == 0:
+            flat_probe.add(x[: min(size, 100_000)])
+        del x, s
+    lat, found = [], []
+    for row in q:
+        t0 = time.perf_counter()
+        _, ids = index.search(row[None, :], 10)
+        lat.append((time.perf_counter() - t0) * 1000)
+        found.append(ids[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        faiss.write_index(index, f"{tmp}/i.faiss")
+        size_bytes = os.path.getsize(f"{tmp}/i.faiss")
+    # exact flat scan cost extrapolated from 100k (linear in n), for the ratio
+    flat_lat = []
+    for row in q[:30]:
+        t0 = time.perf_counter()
+        flat_probe.search(row[None, :], 10)
+        flat_lat.append((time.perf_counter() - t0) * 1000)
+    flat_p50 = statistics.median(flat_lat) * n / flat_probe.ntotal
+    return {
+        "n": n,
+        "params": params,
+        "build_s": t_build,
+        **{f"search_{k}": v for k, v in summary(lat).items()},
+        "recall@10": ann.recall_at_k(np.array(found), best_i),
+        "index_bytes": size_bytes,
+        "bytes_per_vector": size_bytes / n,
+        "flat_p50_est": flat_p50,
+    }
+
+
+# -- main -----------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--noise", type=float, default=0.06)
+    ap.add_argument("--quick", action="store_true", help="fewer requests, no 1M")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs/benchmarks.md")
+    ap.add_argument("--render", type=Path, help="only re-render Markdown from a saved JSON")
+    args = ap.parse_args()
+    if args.render:
+        saved = json.loads(args.render.read_text(encoding="utf-8"))
+        args.out.write_text(render(saved, saved.get("argv", "")), encoding="utf-8")
+        return
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.quick:
+        sizes = [s for s in sizes if s <= 100_000]
+    reqs = {1: 60, 4: 120, 16: 320} if args.quick else {1: 150, 4: 300, 16: 640}
+    res: dict[str, Any] = {
+        "load_start": loadavg(),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC"),
+        "argv": " ".join(sys.argv[1:]),
+    }
+    print(f"load average at start: {res['load_start']}", file=sys.stderr)
+
+    from qa.evaluate import eval_seedqa
+    from qa.service import QAService
+    from qa.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    try:
+        # -- indexing ------------------------------------------------------------------------
+        idx = {"torch": tmp / "index-torch", "onnx": tmp / "index-onnx"}
+        services: dict[str, QAService] = {}
+        res["indexing"] = {}
+        for backend in ("torch", "onnx"):
+            settings = Settings(source_dir=SEEDS, index_dir=idx[backend], embedder=backend)  # type: ignore[arg-type]
+            svc = QAService(settings)
+            _ = svc.embedder  # model load is not indexing
+            report = svc.build()
+            services[backend] = svc
+            data = svc.index
+            counts = data.manifest["counts"]
+            texts = counts["chunks"] + counts["questions"] + 2 * counts["sentences"]
+            chunk_texts = [c.text for c in data.chunks]
+            raw: Any = svc.embedder
+            t0 = time.perf_counter()
+            raw.embed(chunk_texts, 64)
+            raw_s = time.perf_counter() - t0
+            res["indexing"][backend] = {
+                "chunks": report.chunks,
+                "texts_embedded": texts,
+                "build_s": report.seconds,
+                "chunks_per_s": report.chunks / report.seconds,
+                "texts_per_s": texts / report.seconds,
+                "model_sentences_per_s": len(chunk_texts) / raw_s,
+                "index_bytes": index_bytes(idx[backend]),
+            }
+            print(backend, res["indexing"][backend], file=sys.stderr)
+
+        svc = services["torch"]
+        data = svc.index
+        questions = distinct_questions(data.sentence_texts, 6000)
+        dev = [r["question"] for r in dev_questions()]
+
+        # -- in-process: qa vs bare ----------------------------------------------------------
+        from sentence_transformers import SentenceTransformer
+
+        from qa.embed import bundled_model_path
+
+        model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+        bare = Bare([c.text for c in data.chunks], model)
+        qa_search: list[float] = []
+        bare_search: list[float] = []
+        qa_ask: list[float] = []
+        pool = questions[:150]
+        for i, q in enumerate(pool):
+            pair: list[tuple[list[float], Callable[[], object]]] = [
+                (bare_search, lambda q=q: bare.search(q)),
+                (qa_search, lambda q=q: svc.search(q)),
+            ]
+            for bucket, fn in pair if i % 2 else pair[::-1]:  # alternate who goes first
+                svc._query_cache.clear()
+                t0 = time.perf_counter()
+                fn()
+                bucket.append((time.perf_counter() - t0) * 1000)
+            svc._query_cache.clear()
+            t0 = time.perf_counter()
+            svc.ask(q)
+            qa_ask.append((time.perf_counter() - t0) * 1000)
+        cached = []
+        for q in dev:  # fill the cache; the timed rounds below are all hits
+            svc.ask(q)
+        for q in dev * 4:
+            t0 = time.perf_counter()
+            svc.ask(q)
+            cached.append((time.perf_counter() - t0) * 1000)
+        res["inprocess"] = {
+            "bare_search": summary(bare_search),
+            "qa_search": summary(qa_search),
+            "qa_ask": summary(qa_ask),
+            "qa_ask_cached": summary(cached),
+        }
+        print(res["inprocess"], file=sys.stderr)
+
+        # -- backends on the dev set ---------------------------------------------------------
+        res["backends"] = {}
+        tops: dict[str, list[Any]] = {}
+        for name, index_backend, query_backend in (
+            ("torch index, torch queries", "torch", "torch"),
+            ("onnx index, onnx queries", "onnx", "onnx"),
+            ("torch index, onnx queries", "torch", "onnx"),
+        ):
+            s = QAService(
+                Settings(source_dir=SEEDS, index_dir=idx[index_backend]),
+                embedder=services[query_backend].embedder,
+            )
+            rep = eval_seedqa(s, DEV, SEEDS)
+            answers = [s.ask(q) for q in dev]
+            tops[name] = [[(x.doc_id, x.start) for x in a.quotes] for a in answers]
+            res["backends"][name] = {
+                k: rep[k]
+                for k in rep
+                if k != "per_question" and not isinstance(rep[k], (dict, list))
+            }
+        base = tops["torch index, torch queries"]
+        for name, t in tops.items():
+            res["backends"][name]["same_top_quote"] = sum(
+                (a[:1] == b[:1]) for a, b in zip(t, base, strict=True)
+            ) / len(base)
+            res["backends"][name]["same_quotes"] = sum(
+                (a == b) for a, b in zip(t, base, strict=True)
+            ) / len(base)
+        print(res["backends"], file=sys.stderr)
+
+        # -- cold start ----------------------------------------------------------------------
+        res["cold"] = {}
+        runs = 2 if args.quick else 3
+        for backend in ("torch", "onnx"):
+            env = {**os.environ, "QA_EMBEDDER": backend}
+            ask_s = cold(
+                [str(QA_BIN), "ask", dev[0], "--index", str(idx["torch"]), "--source", str(SEEDS)],
+                env,
+                runs,
+            )
+            serve_s = []
+            for _ in range(runs):
+                proc, _url, secs = start_server(idx["torch"], backend)
+                proc.terminate()
+                proc.wait(timeout=30)
+                serve_s.append(secs)
+            res["cold"][backend] = {
+                "ask_s": statistics.median(ask_s),
+                "serve_s": statistics.median(serve_s),
+            }
+        print(res["cold"], file=sys.stderr)
+
+        # -- HTTP ----------------------------------------------------------------------------
+        res["http"] = {}
+        used = 0
+        for backend in ("torch", "onnx"):
+            proc, url, _ = start_server(idx["torch"], backend)
+            rows: dict[str, Any] = {}
+            try:
+                http_load(url, "/ask", dev, 1)  # warm-up (dev questions, not reused below)
+                for endpoint in ("/ask", "/search"):
+                    for c, n in reqs.items():
+                        qs = questions[used + 150 : used + 150 + n]
+                        used += n
+                        rows[f"{endpoint} c{c}"] = http_load(url, endpoint, qs, c, proc.pid)
+                        print(backend, endpoint, c, rows[f"{endpoint} c{c}"], file=sys.stderr)
+                rows["/ask c16 repeated"] = http_load(url, "/ask", dev * 16, 16, proc.pid)
+                rows["peak_rss_mb"] = peak_rss_mb(proc.pid)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+            res["http"][backend] = rows
+        res["bytes_per_chunk"] = res["indexing"]["torch"]["index_bytes"] / max(
+            1, res["indexing"]["torch"]["chunks"]
+        )
+
+        # -- scale ---------------------------------------------------------------------------
+        path = idx["torch"] / "versions" / (idx["torch"] / "CURRENT").read_text().strip()
+        centres = np.vstack([np.load(path / "sentences.npy"), np.load(path / "contexts.npy")])
+        res["scale"] = []
+        for n in sizes:
+            row = scale(centres, n, args.noise, 200)
+            res["scale"].append(row)
+            print(row, file=sys.stderr)
+        res["noise"] = args.noise
+        res["centres"] = len(centres)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    res["load_end"] = loadavg()
+    res["finished"] = time.strftime("%Y-%m-%d %H:%M UTC")
+    md = render(res, " ".join(sys.argv[1:]))
+    print(md)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(md, encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+
+
+def render(r: dict[str, Any], argv: str) -> str:
+    import faiss
+
+    try:
+        import torch
+
+        torch_v = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        torch_v = "no torch"
+    L: list[str] = []
+    w = L.append
+    w("# Speed, memory and scale\n")
+    w(f"Command: `{' '.join(['.venv/bin/python scripts/bench.py', argv]).strip()}`\n")
+    w(
+        f"Run: {r['started']} → {r['finished']}. Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{torch_v}, faiss {faiss.__version__}, Python {platform.python_version()}. "
+        f"Load average (1/5/15 min) at start {r['load_start']}, at end {r['load_end']}: other jobs "
+        "shared the 2 cores, so absolute times are upper bounds; ratios come from the same run.\n"
+    )
+    ip = r["inprocess"]
+    ratio = ip["qa_search"]["p50"] / ip["bare_search"]["p50"]
+    c1 = r["http"]["torch"]["/ask c1"]
+    c16 = r["http"]["torch"]["/ask c16"]
+    ct = r["cold"]
+    w("## Targets\n")
+    w("| target | measured (torch, default) | measured (QA_EMBEDDER=onnx) | met |")
+    w("|---|---|---|---|")
+    o1 = r["http"]["onnx"]["/ask c1"]
+    o16 = r["http"]["onnx"]["/ask c16"]
+    w(
+        f"| in-process search() p50 ≤ 1.1× bare hybrid | {ip['qa_search']['p50']:.1f} ms vs "
+        f"{ip['bare_search']['p50']:.1f} ms = {ratio:.2f}× | – | {'yes' if ratio <= 1.1 else 'no'} |"
+    )
+    w(
+        f"| /ask p50 ≤ 20 ms, p99 ≤ 60 ms (c=1) | p50 {c1['p50']:.1f}, p99 {c1['p99']:.1f} ms | "
+        f"p50 {o1['p50']:.1f}, p99 {o1['p99']:.1f} ms | "
+        f"{_met(c1['p50'] <= 20 and c1['p99'] <= 60, o1['p50'] <= 20 and o1['p99'] <= 60)} |"
+    )
+    w(
+        f"| /ask ≥ 150 req/s at c=16, 0 errors (distinct questions) | {c16['rps']:.0f} req/s, "
+        f"{c16['errors']} errors | {o16['rps']:.0f} req/s, {o16['errors']} errors | "
+        f"{_met(c16['rps'] >= 150 and not c16['errors'], o16['rps'] >= 150 and not o16['errors'])} |"
+    )
+    w(
+        f"| cold `qa ask` ≤ 2.5 s | {ct['torch']['ask_s']:.2f} s | {ct['onnx']['ask_s']:.2f} s | "
+        f"{_met(ct['torch']['ask_s'] <= 2.5, ct['onnx']['ask_s'] <= 2.5)} |"
+    )
+    rt, ro = r["http"]["torch"]["peak_rss_mb"], r["http"]["onnx"]["peak_rss_mb"]
+    w(
+        f"| server peak RSS ≤ 700 MB (seeds) | {rt:.0f} MB | {ro:.0f} MB | "
+        f"{_met(rt <= 700, ro <= 700)} |"
+    )
+    big = [s for s in r["scale"] if s["n"] >= 1_000_000]
+    if big:
+        b = big[0]
+        ok = b["search_p50"] <= 10 and b["recall@10"] >= 0.95 and b["index_bytes"] <= 1 << 30
+        w(
+            f"| 1M: p50 ≤ 10 ms at recall@10 ≥ 0.95, vectors ≤ 1 GB | {b['search_p50']:.2f} ms, "
+            f"recall {b['recall@10']:.4f}, {b['index_bytes'] / 1e6:.0f} MB ({b['params']['type']}) | "
+            f"same index | {'yes' if ok else 'no'} |"
+        )
+    w("")
+    w("## In-process (seeds, distinct questions, query cache cleared before each call)\n")
+    w("| path | n | p50 ms | p95 ms | p99 ms | p50 vs bare |")
+    w("|---|---|---|---|---|---|")
+    bp50 = ip["bare_search"]["p50"]
+    for name, key in (
+        ("bare hybrid (ST encode + FAISS + bm25s + z-score)", "bare_search"),
+        ("qa `search()`", "qa_search"),
+        ("qa `ask()` (search + quote selection)", "qa_ask"),
+        ("qa `ask()`, repeated dev questions (all LRU cache hits)", "qa_ask_cached"),
+    ):
+        s = ip[key]
+        w(
+            f"| {name} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | {s['p50'] / bp50:.2f}× |"
+        )
+    w("")
+    w(
+        "## HTTP (real `qa serve` subprocess on loopback; asyncio httpx client in the bench process)\n"
+    )
+    w(
+        "Distinct questions in every row except the last (no cache hits); the client shares the 2 "
+        "cores with the server. Server CPU per request (from /proc) does not depend on what else "
+        "runs, so the last column is the load-independent estimate: all cores for the server, "
+        "no client, no other jobs.\n"
+    )
+    for backend, rows in r["http"].items():
+        w(f"**QA_EMBEDDER={backend}** (server peak RSS {rows['peak_rss_mb']:.0f} MB)\n")
+        w(
+            "| request | concurrency | n | p50 ms | p95 ms | p99 ms | req/s | errors | "
+            "server CPU ms/req | req/s that CPU allows on idle cores |"
+        )
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for key, s in rows.items():
+            if not isinstance(s, dict):
+                continue
+            endpoint, c, *rest = key.split()
+            label = endpoint + (" (repeated questions, cache hits)" if rest else "")
+            w(
+                f"| {label} | {c[1:]} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | "
+                f"{s['rps']:.0f} | {s['errors']} | {s.get('server_cpu_ms', float('nan')):.1f} | "
+                f"{s.get('idle_capacity_rps', float('nan')):.0f} |"
+            )
+        w("")
+    inproc = ip["qa_ask"]["p50"]
+    w(
+        f"HTTP over in-process `ask()` at p50 (torch, c=1): {c1['p50']:.1f} / {inproc:.1f} ms = "
+        f"{c1['p50'] / inproc:.2f}×.\n"
+    )
+    w("## Indexing (seeds)\n")
+    w(
+        "qa embeds four texts per unit of content (chunks, interviewer questions, sentences, "
+        "sentences with context), so texts/s is the figure to hold against the model's sentences/s.\n"
+    )
+    w(
+        "| backend | chunks | texts embedded | build s | chunks/s | texts/s | raw model sentences/s "
+        "(same chunks) | texts/s ÷ model |"
+    )
+    w("|---|---|---|---|---|---|---|---|")
+    for backend, s in r["indexing"].items():
+        w(
+            f"| {backend} | {s['chunks']} | {s['texts_embedded']} | {s['build_s']:.1f} | "
+            f"{s['chunks_per_s']:.1f} | {s['texts_per_s']:.0f} | {s['model_sentences_per_s']:.0f} | "
+            f"{s['texts_per_s'] / s['model_sentences_per_s']:.2f} |"
+        )
+    w("")
+    w(
+        f"Index on disk: {r['indexing']['torch']['index_bytes'] / 1e6:.2f} MB for "
+        f"{r['indexing']['torch']['chunks']} chunks = {r['bytes_per_chunk'] / 1024:.1f} KiB per "
+        "chunk (chunk, sentence and context vectors, texts, BM25).\n"
+    )
+    w("## Cold start (fresh process, median of runs, index built with torch)\n")
+    w('| QA_EMBEDDER | `qa ask "…"` wall s | `qa serve` until /health answers, s |')
+    w("|---|---|---|")
+    for backend, s in ct.items():
+        w(f"| {backend} | {s['ask_s']:.2f} | {s['serve_s']:.2f} |")
+    w(
+        f"\nonnx / torch: `qa ask` {ct['onnx']['ask_s'] / ct['torch']['ask_s']:.2f}×, "
+        f"`qa serve` {ct['onnx']['serve_s'] / ct['torch']['serve_s']:.2f}×.\n"
+    )
+    w("## Embedder backends on the dev set (`eval_seedqa`, tests/data/seed_qa_dev.jsonl)\n")
+    w(
+        "| index / queries | quote hit@1 | quote hit@3 | passage recall@5 | same top quote as torch | "
+        "same quotes as torch |"
+    )
+    w("|---|---|---|---|---|---|")
+    for name, s in r["backends"].items():
+        w(
+            f"| {name} | {s.get('quote_hit@1', float('nan')):.3f} | "
+            f"{s.get('quote_hit@3', float('nan')):.3f} | "
+            f"{s.get('passage_recall@5', float('nan')):.3f} | {s['same_top_quote']:.2f} | "
+            f"{s['same_quotes']:.2f} |"
+        )
+    w("")
+    if r.get("scale"):
+        w("## Scale (`qa.store.ann.choose_index`, synthetic vectors)\n")
+        w(
+            f"Vectors: {r['centres']} real seed vectors (sentences and sentence contexts) as centres, "
+            f"+ gaussian noise σ={r['noise']} per dimension, renormalised (cosine ≈ "
+            f"{1 / np.sqrt(1 + r['noise'] ** 2 * 384):.2f} to the centre); 200 queries drawn the "
+            "same way. Recall@10 against exact brute force; one query at a time, one FAISS thread. "
+            "Exact p50 is a flat scan timed on 100k vectors and scaled linearly to n.\n"
+        )
+        w(
+            "| n | index (chosen) | params | build s | p50 ms | p95 ms | recall@10 | index MB | "
+            "bytes/vector | exact flat p50 ms (est.) | speed-up |"
+        )
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        for s in r["scale"]:
+            p = s["params"]
+            extra = f"nlist {p['nlist']}, nprobe {p['nprobe']}" if p["type"] == "ivf" else "–"
+            w(
+                f"| {s['n']:,} | {p['type']} ({p['storage']}) | {extra} | {s['build_s']:.1f} | "
+                f"{s['search_p50']:.2f} | {s['search_p95']:.2f} | {s['recall@10']:.4f} | "
+                f"{s['index_bytes'] / 1e6:.0f} | {s['bytes_per_vector']:.0f} | "
+                f"{s['flat_p50_est']:.1f} | {s['flat_p50_est'] / s['search_p50']:.1f}× |"
+            )
+        w("")
+    w("## Notes\n")
+    w(
+        "- Throughput with distinct questions is bound by the model: each new question is one "
+        "forward pass shared with whatever else is queued (MicroBatcher); on 2 cores MiniLM "
+        "embeds ~280 short questions/s in batches of 16, and the HTTP server, the load client "
+        "and other jobs share those cores. Repeated questions skip the model (LRU cache).\n"
+        "- Cold `qa ask` with torch is bounded below by `import torch` + sentence-transformers "
+        "(~4–5 s here); QA_EMBEDDER=onnx avoids that import. torch stays the default because "
+        "the dev-set answers are not all identical (see the backends table).\n"
+        "- Scale rows use the index qa would choose for that n (`qa.store.ann.choose_index`); "
+        "clustered synthetic vectors are easier than real ones, so nprobe (3% of cells) is set "
+        "well above what they need (tuning at 100k: 8 of 632 cells already gave recall@10 "
+        "0.997). `choose_index(n, dim, nprobe=...)` overrides it.\n"
+    )
+    return "\n".join(L) + "\n"
+
+
+def _met(torch_ok: bool, onnx_ok: bool) -> str:
+    return {
+        (True, True): "yes",
+        (False, True): "onnx only",
+        (True, False): "torch only",
+        (False, False): "no",
+    }[(torch_ok, onnx_ok)]
+
+
+if __name__ == "__main__":
+    main()
