@@ -505,9 +505,10 @@ def _render_hits(hits: list[Hit]) -> None:
 
 def main() -> None:
     """Entry point: every error is one line on stderr and a non-zero exit code."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
     try:
-        # Standalone mode: typer reports usage errors itself (exit 2); ours arrive here.
-        app(standalone_mode=True)
+        rc = app(standalone_mode=False)
     except QAError as exc:
         if _state["debug"]:
             raise
@@ -518,3 +519,16 @@ def main() -> None:
             raise
         typer.echo(f"qa: error: {exc}", err=True)
         sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("qa: aborted", err=True)
+        sys.exit(130)
+    except NoArgsIsHelpError as exc:  # bare `qa` or `qa index`: the help is the answer
+        exc.show()
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: one line, like every other error
+        message = " ".join(exc.format_message().split())
+        typer.echo(f"qa: error: {message} (see `qa --help`)", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(rc if isinstance(rc, int) else 0)

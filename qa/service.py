@@ -20,6 +20,7 @@ from qa.embed import Embedder, MicroBatcher, load_embedder
 from qa.errors import IndexIncompatible, IngestError, InvalidInput, NotFound, QAError, StorageError
 from qa.ingest import SUFFIXES, parse_transcript, read_transcript
 from qa.ingest import upload as uploads
+from qa.metrics import UPDATE_SECONDS
 from qa.models import Answer, Hit
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
 from qa.settings import Settings
@@ -164,7 +165,10 @@ class QAService:
         if not source.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {source}")
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
-            return self._update_locked(source, full, progress)
+            report = self._update_locked(source, full, progress)
+        if report.written:
+            UPDATE_SECONDS.observe(report.seconds)
+        return report
 
     def _update_locked(
         self, source: Path, full: bool, progress: Progress | None = None

@@ -131,6 +131,8 @@ def test_usage_errors_exit_2(qa_cli: QaCli, tmp_path: Path, args: list[str]) -> 
     done = qa_cli(*args, cwd=tmp_path)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("qa: error: "), done.stderr
 
 
 def test_help(qa_cli: QaCli) -> None:

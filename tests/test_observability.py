@@ -73,6 +73,7 @@ def test_metrics_count_requests_by_route_and_status(built: Settings) -> None:
     assert 'qa_requests_total{method="POST",route="/ask",status="422"}' in text
     assert "qa_request_seconds_bucket" in text
     assert "qa_index_chunks " in text and "qa_index_documents 2.0" in text
+    assert "qa_index_update_seconds_count" in text
 
 
 class SlowService(QAService):
