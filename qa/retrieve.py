@@ -138,10 +138,6 @@ def dense_scores(
     return scores
 
 
-def _ranks(scores: dict[int, float]) -> dict[int, int]:
-    return {cid: r for r, (cid, _) in enumerate(sorted(scores.items(), key=lambda kv: -kv[1]))}
-
-
 def _zscores(scores: dict[int, float], top: int = 100) -> tuple[dict[int, float], float]:
     """Standardise against the head of the list (z over the best `top`) and the floor for absentees."""
     head = np.sort(np.fromiter(scores.values(), dtype=np.float64))[-top:]
