@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qa.answertype import expected
 from qa.models import Answer, Hit, Quote
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
@@ -23,6 +24,8 @@ class AnswerSettings:
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
     extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
     other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
+    type_bonus: float = 0.1  # a sentence holding what the question asks for (a number, a place)
+    type_penalty: float = 0.4  # one lacking it, when the question's type is checked strictly
 
 
 def select_quotes(
@@ -40,10 +43,16 @@ def select_quotes(
     cos = (1 - w) * (index.sentence_vectors[ids] @ query.content_vec) + w * (
         index.context_vectors[ids] @ query.content_vec
     )
+    wanted = expected(query.text)
     scored: list[tuple[float, int]] = []
     for c, sid in zip(cos, ids, strict=True):
         chunk = index.chunks[index.sentences[sid].chunk_id]
         score = float(c) + settings.passage_weight * passage[chunk.id]
+        if wanted is not None:
+            if wanted.matches(index.sentence_texts[sid]):
+                score += settings.type_bonus
+            elif wanted.strict:
+                score -= settings.type_penalty
         if chunk.speaker is None:
             score -= settings.editorial_penalty
         elif query.named and any(

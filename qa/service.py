@@ -401,6 +401,8 @@ class QAService:
             context_weight=s.context_weight,
             speaker_bonus=s.speaker_bonus,
             editorial_penalty=s.editorial_penalty,
+            type_bonus=s.type_bonus,
+            type_penalty=s.type_penalty,
         )
         quotes, passages = select_quotes(index, query, pool, answer_settings)
         return compose(q, quotes, passages[:k], answer_settings)

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     context_weight: float = 0.5  # sentence alone vs sentence with its neighbours / question
     speaker_bonus: float = 0.05  # the question names this sentence's speaker
     editorial_penalty: float = 0.05  # text outside any speaker turn (summaries, headings)
+    # "How many…", "which city…": a sentence with that kind of answer gains type_bonus; for the
+    # types checked strictly one without it loses type_penalty (qa/answertype.py, README).
+    type_bonus: float = 0.1
+    type_penalty: float = 0.4
     # Below this best-quote score the answer is "not found". 0.45 sits between off-topic questions
     # (0.28–0.47 measured) and the weakest answerable dev question (0.50); see README.
     abstain_threshold: float = 0.45

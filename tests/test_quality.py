@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from conftest import Built
 
 DEV = Path(__file__).resolve().parent / "data" / "seed_qa_dev.jsonl"
-# Measured 0.909 (README); the floor leaves room for one question of noise, no more.
-HIT3_FLOOR = 0.86
+# Measured 0.955 (README); the floor leaves room for one question of noise, no more.
+HIT3_FLOOR = 0.909
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +39,9 @@ def test_dev_set_quality_and_integrity(
     assert report["quotes_checked"] > 0
     assert report["quote_hit@3"] >= HIT3_FLOOR
     assert report["false_abstentions"] <= 1
+    # Two of the three in-domain unanswerables ask for a wattage and a city the transcripts
+    # never give (answer-type check); the third (a count of cars) is answered with other numbers.
+    assert report["abstained_unanswerable"] >= 2
 
 
 @pytest.mark.parametrize(

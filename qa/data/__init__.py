@@ -1,0 +1,1 @@
+"""Small data files the service reads at run time (see SOURCE.md)."""

@@ -1,0 +1,74 @@
+"""Question → expected answer type, and sentence → whether it holds one (pure rules, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answertype import AnswerType, expected, has_place
+
+
+@pytest.mark.parametrize(
+    ("question", "name", "strict"),
+    [
+        ("How many actuators does the robot have?", "number", True),
+        ("By what factor could output grow?", "multiplier", False),
+        ("How much safer than people could it get?", "multiplier", False),
+        ("What percentage of revenue came from ads?", "percent", True),
+        ("How much did the company pay for the startup?", "money", True),
+        ("What was the firm worth when he bought it?", "money", True),
+        ("In what year will the US host the G20?", "date", True),
+        ("When is the next version due?", "date", False),
+        ("How long did the meetings last?", "duration", False),
+        ("In which Mexican city were they abducted?", "place", True),
+        ("Which country signed the treaty?", "place", True),
+        ("Where was the conference held?", "place", False),
+        ("How many watts does the chip draw?", "unit", True),
+    ],
+)
+def test_expected_type(question: str, name: str, strict: bool) -> None:
+    wanted = expected(question)
+    assert wanted is not None
+    assert (wanted.name, wanted.strict) == (name, strict)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did he buy the company?",
+        "Who joked about strangers moving in?",
+        "What is the country known for?",  # not "which country"
+        "How did she feel when she found out?",  # "when" mid-question is no date question
+    ],
+)
+def test_open_questions_have_no_type(question: str) -> None:
+    assert expected(question) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "ok"),
+    [
+        ("How many robots?", "We will build about 100 robots.", True),
+        ("How many robots?", "We will build a few hundred robots.", True),
+        ("How many robots?", "We will build robots.", False),
+        ("By what factor?", "It could be 1,000 times higher.", True),
+        ("By what factor?", "We implanted 20-30 patients.", False),
+        ("How many watts does it draw?", "It draws 75 watts at peak.", True),
+        ("How many watts does it draw?", "Its performance is 2 times that of rivals.", False),
+        ("What was it worth?", "I thought it was about $42 billion.", True),
+        ("In what year was it founded?", "Temüjin was born around 1162.", True),
+        ("Which city hosts it?", "It is built in Memphis, Tennessee.", True),
+        ("Which city hosts it?", "He is the Iron Man of Silicon Valley.", False),
+        ("Which city hosts it?", "The President is going to go to Philly.", True),
+        ("Which city hosts it?", "The meeting was in India.", False),  # a country, not a city
+        ("Which country signed?", "Greenland signed a treaty in 1985.", True),
+    ],
+)
+def test_sentence_matches(question: str, sentence: str, ok: bool) -> None:
+    wanted = expected(question)
+    assert isinstance(wanted, AnswerType)
+    assert wanted.matches(sentence) is ok
+
+
+def test_a_capitalised_first_word_is_not_a_city() -> None:
+    assert not has_place("Reading is what he does at night.")
+    assert has_place("We flew to New Delhi.")
