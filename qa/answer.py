@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from qa.answertype import expected
@@ -26,6 +27,7 @@ class AnswerSettings:
     other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
     type_bonus: float = 0.1  # a sentence holding what the question asks for (a number, a place)
     type_penalty: float = 0.4  # one lacking it, when the question's type is checked strictly
+    question_penalty: float = 0.1  # a sentence that itself asks is rarely what was answered
 
 
 def select_quotes(
@@ -44,6 +46,8 @@ def select_quotes(
         index.context_vectors[ids] @ query.content_vec
     )
     wanted = expected(query.text)
+    # …unless the user asks who asked or said something: then the question may be the quote.
+    asks_who = bool(_WHO.match(query.text)) or "ask" in query.text.casefold()
     scored: list[tuple[float, int]] = []
     for c, sid in zip(cos, ids, strict=True):
         chunk = index.chunks[index.sentences[sid].chunk_id]
@@ -53,6 +57,8 @@ def select_quotes(
                 score += settings.type_bonus
             elif wanted.strict:
                 score -= settings.type_penalty
+        if not asks_who and _asks(index.sentence_texts[sid]):
+            score -= settings.question_penalty
         if chunk.speaker is None:
             score -= settings.editorial_penalty
         elif query.named and any(
@@ -101,6 +107,14 @@ def select_quotes(
     _diversify(index, scored, picked, used, settings)
     quotes = [_quote(index, ids_, score) for ids_, score in picked]
     return quotes, reranked
+
+
+_WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
+_CLOSERS = "\"'”’)]» \n"
+
+
+def _asks(sentence: str) -> bool:
+    return sentence.rstrip(_CLOSERS).endswith("?")
 
 
 def _diversify(

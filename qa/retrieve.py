@@ -106,15 +106,24 @@ def speaker_names(question: str, names: Collection[str]) -> tuple[str, frozenset
 
     A name in a question says whose words are wanted, not what they are about; left in, it pulls
     every sentence that mentions the person (summaries, introductions) above what they said.
+    Labels are often in capitals (`MR. SULLIVAN:`), so case is ignored, but a name must be
+    capitalised in the question: the speaker May is not the verb "may".
     """
     found = set()
     stripped = question
     for name in sorted(names, key=len, reverse=True):
-        pattern = re.compile(rf"\b{re.escape(name)}(?:['’]s)?\b")
-        if pattern.search(stripped):
+        if name.casefold() in _HONORIFICS:
+            continue
+        pattern = re.compile(rf"\b{re.escape(name)}(?:['’]s)?\b", re.IGNORECASE)
+        hits = [m for m in pattern.finditer(stripped) if m.group(0)[0].isupper()]
+        if hits:
             found.add(name.casefold())
-            stripped = pattern.sub("", stripped)
+            for m in reversed(hits):
+                stripped = stripped[: m.start()] + stripped[m.end() :]
     return " ".join(stripped.split()), frozenset(found)
+
+
+_HONORIFICS = frozenset({"mr.", "ms.", "mrs.", "dr.", "mr", "ms", "mrs", "dr", "sen.", "rep."})
 
 
 def dense_scores(

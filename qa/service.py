@@ -403,6 +403,7 @@ class QAService:
             editorial_penalty=s.editorial_penalty,
             type_bonus=s.type_bonus,
             type_penalty=s.type_penalty,
+            question_penalty=s.question_penalty,
         )
         quotes, passages = select_quotes(index, query, pool, answer_settings)
         return compose(q, quotes, passages[:k], answer_settings)

@@ -72,3 +72,15 @@ def test_sentence_matches(question: str, sentence: str, ok: bool) -> None:
 def test_a_capitalised_first_word_is_not_a_city() -> None:
     assert not has_place("Reading is what he does at night.")
     assert has_place("We flew to New Delhi.")
+
+
+def test_speaker_names_in_capitals_are_taken_out_of_questions() -> None:
+    from qa.retrieve import speaker_names
+
+    names = {"MR. SULLIVAN", "MR.", "SULLIVAN", "Theresa May", "Theresa", "May"}
+    assert speaker_names("How long did Sullivan meet them?", names) == (
+        "How long did meet them?",
+        frozenset({"sullivan"}),
+    )
+    # Case is ignored, but a name must be capitalised in the question: "may" is a verb.
+    assert speaker_names("Why may it fail?", names) == ("Why may it fail?", frozenset())
