@@ -136,8 +136,9 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
             r"\bhow much (?:money|cash|funding|capital)\b|\bhow many dollars\b|\bhow much "
             r"(?:\w+ ){0,6}(?:cost|costs|pay|paid|spend|spent|invest|invested|raise|raised|"
             r"earn|earned|worth|charge|charged|owe|owed|lose|lost)\b|\bwhat (?:was |is )?"
-            r"(?:the )?(?:price|valuation|cost|budget|salary)\b|\b(?:was|is|were) "
-            r"(?:\w+ ){0,6}worth\b|\bvalued? at\b"
+            r"(?:the )?(?:price|valuation|cost|budget|salary)\b"
+            # "What was it worth?", not "Was it worth it?"
+            r"|^(?:what|how much)\b.*\b(?:worth|valued? at)\b"
         ),
         "money",
         True,

@@ -38,6 +38,7 @@ def test_expected_type(question: str, name: str, strict: bool) -> None:
         "Who joked about strangers moving in?",
         "What is the country known for?",  # not "which country"
         "How did she feel when she found out?",  # "when" mid-question is no date question
+        "Was the trip worth it, in his view?",  # yes or no, not a price
     ],
 )
 def test_open_questions_have_no_type(question: str) -> None:
