@@ -60,4 +60,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     lock_timeout: float = 600.0  # seconds an updater waits for another one to finish
     reload_interval: float = 1.0  # seconds between checks for a newer index version (<0: never)
+    # An update prunes the embedding cache (index/cache/) of texts no kept version uses once it
+    # holds more than this many times the live version's texts (+10,000); a build always does;
+    # <0: only `qa index prune` does.
+    cache_max_ratio: float = 2.0
     watch_debounce_ms: int = 500  # `qa index watch`: changes closer together make one update
