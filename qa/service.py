@@ -237,12 +237,13 @@ class QAService:
                 name = idx.write_segment(part)
                 written[name] = part
                 documents[d.doc_id] = part.entry(name)
-            manifest = manifest_for(emb, self.chunking, documents)
+            manifest = manifest_for(emb, self.chunking, documents, self.settings.exact_below)
             version = idx.save(manifest)
             watch.lap("save")
             self._maybe_prune_cache(cache, full)
         finally:
             cache.close()
+        watch.lap("cache")
         self._refresh(version, written)
         watch.lap("reload")
         chunk_texts = {c.text for d in todo for c in d.chunks}

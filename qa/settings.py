@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # (0.28–0.47 measured) and the weakest answerable dev question (0.50); see README.
     abstain_threshold: float = 0.45
 
+    # FAISS: an exact flat scan below this many vectors per store, IVF over fp16 above
+    # (qa.store.ann; recorded in the manifest, applied when a version is loaded).
+    exact_below: int = 50_000
+
     host: str = "127.0.0.1"
     port: int = 8000
     # CORS is closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'.

@@ -25,7 +25,7 @@ from qa.ingest import doc_id_for, list_sources, parse_transcript, read_source_te
 from qa.models import Chunk, Sentence, Transcript
 from qa.segments import join
 from qa.sparse import tokenize
-from qa.store import FORMAT_VERSION
+from qa.store import FORMAT_VERSION, ann
 from qa.store.cache import EmbeddingCache, text_key
 from qa.store.segment import DocPart, chunk_at, sentence_in
 
@@ -247,10 +247,17 @@ def embed_missing(
 
 
 def manifest_for(
-    embedder: Embedder, chunking: ChunkSettings, documents: dict[str, dict[str, Any]]
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    documents: dict[str, dict[str, Any]],
+    exact_below: int = ann.EXACT_BELOW,
 ) -> dict[str, Any]:
-    """A version's manifest: settings, and per document (sorted) its hash, counts and segment."""
+    """A version's manifest: settings, per document (sorted) its hash, counts and segment, and
+    which FAISS index each store gets when the version is loaded (qa.store.ann)."""
     docs = {d: documents[d] for d in sorted(documents)}
+    counts = {
+        key: sum(int(d[key]) for d in docs.values()) for key in ("chunks", "sentences", "questions")
+    }
     return {
         "format": FORMAT_VERSION,
         "model": embedder.name,
@@ -258,9 +265,10 @@ def manifest_for(
         "dim": embedder.dim,
         "chunking": chunking.as_dict(),
         "documents": docs,
-        "counts": {
-            key: sum(int(d[key]) for d in docs.values())
-            for key in ("chunks", "sentences", "questions")
+        "counts": counts,
+        "ann": {
+            "chunks": ann.plan(counts["chunks"], exact_below),
+            "questions": ann.plan(counts["questions"], exact_below),
         },
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

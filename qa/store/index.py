@@ -20,12 +20,13 @@ last KEEP_VERSIONS and segments that no remaining version references are deleted
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,15 @@ def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> 
         name: segment.concat([getattr(p, name) for _, p in parts], dim)
         for name in ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
     }
-    chunk_store = FaissStore(dim)
-    chunk_store.add(np.arange(len(chunks)), arrays["chunk_vectors"])
-    question_store = FaissStore(dim)
-    question_store.add(np.arange(len(question_chunks)), arrays["question_vectors"])
+    # Exact below the threshold, IVF-fp16 above (qa.store.ann): as the writer planned it.
+    plans = manifest.get("ann", {})
+    flat = {"type": "flat"}
+    chunk_store = FaissStore.from_plan(
+        plans.get("chunks", flat), np.arange(len(chunks)), arrays["chunk_vectors"]
+    )
+    question_store = FaissStore.from_plan(
+        plans.get("questions", flat), np.arange(len(question_chunks)), arrays["question_vectors"]
+    )
     return IndexData(
         manifest=manifest,
         chunks=chunks,
@@ -146,6 +152,22 @@ def _views(
             context_vectors=view(part, "context_vectors"),
         )
     return out
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic collector off while a version is assembled.
+
+    Loading creates ~30,000 small objects per 1,000 abstracts, none of them cyclic garbage, and
+    each allocation burst made the collector walk the whole heap: 0.1 s of a 0.55 s load.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -196,11 +218,13 @@ class IndexDir:
             if name is None:
                 raise IndexMissing(f"no index in {self.root}: build one with `qa index build`")
             try:
-                return self._load(name, reuse, known)
+                with _no_gc():
+                    return self._load(name, reuse, known)
             except (StorageError, IndexMissing):
                 if self.current() == name:
                     raise
-        return self._load(self.current() or "", reuse, known)
+        with _no_gc():
+            return self._load(self.current() or "", reuse, known)
 
     def _load(
         self, name: str, reuse: IndexData | None, known: Mapping[str, DocPart] | None
