@@ -193,7 +193,16 @@ class QAService:
         watch.lap("load")
         indexed = {d: m["sha256"] for d, m in previous["documents"].items()} if previous else {}
         changes = plan(current, indexed)
-        if previous is not None and not changes.touched:
+        # An unchanged document whose segment is gone (deleted by hand, a partial restore) is
+        # indexed again from its source, its vectors from the cache: one stat per document.
+        lost = tuple(
+            d
+            for d in changes.unchanged
+            if previous and not idx.has_segment(previous["documents"][d].get("segment", ""))
+        )
+        if lost:
+            log.warning("qa: %d segment(s) missing, re-indexing %s", len(lost), ", ".join(lost))
+        if previous is not None and not changes.touched and not lost:
             self._refresh(previous["version"])
             counts = previous["counts"]
             return UpdateReport(
@@ -212,11 +221,13 @@ class QAService:
                 phases=tuple(watch.phases),
             )
 
-        documents = {d: previous["documents"][d] for d in changes.unchanged} if previous else {}
+        kept = set(changes.unchanged) - set(lost)
+        documents = {d: previous["documents"][d] for d in kept} if previous else {}
         todo = [
             chunk_document(doc.doc_id, doc.text, self.chunking, doc)
             for doc in (
-                read_transcript(source / d, source) for d in (*changes.added, *changes.changed)
+                read_transcript(source / d, source)
+                for d in (*changes.added, *changes.changed, *lost)
             )
         ]
         watch.lap("chunk")

@@ -186,3 +186,14 @@ def test_updates_prune_the_cache_once_it_outgrows_the_index(service: QAService) 
         strict.update()
     keep = strict.index_dir.text_keys(strict.index_dir.referenced_segments())
     assert cache_size(strict) == len(keep)
+
+
+def test_a_lost_segment_is_rebuilt_by_the_next_update(service: QAService) -> None:
+    service.build()
+    victim = manifest(service)[A]
+    (service.settings.index_dir / "segments" / victim).unlink()
+    report = QAService(service.settings, embedder=HashEmbedder()).update()
+    # Nothing changed in the source, yet a version is written with A indexed again, from the cache.
+    assert report.written and report.unchanged == 2 and report.texts_embedded == 0
+    assert manifest(service)[A] == victim  # same content, same name
+    assert A in QAService(service.settings, embedder=HashEmbedder()).load().documents

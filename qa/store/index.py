@@ -240,6 +240,9 @@ class IndexDir:
         data.version = name
         return data
 
+    def has_segment(self, name: str) -> bool:
+        return bool(name) and (self.segments / name).is_file()
+
     def read_segment(self, name: str) -> DocPart:
         try:
             return segment.decode((self.segments / name).read_bytes())
