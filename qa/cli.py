@@ -120,6 +120,23 @@ def index_update(
     _print_report(report, as_json)
 
 
+@index_app.command("prune")
+def index_prune(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Delete crash leftovers, segments no kept version uses, and their cached embeddings.
+
+    Builds prune by themselves, updates once the cache outgrows the index (QA_CACHE_MAX_RATIO);
+    this does it now, e.g. after deleting many transcripts.
+    """
+    result = _service(None, index).prune()
+    if as_json:
+        _print_json(result)
+        return
+    typer.echo(
+        f"removed {result['leftovers']} leftovers, {result['segments']} segments, "
+        f"{result['embeddings']} cached embeddings ({result['embeddings_kept']} kept)"
+    )
+
+
 @index_app.command("watch")
 def index_watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Watch the source folder and update the index when transcripts appear, change or go."""

@@ -15,9 +15,20 @@ Timing = tuple[float | None, float | None]
 
 def _normalise_segments(obj: Any) -> None:
     """`segments` defaults to `((start, end),)`; JSON lists become tuples (frozen, hashable)."""
-    segs = obj.segments or ((obj.start, obj.end),)
+    segs, times = obj.segments, obj.times
+    # Already tuples of tuples (built here, or renumbered when a version is assembled): nothing
+    # to do. Loading an index makes ~14,000 of these per 1,000 abstracts; the check saves ~0.15 s.
+    if (
+        type(segs) is tuple
+        and segs
+        and type(segs[0]) is tuple
+        and type(times) is tuple
+        and (not times or type(times[0]) is tuple)
+    ):
+        return
+    segs = segs or ((obj.start, obj.end),)
     object.__setattr__(obj, "segments", tuple((int(s), int(e)) for s, e in segs))
-    object.__setattr__(obj, "times", tuple((a, b) for a, b in obj.times))
+    object.__setattr__(obj, "times", tuple((a, b) for a, b in times))
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,16 +127,33 @@ _HONORIFICS = frozenset({"mr.", "ms.", "mrs.", "dr.", "mr", "ms", "mrs", "dr", "
 
 
 def dense_scores(
-    index: IndexData, vec: np.ndarray, depth: int, settings: RetrievalSettings
+    index: IndexData,
+    vec: np.ndarray,
+    depth: int,
+    settings: RetrievalSettings,
+    filters: Filters = Filters(),
 ) -> dict[int, float]:
-    """chunk id → cosine of its text, or (weighted) of the question it answers, whichever is higher."""
+    """chunk id → cosine of its text, or (weighted) of the question it answers, whichever is higher.
+
+    An exact store ranks everything and the filter applies afterwards; an approximate (IVF) one
+    would only see the probed cells, so it is searched among the admitted ids alone.
+    """
+    chunks_among = questions_among = None
+    if filters.active and index.chunk_store.approximate:
+        chunks_among = np.array([c.id for c in index.chunks if filters.admits(c)], np.int64)
+    if filters.active and index.question_store.approximate:
+        admitted = {c.id for c in index.chunks if filters.admits(c)}
+        questions_among = np.array(
+            [q for q, ids in enumerate(index.question_chunks) if admitted.intersection(ids)],
+            np.int64,
+        )
     scores: dict[int, float] = {}
-    s, ids = index.chunk_store.search(vec[None, :], depth)
+    s, ids = index.chunk_store.search(vec[None, :], depth, chunks_among)
     for score, cid in zip(s[0], ids[0], strict=True):
         if cid >= 0:
             scores[int(cid)] = float(score)
     if len(index.question_store):
-        s, ids = index.question_store.search(vec[None, :], depth)
+        s, ids = index.question_store.search(vec[None, :], depth, questions_among)
         for score, key in zip(s[0], ids[0], strict=True):
             if key < 0:
                 continue
@@ -176,7 +193,10 @@ def retrieve(
     lists: list[tuple[float, dict[int, float]]] = []
     if settings.mode in ("hybrid", "dense"):
         lists.append(
-            (settings.dense_weight, dense_scores(index, query.content_vec, depth, settings))
+            (
+                settings.dense_weight,
+                dense_scores(index, query.content_vec, depth, settings, filters),
+            )
         )
     if settings.mode in ("hybrid", "bm25"):
         bm = index.sparse.scores(query.text)

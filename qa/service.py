@@ -17,7 +17,15 @@ import numpy as np
 from qa.answer import AnswerSettings, compose, select_quotes
 from qa.chunk import ChunkSettings
 from qa.embed import Embedder, MicroBatcher, load_embedder
-from qa.errors import IndexIncompatible, IngestError, InvalidInput, NotFound, QAError, StorageError
+from qa.errors import (
+    IndexIncompatible,
+    IndexMissing,
+    IngestError,
+    InvalidInput,
+    NotFound,
+    QAError,
+    StorageError,
+)
 from qa.ingest import SUFFIXES, parse_transcript, read_transcript
 from qa.ingest import upload as uploads
 from qa.metrics import UPDATE_SECONDS
@@ -28,19 +36,18 @@ from qa.store import IndexData, IndexDir
 from qa.store.cache import EmbeddingCache
 from qa.store.index import check_model
 from qa.store.lock import IndexLock
+from qa.store.segment import DocPart
 from qa.update import (
-    DocPart,
     Progress,
     Stopwatch,
     UpdateReport,
-    assemble,
     chunk_document,
     embed_missing,
     finish,
+    manifest_for,
     plan,
     scan,
     sentence_contexts,
-    split,
 )
 
 __all__ = ["QAService", "UpdateReport", "clean_question", "sentence_contexts"]
@@ -49,6 +56,8 @@ log = logging.getLogger("qa")
 UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
 
 MAX_QUESTION_CHARS = 2000
+CACHE_FILE = "embeddings.sqlite"
+CACHE_SLACK = 10_000  # cached embeddings tolerated beyond the ratio (a few interviews' worth)
 QUERY_CACHE_SIZE = 1024
 
 
@@ -107,7 +116,7 @@ class QAService:
         return data
 
     def load(self) -> IndexData:
-        data = self.index_dir.load()
+        data = self.index_dir.load(reuse=self._index)
         check_model(data.manifest, self.embedder.name, self.embedder.dim)
         self._install(data)
         return data
@@ -136,7 +145,7 @@ class QAService:
 
     def _reload(self) -> None:
         try:
-            data = self.index_dir.load()
+            data = self.index_dir.load(reuse=self._index)  # reads only the segments it lacks
             check_model(data.manifest, self.embedder.name, self.embedder.dim)
             with self._lock:
                 # An update of our own may have installed something newer meanwhile.
@@ -179,13 +188,23 @@ class QAService:
         _clean_uploads(source)
         current = scan(source)
         watch.lap("scan")
+        # Only the manifest is read: unchanged documents' segments are named, never opened.
         previous = None if full else self._previous()
         watch.lap("load")
-        indexed = {d: m["sha256"] for d, m in previous.documents.items()} if previous else {}
+        indexed = {d: m["sha256"] for d, m in previous["documents"].items()} if previous else {}
         changes = plan(current, indexed)
-        if previous is not None and not changes.touched:
-            if self._index is None or self._index.version != previous.version:
-                self._install(previous)
+        # An unchanged document whose segment is gone (deleted by hand, a partial restore) is
+        # indexed again from its source, its vectors from the cache: one stat per document.
+        lost = tuple(
+            d
+            for d in changes.unchanged
+            if previous and not idx.has_segment(previous["documents"][d].get("segment", ""))
+        )
+        if lost:
+            log.warning("qa: %d segment(s) missing, re-indexing %s", len(lost), ", ".join(lost))
+        if previous is not None and not changes.touched and not lost:
+            self._refresh(previous["version"])
+            counts = previous["counts"]
             return UpdateReport(
                 (),
                 (),
@@ -193,27 +212,27 @@ class QAService:
                 len(changes.unchanged),
                 0,
                 0,
-                len(previous.documents),
-                len(previous.chunks),
-                len(previous.sentences),
+                len(previous["documents"]),
+                counts["chunks"],
+                counts["sentences"],
                 watch.total,
-                previous.version,
+                previous["version"],
                 written=False,
                 phases=tuple(watch.phases),
             )
 
-        parts: dict[str, DocPart] = split(previous) if previous else {}
-        for doc_id in changes.removed:
-            del parts[doc_id]
+        kept = set(changes.unchanged) - set(lost)
+        documents = {d: previous["documents"][d] for d in kept} if previous else {}
         todo = [
             chunk_document(doc.doc_id, doc.text, self.chunking, doc)
             for doc in (
-                read_transcript(source / d, source) for d in (*changes.added, *changes.changed)
+                read_transcript(source / d, source)
+                for d in (*changes.added, *changes.changed, *lost)
             )
         ]
         watch.lap("chunk")
         emb = self.embedder
-        cache = EmbeddingCache(idx.root / "cache" / "embeddings.sqlite", emb.name, emb.dim)
+        cache = self._cache(emb.name, emb.dim)
         try:
             vectors, embedded = embed_missing(
                 [t for d in todo for t in d.texts()],
@@ -222,16 +241,22 @@ class QAService:
                 self.settings.batch_size,
                 progress,
             )
+            watch.lap("embed")
+            written: dict[str, DocPart] = {}
+            for d in todo:
+                part = finish(d, vectors, emb.dim, emb.name)
+                name = idx.write_segment(part)
+                written[name] = part
+                documents[d.doc_id] = part.entry(name)
+            manifest = manifest_for(emb, self.chunking, documents, self.settings.exact_below)
+            version = idx.save(manifest)
+            watch.lap("save")
+            self._maybe_prune_cache(cache, full, manifest)
         finally:
             cache.close()
-        watch.lap("embed")
-        for d in todo:
-            parts[d.doc_id] = finish(d, vectors, emb.dim)
-        data = assemble([parts[d] for d in sorted(parts)], emb, self.chunking)
-        watch.lap("assemble")
-        version = idx.save(data)
-        self._install(data)
-        watch.lap("save")
+        watch.lap("cache")
+        self._refresh(version, written)
+        watch.lap("reload")
         chunk_texts = {c.text for d in todo for c in d.chunks}
         return UpdateReport(
             changes.added,
@@ -240,9 +265,9 @@ class QAService:
             len(changes.unchanged),
             len(chunk_texts & embedded),
             len(embedded),
-            len(parts),
-            len(data.chunks),
-            len(data.sentences),
+            len(documents),
+            manifest["counts"]["chunks"],
+            manifest["counts"]["sentences"],
             watch.total,
             version,
             written=True,
@@ -250,18 +275,78 @@ class QAService:
             problems=tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
         )
 
-    def _previous(self) -> IndexData | None:
-        """The live version to build on, or None when there is none we can reuse."""
-        name = self.index_dir.current()
-        if name is None:
+    def _refresh(self, version: str, known: dict[str, DocPart] | None = None) -> None:
+        """Serve `version` now if this process serves at all (a CLI update loads nothing).
+
+        Assembled from the parts the held version already has and those just written, so only
+        the global structures are rebuilt; a process that holds no index loads lazily.
+        """
+        # Under the first-load lock: a first load that read CURRENT before our switch finishes
+        # first, and is then brought up to date here instead of being served stale.
+        with self._load_lock:
+            held = self._index
+            if held is None or held.version == version:
+                return
+            try:
+                data = self.index_dir.load(reuse=held, known=known)
+                check_model(data.manifest, self.embedder.name, self.embedder.dim)
+            except QAError as exc:
+                log.warning("qa: cannot load the new index version, serving the old one: %s", exc)
+                return
+            self._install(data)
+
+    def _cache(self, model: str, dim: int) -> EmbeddingCache:
+        return EmbeddingCache(self.index_dir.root / "cache" / CACHE_FILE, model, dim)
+
+    def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: dict[str, Any]) -> None:
+        """After a build, or once the cache outgrows what the live version uses, prune it.
+
+        Counting is cheap (3–8 ms for 20,000 entries: SQLite walks the key b-tree); collecting
+        the kept texts reads every segment's key block, so an ordinary update only does that
+        when the cache holds more than `cache_max_ratio` × the live version's texts + CACHE_SLACK.
+        """
+        ratio = self.settings.cache_max_ratio
+        if ratio < 0:
+            return
+        if not full:
+            used = sum(int(d.get("texts", 0)) for d in live["documents"].values())
+            if len(cache) <= ratio * used + CACHE_SLACK:
+                return
+        idx = self.index_dir
+        gone = cache.prune(idx.text_keys(idx.referenced_segments()))
+        if gone:
+            log.info("qa: pruned %d embeddings no kept version uses", gone)
+
+    def prune(self) -> dict[str, int]:
+        """`qa index prune`: crash leftovers, unreferenced segments, unused cached embeddings."""
+        with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
+            idx = self.index_dir
+            leftovers = len(idx.recover())
+            segments = idx.collect_segments()
+            manifest = idx.manifest()
+            cache = self._cache(manifest["model"], manifest["dim"])
+            try:
+                embeddings = cache.prune(idx.text_keys(idx.referenced_segments()))
+                remaining = len(cache)
+            finally:
+                cache.close()
+        return {
+            "leftovers": leftovers,
+            "segments": segments,
+            "embeddings": embeddings,
+            "embeddings_kept": remaining,
+        }
+
+    def _previous(self) -> dict[str, Any] | None:
+        """The live version's manifest to build on, or None when there is none we can reuse."""
+        idx = self.index_dir
+        if idx.current() is None:
             return None
-        held = self._index
         try:
-            data = held if held is not None and held.version == name else self.index_dir.load()
-        except (IndexIncompatible, StorageError) as exc:
+            m = idx.manifest()
+        except (IndexIncompatible, IndexMissing, StorageError) as exc:
             log.warning("qa: cannot reuse the index (%s); rebuilding from the source", exc)
             return None
-        m = data.manifest
         # Compared by name before the model is loaded: an update with nothing to do needs no model.
         loaded = self._embedder
         model = loaded.name if loaded else self.settings.model_name
@@ -273,7 +358,7 @@ class QAService:
         ):
             log.warning("qa: the index was built with another model or chunking; rebuilding")
             return None
-        return data
+        return m
 
     def add_document(self, name: str, data: bytes) -> tuple[str, UpdateReport]:
         """Store an uploaded transcript in the source folder and index it.

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # (0.28–0.47 measured) and the weakest answerable dev question (0.50); see README.
     abstain_threshold: float = 0.45
 
+    # FAISS: an exact flat scan below this many vectors per store, IVF over fp16 above
+    # (qa.store.ann; recorded in the manifest, applied when a version is loaded).
+    exact_below: int = 50_000
+
     host: str = "127.0.0.1"
     port: int = 8000
     # CORS is closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'.
@@ -65,4 +69,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     lock_timeout: float = 600.0  # seconds an updater waits for another one to finish
     reload_interval: float = 1.0  # seconds between checks for a newer index version (<0: never)
+    # An update prunes the embedding cache (index/cache/) of texts no kept version uses once it
+    # holds more than this many times the live version's texts (+10,000); a build always does;
+    # <0: only `qa index prune` does.
+    cache_max_ratio: float = 2.0
     watch_debounce_ms: int = 500  # `qa index watch`: changes closer together make one update

@@ -1,10 +1,10 @@
 """Incremental indexing: the source folder against the live index, document by content hash.
 
-Unchanged documents keep their chunks, sentences and vectors from the previous version. New and
-changed documents are chunked, and only texts the embedding cache has not seen go through the
-model. The new version is then assembled whole: ids renumbered, the (flat) FAISS stores rebuilt
-from the vectors, BM25 rebuilt. A removed document's vectors are therefore gone from the new
-version's FAISS files, not hidden by a filter.
+New and changed documents are chunked, only texts the embedding cache has not seen go through the
+model, and each becomes one segment file (qa.store.segment). The new version is a manifest that
+names the segments of every document: unchanged ones keep the segments earlier versions wrote, so
+an update reads and writes nothing of them. A removed document is simply not named; its vectors
+are absent from the FAISS stores assembled when the version is loaded, not hidden by a filter.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from qa.embed import Embedder
 from qa.ingest import doc_id_for, list_sources, parse_transcript, read_source_text
 from qa.models import Chunk, Sentence, Transcript
 from qa.segments import join
-from qa.sparse import SparseIndex, tokenize
-from qa.store import FORMAT_VERSION, FaissStore, IndexData
-from qa.store.cache import EmbeddingCache
+from qa.sparse import tokenize
+from qa.store import FORMAT_VERSION, ann
+from qa.store.cache import EmbeddingCache, text_key
+from qa.store.segment import DocPart, chunk_at, sentence_in
 
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 
@@ -140,23 +141,6 @@ def sentence_contexts(
 
 
 @dataclass(frozen=True, slots=True)
-class DocPart:
-    """One document's share of a version; chunk ids are local (0..n-1)."""
-
-    doc_id: str
-    sha256: str
-    chunks: tuple[Chunk, ...]
-    sentences: tuple[Sentence, ...]
-    sentence_texts: tuple[str, ...]
-    chunk_vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    context_vectors: np.ndarray
-    question_chunks: tuple[tuple[int, ...], ...]  # per question key: the local chunks answering it
-    question_vectors: np.ndarray
-    tokens: tuple[list[str], ...]  # BM25 tokens per chunk (of the question and the chunk text)
-
-
-@dataclass(frozen=True, slots=True)
 class _Chunked:
     """A new or changed document, chunked, waiting for its vectors."""
 
@@ -209,7 +193,7 @@ def _stack(vectors: dict[str, np.ndarray], texts: Iterable[str], dim: int) -> np
     return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
 
 
-def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int) -> DocPart:
+def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) -> DocPart:
     return DocPart(
         doc_id=doc.doc_id,
         sha256=doc.sha256,
@@ -222,6 +206,8 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int) -> DocPart:
         question_chunks=tuple(tuple(ids) for _, ids in doc.questions),
         question_vectors=_stack(vectors, (q for q, _ in doc.questions), dim),
         tokens=tuple(tokenize(t) for t in doc.bm25),
+        # What the cache may not forget while a kept version names this segment.
+        text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
     )
 
 
@@ -232,11 +218,6 @@ def bm25_text(chunk: Chunk, turn: str, scope: str) -> str:
     0.674 nDCG@10 vs 0.622 per chunk); dense scoring still tells its chunks apart.
     """
     return f"{chunk.question or ''} {turn if scope == 'turn' else chunk.text}"
-
-
-def bm25_tokens(chunk: Chunk) -> list[str]:
-    """Tokens for a chunk of a version saved without them (chunk scope: its turn is not at hand)."""
-    return tokenize(bm25_text(chunk, chunk.text, "chunk"))
 
 
 def embed_missing(
@@ -265,121 +246,34 @@ def embed_missing(
     return vectors, set(todo)
 
 
-def split(data: IndexData) -> dict[str, DocPart]:
-    """A loaded version back into per-document parts (vectors read back from the flat stores)."""
-    dim = data.chunk_store.dim
-    chunk_vecs = _by_id(data.chunk_store, len(data.chunks))
-    question_vecs = _by_id(data.question_store, len(data.question_chunks))
-    chunk_ids: dict[str, list[int]] = {}
-    for c in data.chunks:
-        chunk_ids.setdefault(c.doc_id, []).append(c.id)
-    sentence_ids: dict[str, list[int]] = {}
-    for i, s in enumerate(data.sentences):
-        sentence_ids.setdefault(data.chunks[s.chunk_id].doc_id, []).append(i)
-    question_ids: dict[str, list[int]] = {}
-    for q, ids in enumerate(data.question_chunks):
-        if ids:
-            question_ids.setdefault(data.chunks[ids[0]].doc_id, []).append(q)
-    tokens = data.sparse.tokens
-    if tokens is not None and len(tokens) != len(data.chunks):
-        tokens = None
-    parts: dict[str, DocPart] = {}
-    for doc_id, meta in data.documents.items():
-        cids = chunk_ids.get(doc_id, [])
-        local = {g: i for i, g in enumerate(cids)}
-        sids = sentence_ids.get(doc_id, [])
-        qids = question_ids.get(doc_id, [])
-        parts[doc_id] = DocPart(
-            doc_id=doc_id,
-            sha256=meta["sha256"],
-            chunks=tuple(_chunk_at(data.chunks[g], local[g]) for g in cids),
-            sentences=tuple(
-                _sentence_in(data.sentences[s], local[data.sentences[s].chunk_id]) for s in sids
-            ),
-            sentence_texts=tuple(data.sentence_texts[s] for s in sids),
-            chunk_vectors=chunk_vecs[cids] if cids else np.zeros((0, dim), np.float32),
-            sentence_vectors=data.sentence_vectors[sids],
-            context_vectors=data.context_vectors[sids],
-            question_chunks=tuple(tuple(local[g] for g in data.question_chunks[q]) for q in qids),
-            question_vectors=question_vecs[qids] if qids else np.zeros((0, dim), np.float32),
-            tokens=tuple(
-                tokens[g] if tokens is not None else bm25_tokens(data.chunks[g]) for g in cids
-            ),
-        )
-    return parts
-
-
-def _chunk_at(c: Chunk, id_: int) -> Chunk:
-    # Positional construction: `dataclasses.replace` costs ~4× more, on every chunk of a version.
-    # Every field, in declaration order (tests/test_update.py checks none is dropped).
-    return Chunk(
-        id_, c.doc_id, c.speaker, c.start, c.end, c.line_start, c.line_end, c.text, c.turn_index,
-        c.question, c.label, c.segments, c.times, c.title, c.date,
-    )  # fmt: skip
-
-
-def _sentence_in(s: Sentence, chunk_id: int) -> Sentence:
-    return Sentence(s.start, s.end, chunk_id, s.line_start, s.line_end, s.segments, s.times)
-
-
-def _by_id(store: FaissStore, n: int) -> np.ndarray:
-    ids, vecs = store.vectors()
-    out = np.zeros((n, store.dim), dtype=np.float32)
-    out[ids] = vecs
-    return out
-
-
-def assemble(parts: Sequence[DocPart], embedder: Embedder, chunking: ChunkSettings) -> IndexData:
-    """One version from per-document parts, in the order given (ids become positions)."""
-    dim = embedder.dim
-    chunks: list[Chunk] = []
-    sentences: list[Sentence] = []
-    sentence_texts: list[str] = []
-    question_chunks: list[list[int]] = []
-    documents: dict[str, dict[str, Any]] = {}
-    for part in parts:
-        off = len(chunks)
-        chunks.extend(_chunk_at(c, c.id + off) for c in part.chunks)
-        sentences.extend(_sentence_in(s, s.chunk_id + off) for s in part.sentences)
-        sentence_texts.extend(part.sentence_texts)
-        question_chunks.extend([i + off for i in ids] for ids in part.question_chunks)
-        documents[part.doc_id] = {
-            "sha256": part.sha256,
-            "chunks": len(part.chunks),
-            "sentences": len(part.sentences),
-        }
-
-    def cat(arrays: Iterable[np.ndarray]) -> np.ndarray:
-        arrays = list(arrays)
-        return np.concatenate(arrays) if arrays else np.zeros((0, dim), dtype=np.float32)
-
-    chunk_store = FaissStore(dim)
-    chunk_store.add(np.arange(len(chunks)), cat(p.chunk_vectors for p in parts))
-    question_store = FaissStore(dim)
-    question_store.add(np.arange(len(question_chunks)), cat(p.question_vectors for p in parts))
-    manifest = {
+def manifest_for(
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    documents: dict[str, dict[str, Any]],
+    exact_below: int = ann.EXACT_BELOW,
+) -> dict[str, Any]:
+    """A version's manifest: settings, per document (sorted) its hash, counts and segment, and
+    which FAISS index each store gets when the version is loaded (qa.store.ann)."""
+    docs = {d: documents[d] for d in sorted(documents)}
+    counts = {
+        key: sum(int(d[key]) for d in docs.values()) for key in ("chunks", "sentences", "questions")
+    }
+    return {
         "format": FORMAT_VERSION,
         "model": embedder.name,
         "embedder": embedder.backend,  # torch or onnx-int8: same model, vectors agree to ≥ 0.998
-        "dim": dim,
+        "dim": embedder.dim,
         "chunking": chunking.as_dict(),
-        "documents": documents,
-        "counts": {
-            "chunks": len(chunks),
-            "sentences": len(sentences),
-            "questions": len(question_chunks),
+        "documents": docs,
+        "counts": counts,
+        "ann": {
+            "chunks": ann.plan(counts["chunks"], exact_below),
+            "questions": ann.plan(counts["questions"], exact_below),
         },
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    return IndexData(
-        manifest=manifest,
-        chunks=chunks,
-        sentences=sentences,
-        sentence_texts=sentence_texts,
-        sentence_vectors=cat(p.sentence_vectors for p in parts),
-        context_vectors=cat(p.context_vectors for p in parts),
-        chunk_store=chunk_store,
-        question_store=question_store,
-        question_chunks=question_chunks,
-        sparse=SparseIndex.from_tokens([t for p in parts for t in p.tokens]),
-    )
+
+
+# Renumbering lives with the segments now; the old names stay for callers and tests.
+_chunk_at = chunk_at
+_sentence_in = sentence_in

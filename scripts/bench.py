@@ -320,6 +320,7 @@ def main() -> None:
     from qa.evaluate import eval_seedqa
     from qa.service import QAService
     from qa.settings import Settings
+    from qa.store import IndexDir
 
     tmp = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:
@@ -474,8 +475,8 @@ def main() -> None:
         )
 
         # -- scale ---------------------------------------------------------------------------
-        path = idx["torch"] / "versions" / (idx["torch"] / "CURRENT").read_text().strip()
-        centres = np.vstack([np.load(path / "sentences.npy"), np.load(path / "contexts.npy")])
+        loaded = IndexDir(idx["torch"]).load()
+        centres = np.vstack([loaded.sentence_vectors, loaded.context_vectors])
         res["scale"] = []
         for n in sizes:
             row = scale(centres, n, args.noise, 200)

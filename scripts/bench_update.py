@@ -1,6 +1,7 @@
 """Adding one transcript to an index of N (default 1,000) vs rebuilding it from scratch, in one run.
 
 Usage: .venv/bin/python scripts/bench_update.py [--docs 1000] [--json docs/benchmarks-update.json]
+       [--cache index/cache/embeddings.sqlite]  (seed the embedding cache: a rebuild of minutes)
 
 Filler: the first N SciFact abstracts (eval/scifact/corpus.jsonl), one document each. Steps:
 1. build the N-document index from scratch (empty embedding cache): the rebuild time;
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from qa.embed import Embedder  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
+from qa.store import IndexDir  # noqa: E402
 from qa.update import chunk_document  # noqa: E402
 
 
@@ -93,6 +95,8 @@ def measure(
             "embed_alone_s": round(alone, 3),
             "update_s": round(wall, 3),
             "ratio": round(wall / alone, 2),
+            # Everything but the model: what grows with the index when anything does.
+            "overhead_s": round(wall - report["phases"].get("embed", 0.0), 3),
             "chunks_embedded": report["chunks_embedded"],
             "texts_embedded": report["texts_embedded"],
             "phases": report["phases"],
@@ -102,12 +106,38 @@ def measure(
     return rows
 
 
+def load_times(settings: Settings, embedder: Embedder, repeats: int = 3) -> dict[str, float]:
+    """Median seconds: a cold load, and a reload after one add reusing the held segments."""
+    idx = IndexDir(settings.index_dir)
+    cold = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        held = idx.load()
+        cold.append(time.perf_counter() - t0)
+    warm = []
+    for i in range(repeats):
+        doc = settings.source_dir / f"zz_reload_{i}.txt"
+        doc.write_text(f"Host:\nWhat is number {i}?\n\nGuest:\nIt is {i}.\n", encoding="utf-8")
+        QAService(settings, embedder=embedder).update()
+        t0 = time.perf_counter()
+        held = idx.load(reuse=held)
+        warm.append(time.perf_counter() - t0)
+    for i in range(repeats):
+        (settings.source_dir / f"zz_reload_{i}.txt").unlink()
+    QAService(settings, embedder=embedder).update()
+    return {
+        "cold_load_s": round(statistics.median(cold), 3),
+        "reload_after_add_s": round(statistics.median(warm), 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=1000)
     ap.add_argument("--adds", type=int, default=3, help="new abstracts added one at a time")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--save-built", type=Path, help="copy the freshly built source+index here")
+    ap.add_argument("--cache", type=Path, help="embedding cache (sqlite) to start from")
     args = ap.parse_args()
     corpus = abstracts(args.docs + 2 * args.adds)
     filler, extra = corpus[: args.docs], corpus[args.docs :]
@@ -121,6 +151,9 @@ def main() -> None:
         for doc_id, text in filler:
             (src / doc_id).write_text(text, encoding="utf-8")
         settings = Settings(source_dir=src, index_dir=idx)
+        if args.cache:
+            (idx / "cache").mkdir(parents=True)
+            shutil.copy(args.cache, idx / "cache" / "embeddings.sqlite")
         t0 = time.perf_counter()
         svc = QAService(settings)
         embedder = svc.embedder
@@ -136,6 +169,8 @@ def main() -> None:
             shutil.copytree(src, args.save_built / "src", dirs_exist_ok=True)
             shutil.copytree(idx, args.save_built / "index", dirs_exist_ok=True)
 
+        loads = {f"{args.docs}": load_times(settings, embedder)}
+        log(f"load: {loads}")
         rows = measure(settings, embedder, extra[: args.adds], f"{args.docs}")
         rows += measure(settings, embedder, seeds, f"{args.docs}")
 
@@ -145,6 +180,8 @@ def main() -> None:
             (src / doc_id).unlink()
         shrink = QAService(settings, embedder=embedder).update()
         log(f"shrunk: {shrink.documents} documents in {shrink.seconds:.1f}s")
+        loads[f"{shrink.documents}"] = load_times(settings, embedder)
+        log(f"load: {loads}")
         rows += measure(settings, embedder, extra[args.adds :], f"{shrink.documents}")
         size = sum(p.stat().st_size for p in idx.rglob("*") if p.is_file())
 
@@ -157,6 +194,8 @@ def main() -> None:
         "sentences": built.sentences,
         "model_load_s": round(model_load, 2),
         "rebuild_s": round(rebuild, 2),
+        "rebuild_from_cache": bool(args.cache),
+        "load": loads,
         "rebuild_texts_embedded": built.texts_embedded,
         "rebuild_phases": built.to_dict()["phases"],
         "index_bytes_at_end": size,
@@ -168,16 +207,23 @@ def main() -> None:
         f"\n{result['documents']} documents, {result['chunks']} chunks; rebuild from scratch "
         f"{result['rebuild_s']:.1f}s ({result['rebuild_texts_embedded']} texts embedded)\n"
     )
-    print("| index docs | new document | chars | texts | embed alone (s) | update (s) | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| index docs | new document | chars | texts | embed alone (s) | update (s) | ratio "
+        "| update minus its embedding (s) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['index']} | {r['doc']} | {r['chars']} | {r['texts']} | {r['embed_alone_s']:.2f}"
-            f" | {r['update_s']:.2f} | {r['ratio']:.2f} |"
+            f" | {r['update_s']:.2f} | {r['ratio']:.2f} | {r['overhead_s']:.3f} |"
         )
     for label in sorted({r["index"] for r in rows}):
         ratios = [r["ratio"] for r in rows if r["index"] == label]
-        print(f"\nindex of {label}: median ratio {statistics.median(ratios):.2f}")
+        over = [r["overhead_s"] for r in rows if r["index"] == label]
+        print(
+            f"\nindex of {label}: median ratio {statistics.median(ratios):.2f}, median overhead "
+            f"{statistics.median(over):.3f}s; load {loads[label]}"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -140,3 +141,44 @@ def test_help(qa_cli: QaCli) -> None:
     assert done.returncode == 0
     for command in ("ask", "search", "serve", "index", "eval"):
         assert command in done.stdout
+
+
+def test_index_update_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None:
+    """One JSON object; add, change and delete counted in one run, and a no-op run after it."""
+    from qa.update import chunk_document
+
+    src, idx = tmp_path / "src", tmp_path / "index"
+    shutil.copytree(seeded.source, src)
+    shutil.copytree(seeded.index, idx)
+    a, b = "000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"
+    chunking = seeded.service.chunking
+
+    def chunks(doc_id: str) -> set[str]:
+        text = (src / doc_id).read_text(encoding="utf-8")
+        return {c.text for c in chunk_document(doc_id, text, chunking).chunks}
+
+    old = chunks(a) | chunks(b)
+    (src / "new.txt").write_text(
+        "Interviewer:\nWhere do the bacteria live?\n\nDr. Rivera:\nInside salt crystals.\n",
+        encoding="utf-8",
+    )
+    with (src / b).open("a", encoding="utf-8") as f:
+        f.write("\n\nRon Baron:\nWhat comes after Mars?\n\nElon Musk:\nThe moons of Jupiter.\n")
+    (src / a).unlink()
+    expected = len((chunks("new.txt") | chunks(b)) - old)
+
+    done = qa_cli("index", "update", "--json", "--source", str(src), "--index", str(idx))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # the whole of stdout is one object
+    assert isinstance(report, dict)
+    keys = ("added", "changed", "removed", "unchanged", "chunks_embedded", "seconds")
+    assert set(keys) <= set(report)
+    assert [report[k] for k in keys[:5]] == [1, 1, 1, 0, expected] and expected > 0
+    assert report["written"] and report["documents"] == 2 and report["seconds"] >= 0
+    assert report["doc_ids"] == {"added": ["new.txt"], "changed": [b], "removed": [a]}
+
+    again = qa_cli("index", "update", "--json", "--source", str(src), "--index", str(idx))
+    assert again.returncode == 0, again.stderr
+    noop = json.loads(again.stdout)
+    assert [noop[k] for k in keys[:5]] == [0, 0, 0, 2, 0] and not noop["written"]
+    assert noop["version"] == report["version"]

@@ -242,3 +242,34 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0(
     # Every request that got an answer got a whole one; none was cut off with a 5xx.
     assert statuses and set(statuses) == {200}, statuses
     assert "Finished server process" in srv.output() or "Shutting down" in srv.output()
+
+
+def test_serve_watch_indexes_a_dropped_file(
+    seeded: Built,
+    tmp_path: Path,
+    free_port: Callable[[], int],
+    start_server: Callable[[list[str], int], Server],
+    verbatim: Verbatim,
+) -> None:
+    """`qa serve --watch`: a transcript copied into the source folder becomes findable."""
+    import shutil
+
+    src, index = tmp_path / "src", tmp_path / "index"
+    shutil.copytree(seeded.source, src)
+    shutil.copytree(seeded.index, index)
+    srv = start_server(["--watch", "--source", str(src), "--index", str(index)], free_port())
+    (src / "atacama.txt").write_text(
+        "Interviewer:\nWhat did the expedition find in the Atacama desert?\n\n"
+        "Dr. Rivera:\nWe found extremophile bacteria living inside salt crystals.\n",
+        encoding="utf-8",
+    )
+    deadline = time.monotonic() + 90  # bounded: a debounce, one small update, a reload
+    docs: set[str] = set()
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        while time.monotonic() < deadline and "atacama.txt" not in docs:
+            time.sleep(0.5)
+            docs = {d["doc_id"] for d in c.get("/documents").json()}
+        assert "atacama.txt" in docs, srv.output()
+        body = c.post("/ask", json={"question": "What lives inside salt crystals?"}).json()
+        assert "atacama.txt" in {q["doc_id"] for q in body["quotes"]}
+        assert verbatim(body["quotes"] + body["passages"], src) > 0

@@ -48,11 +48,7 @@ def choose_index(
     p = ivf_params(n)
     if nprobe is not None:
         p["nprobe"] = nprobe
-    quantizer = faiss.IndexFlatIP(dim)
-    ivf = faiss.IndexIVFScalarQuantizer(
-        quantizer, dim, p["nlist"], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
-    )
-    ivf.nprobe = p["nprobe"]  # stored by faiss.write_index with the index
+    ivf = _ivf(dim, p["nlist"], p["nprobe"])
     return ivf, {
         "type": "ivf",
         "metric": "ip",
@@ -60,6 +56,48 @@ def choose_index(
         "exact_below": exact_below,
         **p,
     }
+
+
+def plan(n: int, exact_below: int = EXACT_BELOW) -> dict[str, Any]:
+    """How `n` vectors will be indexed: what `choose_index` picks, as the manifest records it.
+
+    Flat also when there are too few vectors to train the IVF cells (a threshold set very low).
+    """
+    if n >= exact_below:
+        # Fewer cells than 2·√n when n is small, so each has enough points to train on.
+        nlist = min(ivf_params(n)["nlist"], n // MIN_POINTS_PER_CELL)
+        if nlist >= 16:
+            nprobe = max(8, min(nlist, math.ceil(nlist * 0.03)))
+            return {
+                "type": "ivf",
+                "metric": "ip",
+                "storage": "fp16",
+                "exact_below": exact_below,
+                "nlist": nlist,
+                "nprobe": nprobe,
+            }
+    return {"type": "flat", "metric": "ip", "storage": "fp32", "exact_below": exact_below}
+
+
+def from_plan(params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+    """An index built as `params` (from `plan`, e.g. read from a manifest) says, filled."""
+    dim = vectors.shape[1]
+    if params.get("type") != "ivf":
+        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        flat.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+        return flat
+    index = _ivf(dim, int(params["nlist"]), int(params["nprobe"]))
+    train_and_add(index, params, ids, vectors)
+    return index
+
+
+def _ivf(dim: int, nlist: int, nprobe: int) -> faiss.IndexIVFScalarQuantizer:
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
+    ivf.nprobe = nprobe  # stored by faiss.write_index with the index
+    return ivf
 
 
 def needs_training(index: faiss.Index) -> bool:

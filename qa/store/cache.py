@@ -72,8 +72,33 @@ class EmbeddingCache:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot write the embedding cache {self.path}: {exc}") from exc
 
+    def prune(self, keep: set[bytes], vacuum: bool = True) -> int:
+        """Delete every entry whose key is not in `keep`; returns how many went.
+
+        `keep` is the keys of the texts kept versions were built from (segments record them), so
+        what goes is text no kept version uses: deleted documents, old chunkings, other models.
+        VACUUM then gives the space back to the file system (SQLite only reuses it otherwise).
+        """
+        try:
+            with self._db:
+                self._db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key BLOB PRIMARY KEY)")
+                self._db.execute("DELETE FROM keep")
+                self._db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+                gone = self._db.execute(
+                    "DELETE FROM vectors WHERE key NOT IN (SELECT key FROM keep)"
+                ).rowcount
+                self._db.execute("DELETE FROM keep")
+            if gone and vacuum:
+                self._db.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot prune the embedding cache {self.path}: {exc}") from exc
+        return int(gone)
+
     def __len__(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM vectors").fetchone()
+        try:
+            row = self._db.execute("SELECT count(*) FROM vectors").fetchone()
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read the embedding cache {self.path}: {exc}") from exc
         return int(row[0])
 
     def close(self) -> None:

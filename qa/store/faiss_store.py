@@ -53,13 +53,38 @@ class FaissStore(VectorStore):
     def remove(self, ids: np.ndarray) -> int:
         return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))  # type: ignore[arg-type]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = max(1, min(k, len(self)))
-        if len(self) == 0:
+    def search(
+        self, queries: np.ndarray, k: int, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top `k` per query; with `among`, only those ids are considered (a filter).
+
+        An IVF index then scans every cell: a filter that keeps few vectors would otherwise find
+        next to none in the `nprobe` cells nearest the query. The selector skips the rest.
+        """
+        size = len(self) if among is None else min(len(self), len(among))
+        k = max(1, min(k, size))
+        if size == 0:
             n = len(queries)
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
-        scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        if among is None:
+            scores, ids = self._index.search(q, k)
+            return scores, ids
+        selector = faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64))
+        params: Any
+        if self.approximate:
+            params = faiss.SearchParametersIVF()
+            params.nprobe = int(faiss.extract_index_ivf(self._index).nlist)
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
+        scores, ids = self._index.search(q, k, params=params)
         return scores, ids
+
+    @property
+    def approximate(self) -> bool:
+        """An IVF index (see qa.store.ann), not an exact flat scan."""
+        return not isinstance(self._index, faiss.IndexIDMap2)
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of everything stored, in storage order (exact: the index is flat)."""
@@ -95,6 +120,16 @@ class FaissStore(VectorStore):
             vectors, np.asarray(ids, dtype=np.int64), exact_below or ann.EXACT_BELOW
         )
         return cls(dim, index), params
+
+    @classmethod
+    def from_plan(cls, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissStore:
+        """A filled store of the type `params` (qa.store.ann.plan, from the manifest) names."""
+        from qa.store import ann
+
+        dim = vectors.shape[1]
+        if len(vectors) == 0:
+            return cls(dim)
+        return cls(dim, ann.from_plan(params, np.asarray(ids, dtype=np.int64), vectors))
 
     @classmethod
     def load(cls, path: Path) -> FaissStore:

@@ -1,0 +1,153 @@
+"""One document's share of the index, as one immutable file that versions share.
+
+    index/segments/<sha256 of the file's bytes>.seg
+
+A segment holds everything the index keeps for one document: chunks and sentences (ids local to
+the document), sentence texts, question keys, BM25 tokens, the four kinds of vectors and the
+embedding-cache keys of every text it was built from (so the cache can be pruned to what kept
+versions use). It is named by the hash of its own bytes, so a name always means the same content:
+versions share unchanged documents' segments, and a crashed writer's segment is simply reused.
+
+File layout: 8-byte little-endian header length, a JSON header (records, texts, tokens, array
+shapes), then float32 arrays (little-endian) in HEADER_ARRAYS order, then the 32-byte cache keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from qa.models import Chunk, Sentence
+
+SUFFIX = ".seg"
+KEY_BYTES = 32  # sha256 digests, as qa.store.cache.text_key makes them
+_ARRAYS = ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
+_LEN = struct.Struct("<Q")
+
+
+@dataclass(frozen=True, slots=True)
+class DocPart:
+    """One document's share of a version; chunk ids are local (0..n-1)."""
+
+    doc_id: str
+    sha256: str
+    chunks: tuple[Chunk, ...]
+    sentences: tuple[Sentence, ...]
+    sentence_texts: tuple[str, ...]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    context_vectors: np.ndarray
+    question_chunks: tuple[tuple[int, ...], ...]  # per question key: the local chunks answering it
+    question_vectors: np.ndarray
+    tokens: tuple[list[str], ...]  # BM25 tokens per chunk (of the question and the chunk text)
+    text_keys: bytes = b""  # embedding-cache keys of every text embedded for it, concatenated
+
+    def entry(self, name: str) -> dict[str, Any]:
+        """What a version manifest records for this document."""
+        return {
+            "sha256": self.sha256,
+            "chunks": len(self.chunks),
+            "sentences": len(self.sentences),
+            "questions": len(self.question_chunks),
+            "texts": len(self.text_keys) // KEY_BYTES,
+            "segment": name,
+        }
+
+
+CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
+SENTENCE_FIELDS = tuple(f.name for f in fields(Sentence))
+
+
+def encode(part: DocPart) -> tuple[str, bytes]:
+    """(file name, bytes) of a part; the name is the hash of the bytes."""
+    dim = part.chunk_vectors.shape[1] if part.chunk_vectors.ndim == 2 else 0
+    header = {
+        "doc_id": part.doc_id,
+        "sha256": part.sha256,
+        "dim": dim,
+        # Rows as lists in field order: a third of the size of dicts, and faster to read back.
+        "chunks": [[getattr(c, n) for n in CHUNK_FIELDS] for c in part.chunks],
+        "sentences": [[getattr(s, n) for n in SENTENCE_FIELDS] for s in part.sentences],
+        "sentence_texts": list(part.sentence_texts),
+        "question_chunks": [list(q) for q in part.question_chunks],
+        "tokens": list(part.tokens),
+        "rows": [len(getattr(part, a)) for a in _ARRAYS],
+        "keys": len(part.text_keys) // KEY_BYTES,
+    }
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    body = [_LEN.pack(len(head)), head]
+    for a in _ARRAYS:
+        body.append(np.ascontiguousarray(getattr(part, a), dtype="<f4").tobytes())
+    body.append(part.text_keys)
+    data = b"".join(body)
+    return hashlib.sha256(data).hexdigest()[:40] + SUFFIX, data
+
+
+def _header(data: bytes) -> tuple[dict[str, Any], int]:
+    (n,) = _LEN.unpack_from(data, 0)
+    end = _LEN.size + n
+    if end > len(data):
+        raise ValueError("truncated segment header")
+    header: dict[str, Any] = json.loads(data[_LEN.size : end])
+    return header, end
+
+
+def decode(data: bytes) -> DocPart:
+    """A part back from its bytes (ValueError/KeyError/TypeError if they are not a segment)."""
+    header, at = _header(data)
+    dim = int(header["dim"])
+    arrays: dict[str, np.ndarray] = {}
+    for a, rows in zip(_ARRAYS, header["rows"], strict=True):
+        size = rows * dim * 4
+        if at + size > len(data):
+            raise ValueError("truncated segment vectors")
+        arrays[a] = np.frombuffer(data, dtype="<f4", count=rows * dim, offset=at).reshape(rows, dim)
+        at += size
+    keys = data[at : at + header["keys"] * KEY_BYTES]
+    if len(keys) != header["keys"] * KEY_BYTES:
+        raise ValueError("truncated segment keys")
+    return DocPart(
+        doc_id=header["doc_id"],
+        sha256=header["sha256"],
+        chunks=tuple(Chunk(*row) for row in header["chunks"]),
+        sentences=tuple(Sentence(*row) for row in header["sentences"]),
+        sentence_texts=tuple(header["sentence_texts"]),
+        question_chunks=tuple(tuple(q) for q in header["question_chunks"]),
+        tokens=tuple(header["tokens"]),
+        text_keys=keys,
+        **arrays,
+    )
+
+
+def keys_of(data: bytes) -> bytes:
+    """The cache keys block alone (pruning needs no records or vectors)."""
+    header, at = _header(data)
+    at += sum(header["rows"]) * int(header["dim"]) * 4
+    return data[at : at + header["keys"] * KEY_BYTES]
+
+
+def chunk_at(c: Chunk, id_: int) -> Chunk:
+    # Positional construction: `dataclasses.replace` costs ~4× more, on every chunk of a version.
+    # Every field, in declaration order (tests/test_update.py checks none is dropped).
+    return Chunk(
+        id_, c.doc_id, c.speaker, c.start, c.end, c.line_start, c.line_end, c.text, c.turn_index,
+        c.question, c.label, c.segments, c.times, c.title, c.date,
+    )  # fmt: skip
+
+
+def sentence_in(s: Sentence, chunk_id: int) -> Sentence:
+    return Sentence(s.start, s.end, chunk_id, s.line_start, s.line_end, s.segments, s.times)
+
+
+def concat(arrays: Sequence[np.ndarray], dim: int) -> np.ndarray:
+    return (
+        np.concatenate(arrays).astype(np.float32, copy=False)
+        if arrays
+        else np.zeros((0, dim), dtype=np.float32)
+    )
