@@ -111,6 +111,7 @@ def load_embedder(
     path: Path | None = None,
     onnx_dir: Path | None = None,
     export_missing: bool = True,
+    threads: int | None = None,
 ) -> Embedder:
     """Load MiniLM through one of BACKENDS.
 
@@ -127,7 +128,7 @@ def load_embedder(
     if backend in ("onnx", "onnx-int8"):
         from qa.embed_onnx import OnnxEmbedder
 
-        return OnnxEmbedder(name)
+        return OnnxEmbedder(name, threads=threads)
     if backend == "torch":
         return SentenceTransformerEmbedder(name, path)
     from qa import export_onnx
@@ -145,7 +146,7 @@ def load_embedder(
         return SentenceTransformerEmbedder(name, path)
     from qa.embed_onnx import OnnxEmbedder
 
-    return OnnxEmbedder(name, graph, model_dir, backend="onnx-fp32")
+    return OnnxEmbedder(name, graph, model_dir, threads, backend="onnx-fp32")
 
 
 class HashEmbedder(Embedder):

@@ -13,7 +13,6 @@ token vectors under the attention mask, then L2 normalisation.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,7 +60,11 @@ class OnnxEmbedder(Embedder):
             self._tokenizer.enable_truncation(MAX_TOKENS)
             self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in batch
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+            # One thread by default: the HTTP loop, request threads and quote selection need the
+            # other core. Measured on 2 shared cores (same minute, 2 rounds each), /ask c=16
+            # 180 → 204 req/s and c=1 p50 24 → 15 ms with 1 thread instead of 2; a seed build
+            # embedded 93 texts/s instead of 81. QA_EMBED_THREADS overrides it.
+            opts.intra_op_num_threads = threads or 1
             opts.inter_op_num_threads = 1
             # Idle pool threads sleep instead of spinning: the request threads need the cores.
             # Measured (load 5, same minute): /ask c=16 87 → 137 req/s, c=1 p50 44 → 27 ms.

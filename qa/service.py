@@ -79,7 +79,9 @@ class QAService:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
-            self._embedder = load_embedder(s.embedder, s.model_name, s.model_path, s.onnx_dir)
+            self._embedder = load_embedder(
+                s.embedder, s.model_name, s.model_path, s.onnx_dir, threads=s.embed_threads
+            )
         return self._embedder
 
     @property

