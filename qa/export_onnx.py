@@ -96,6 +96,9 @@ def export(model_dir: Path, cache_dir: Path | None = None, *, force: bool = Fals
             "precision": "fp32",
         }
         (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
+        done = find_export(model_dir, cache)
+        if done is not None and not force:
+            return done  # another process finished the same export meanwhile: keep theirs
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
         try:
