@@ -63,7 +63,8 @@ class OnnxEmbedder(Embedder):
             # One thread by default: the HTTP loop, request threads and quote selection need the
             # other core. Measured on 2 shared cores (same minute, 2 rounds each), /ask c=16
             # 180 → 204 req/s and c=1 p50 24 → 15 ms with 1 thread instead of 2; a seed build
-            # embedded 93 texts/s instead of 81. QA_EMBED_THREADS overrides it.
+            # embedded 93 texts/s instead of 81. `qa index build/update/watch` ask for every core
+            # (nothing else to run there); QA_EMBED_THREADS overrides both.
             opts.intra_op_num_threads = threads or 1
             opts.inter_op_num_threads = 1
             # Idle pool threads sleep instead of spinning: the request threads need the cores.
