@@ -215,7 +215,7 @@ class QAService:
         ]
         watch.lap("chunk")
         emb = self.embedder
-        cache = EmbeddingCache(idx.root / "cache" / "embeddings.sqlite", emb.name, emb.dim)
+        cache = EmbeddingCache(idx.root / "cache" / "embeddings.sqlite", _cache_model(emb), emb.dim)
         try:
             vectors, embedded = embed_missing(
                 [t for d in todo for t in d.texts()],
@@ -434,6 +434,13 @@ class QAService:
             {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"]}
             for doc_id, d in sorted(self.index.documents.items())
         ]
+
+
+def _cache_model(emb: Embedder) -> str:
+    """The embedding cache's model key. torch and the fp32 ONNX export give the same vectors
+    (~1e-6) and share entries; the int8 graph's are only close, so a later torch or fp32 build
+    must not be served them from the cache."""
+    return f"{emb.name}+{emb.backend}" if emb.backend == "onnx-int8" else emb.name
 
 
 def _fsync_dir(path: Path) -> None:

@@ -147,3 +147,23 @@ def test_manifest_records_the_backend(hashed: Built) -> None:
     version = (hashed.index / "CURRENT").read_text().strip()
     manifest = json.loads((hashed.index / "versions" / version / "manifest.json").read_text())
     assert manifest["embedder"] == "hash"
+
+
+def test_int8_vectors_do_not_reach_other_builds_through_the_cache(tmp_path: Path) -> None:
+    """Same model name, but int8 vectors are not torch's: a later build embeds afresh."""
+    import shutil
+
+    from conftest import SEEDS
+
+    from qa.embed import HashEmbedder
+
+    class Int8(HashEmbedder):
+        backend = "onnx-int8"
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    settings = Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index")
+    first = QAService(settings, embedder=Int8()).build()
+    again = QAService(settings, embedder=HashEmbedder()).build()
+    assert first.texts_embedded > 0
+    assert again.texts_embedded == first.texts_embedded
+    assert QAService(settings, embedder=HashEmbedder()).build().texts_embedded == 0
