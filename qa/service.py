@@ -88,7 +88,9 @@ class QAService:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
-            self._embedder = load_embedder(s.embedder, s.model_name, s.model_path)
+            self._embedder = load_embedder(
+                s.embedder, s.model_name, s.model_path, s.onnx_dir, threads=s.embed_threads
+            )
         return self._embedder
 
     @property
@@ -232,7 +234,7 @@ class QAService:
         ]
         watch.lap("chunk")
         emb = self.embedder
-        cache = self._cache(emb.name, emb.dim)
+        cache = self._cache(_cache_model(emb), emb.dim)
         try:
             vectors, embedded = embed_missing(
                 [t for d in todo for t in d.texts()],
@@ -244,7 +246,7 @@ class QAService:
             watch.lap("embed")
             written: dict[str, DocPart] = {}
             for d in todo:
-                part = finish(d, vectors, emb.dim, emb.name)
+                part = finish(d, vectors, emb.dim, cache.model)
                 name = idx.write_segment(part)
                 written[name] = part
                 documents[d.doc_id] = part.entry(name)
@@ -520,6 +522,13 @@ class QAService:
             {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"]}
             for doc_id, d in sorted(self.index.documents.items())
         ]
+
+
+def _cache_model(emb: Embedder) -> str:
+    """The embedding cache's model key. torch and the fp32 ONNX export give the same vectors
+    (~1e-6) and share entries; the int8 graph's are only close, so a later torch or fp32 build
+    must not be served them from the cache."""
+    return f"{emb.name}+{emb.backend}" if emb.backend == "onnx-int8" else emb.name
 
 
 def _fsync_dir(path: Path) -> None:

@@ -94,6 +94,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or QAService(settings or Settings())
         svc.load()  # model + index, once; a missing or incompatible index stops start-up here
+        # Which path runs the model (onnx-fp32, or torch when there is no ONNX export): the two
+        # give the same answers but differ in start-up time and memory.
+        log.info("embedder", extra={"fields": {"backend": svc.embedder.backend}})
         app.state.service = svc
         stop = threading.Event()
         watcher = None
@@ -155,14 +158,16 @@ def create_app(
         service: QAService = request.app.state.service
         return service
 
-    def authorized(request: Request) -> None:
+    # The key checks are `async def` although they never await: a sync dependency is run in the
+    # thread pool, one more thread hand-off per request for a few microseconds of work.
+    async def authorized(request: Request) -> None:
         """Write endpoints: closed (403) unless QA_API_KEY is set and sent as a Bearer token."""
         key = svc(request).settings.api_key
         if key is None or not key.get_secret_value():
             raise Forbidden("write endpoints are disabled: set QA_API_KEY to enable them")
         _check_bearer(request, key.get_secret_value(), "QA_API_KEY")
 
-    def reader(request: Request) -> None:
+    async def reader(request: Request) -> None:
         """Read endpoints: open, unless QA_READ_API_KEY is set."""
         key = svc(request).settings.read_api_key
         if key is not None and key.get_secret_value():
@@ -171,24 +176,29 @@ def create_app(
     key_required = [Depends(authorized)]
     read_key = [Depends(reader)]
 
+    # /ask and /search are `async def` and hand only the service call to the thread pool: for a
+    # sync endpoint FastAPI also validates the response model in the pool, a second hand-off.
     @app.post("/ask", response_model=AskResponse, responses=ERRORS, dependencies=read_key)
-    def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """Answer a question with verbatim quotes, each cited by document, speaker and lines."""
         service = svc(request)
         level = logging.INFO if service.settings.log_questions else logging.DEBUG
         log.log(level, "ask", extra={"fields": {"question": body.question, "k": body.k}})
-        answer = service.ask(
-            body.question,
-            k=body.k,
-            docs=body.doc,
-            speakers=body.speaker,
-            date_from=_iso(body.date_from),
-            date_to=_iso(body.date_to),
-        )
-        return answer.to_dict()
+
+        def answer() -> dict[str, Any]:
+            return service.ask(
+                body.question,
+                k=body.k,
+                docs=body.doc,
+                speakers=body.speaker,
+                date_from=_iso(body.date_from),
+                date_to=_iso(body.date_to),
+            ).to_dict()
+
+        return await run_in_threadpool(answer)
 
     @app.get("/search", response_model=SearchResponse, responses=ERRORS, dependencies=read_key)
-    def search(
+    async def search(
         request: Request,
         q: Annotated[
             str,
@@ -202,15 +212,20 @@ def create_app(
         date_to: Annotated[dt.date | None, Query()] = None,
     ) -> dict[str, Any]:
         """The top passages for a query, with scores."""
-        hits = svc(request).search(
-            q,
-            k=k,
-            docs=doc or (),
-            speakers=speaker or (),
-            date_from=_iso(date_from),
-            date_to=_iso(date_to),
-        )
-        return {"passages": [h.to_dict() for h in hits]}
+        service = svc(request)
+
+        def passages() -> dict[str, Any]:
+            hits = service.search(
+                q,
+                k=k,
+                docs=doc or (),
+                speakers=speaker or (),
+                date_from=_iso(date_from),
+                date_to=_iso(date_to),
+            )
+            return {"passages": [h.to_dict() for h in hits]}
+
+        return await run_in_threadpool(passages)
 
     @app.get("/health", response_model=Health)
     def health(request: Request) -> dict[str, Any]:

@@ -88,7 +88,9 @@ class Observability:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, send_wrapper), self.timeout)
+            # asyncio.timeout cancels in place; wait_for would wrap every request in a new Task.
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, receive, send_wrapper)
         except TimeoutError:
             if response_started:
                 raise
