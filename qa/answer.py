@@ -28,6 +28,7 @@ class AnswerSettings:
     type_bonus: float = 0.1  # a sentence holding what the question asks for (a number, a place)
     type_penalty: float = 0.4  # one lacking it, when the question's type is checked strictly
     question_penalty: float = 0.1  # a sentence that itself asks is rarely what was answered
+    asking_turn_penalty: float = 0.1  # any sentence of a turn that ends by asking (a reporter's)
 
 
 def select_quotes(
@@ -59,6 +60,8 @@ def select_quotes(
                 score -= settings.type_penalty
         if not asks_who and _asks(index.sentence_texts[sid]):
             score -= settings.question_penalty
+        if not asks_who and settings.asking_turn_penalty and _asking_turn(index, sid):
+            score -= settings.asking_turn_penalty
         if chunk.speaker is None:
             score -= settings.editorial_penalty
         elif query.named and any(
@@ -115,6 +118,18 @@ _CLOSERS = "\"'”’)]» \n"
 
 def _asks(sentence: str) -> bool:
     return sentence.rstrip(_CLOSERS).endswith("?")
+
+
+def _asking_turn(index: IndexData, sid: int) -> bool:
+    """The sentence's speaker turn ends with a question: a reporter's or host's set-up."""
+    chunk = index.chunks[index.sentences[sid].chunk_id]
+    last = sid
+    while last + 1 < len(index.sentences):
+        nxt = index.chunks[index.sentences[last + 1].chunk_id]
+        if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
+            break
+        last += 1
+    return chunk.speaker is not None and _asks(index.sentence_texts[last])
 
 
 def _diversify(

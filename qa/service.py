@@ -491,6 +491,7 @@ class QAService:
             type_bonus=s.type_bonus,
             type_penalty=s.type_penalty,
             question_penalty=s.question_penalty,
+            asking_turn_penalty=s.asking_turn_penalty,
         )
         quotes, passages = select_quotes(index, query, pool, answer_settings)
         return compose(q, quotes, passages[:k], answer_settings)

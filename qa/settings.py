@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     type_bonus: float = 0.1
     type_penalty: float = 0.4
     question_penalty: float = 0.1  # a sentence that asks ("…?") is rarely the answer wanted
+    asking_turn_penalty: float = 0.1  # nor is the set-up of a turn that ends by asking
     # Below this best-quote score the answer is "not found". 0.45 sits between off-topic questions
     # (0.28–0.47 measured) and the weakest answerable dev question (0.50); see README.
     abstain_threshold: float = 0.45

@@ -85,3 +85,13 @@ def test_speaker_names_in_capitals_are_taken_out_of_questions() -> None:
     )
     # Case is ignored, but a name must be capitalised in the question: "may" is a verb.
     assert speaker_names("Why may it fail?", names) == ("Why may it fail?", frozenset())
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asks"),
+    [("Did it come up?", True), ("“Is it working?” ", True), ("It did not come up.", False)],
+)
+def test_a_sentence_that_asks(sentence: str, asks: bool) -> None:
+    from qa.answer import _asks
+
+    assert _asks(sentence) is asks
