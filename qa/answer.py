@@ -48,7 +48,7 @@ def select_quotes(
     )
     wanted = expected(query.text)
     # …unless the user asks who asked or said something: then the question may be the quote.
-    asks_who = bool(_WHO.match(query.text)) or "ask" in query.text.casefold()
+    asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     scored: list[tuple[float, int]] = []
     for c, sid in zip(cos, ids, strict=True):
         chunk = index.chunks[index.sentences[sid].chunk_id]
@@ -113,6 +113,10 @@ def select_quotes(
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
+# Questions about the questioner: their turns are what is wanted.
+_ROLES = re.compile(
+    r"\b(?:ask\w*|question\w*|interviewer|host|reporter|journalist|moderator|anchor)s?\b", re.I
+)
 _CLOSERS = "\"'”’)]» \n"
 
 
