@@ -48,6 +48,7 @@ def select_quotes(
     )
     wanted = expected(query.text)
     # …unless the user asks who asked or said something: then the question may be the quote.
+    turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
     asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     scored: list[tuple[float, int]] = []
     for c, sid in zip(cos, ids, strict=True):
@@ -60,7 +61,7 @@ def select_quotes(
                 score -= settings.type_penalty
         if not asks_who and _asks(index.sentence_texts[sid]):
             score -= settings.question_penalty
-        if not asks_who and settings.asking_turn_penalty and _asking_turn(index, sid):
+        if not asks_who and settings.asking_turn_penalty and _asking_turn(index, sid, turns):
             score -= settings.asking_turn_penalty
         if chunk.speaker is None:
             score -= settings.editorial_penalty
@@ -113,9 +114,11 @@ def select_quotes(
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
-# Questions about the questioner: their turns are what is wanted.
+# Questions about the questioner: their turns are what is wanted ("When asked about…" is not one).
 _ROLES = re.compile(
-    r"\b(?:ask\w*|question\w*|interviewer|host|reporter|journalist|moderator|anchor)s?\b", re.I
+    r"\b(?:interviewer|reporter|journalist|moderator|questioner)s?\b|\bthe (?:host|anchor)\b"
+    r"|\bwho (?:asked|questioned)\b|\bthe question\b|(?<!^when )\basked\b",
+    re.I,
 )
 _CLOSERS = "\"'”’)]» \n"
 
@@ -124,16 +127,21 @@ def _asks(sentence: str) -> bool:
     return sentence.rstrip(_CLOSERS).endswith("?")
 
 
-def _asking_turn(index: IndexData, sid: int) -> bool:
+def _asking_turn(index: IndexData, sid: int, memo: dict[tuple[str, int], bool]) -> bool:
     """The sentence's speaker turn ends with a question: a reporter's or host's set-up."""
     chunk = index.chunks[index.sentences[sid].chunk_id]
-    last = sid
-    while last + 1 < len(index.sentences):
-        nxt = index.chunks[index.sentences[last + 1].chunk_id]
-        if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
-            break
-        last += 1
-    return chunk.speaker is not None and _asks(index.sentence_texts[last])
+    if chunk.speaker is None:
+        return False
+    key = (chunk.doc_id, chunk.turn_index)
+    if key not in memo:
+        last = sid
+        while last + 1 < len(index.sentences):
+            nxt = index.chunks[index.sentences[last + 1].chunk_id]
+            if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
+                break
+            last += 1
+        memo[key] = _asks(index.sentence_texts[last])
+    return memo[key]
 
 
 def _diversify(

@@ -23,29 +23,37 @@ _NUMBER_WORDS = (
     "hundred|hundreds|thousand|thousands|million|millions|billion|billions|trillion|trillions|"
     "dozen|dozens|half|twice|double|doubled|triple|tripled|quadruple|a couple|none|zero"
 )
-_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|\w+fold\b", re.IGNORECASE)
+# Every pattern here runs on sentences of any length (an upload may hold a 10k-character "word"):
+# no unanchored `\w+` or `\d[\d,.]*` that the engine would retry from every position.
+_FOLD = r"\b\w+fold\b"
+_AMOUNT = r"(?<![\d,.])\d[\d,.]*"
+_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b|{_FOLD}", re.IGNORECASE)
 _MULTIPLIER = re.compile(
-    r"\b\d[\d,.]*\s*(?:x|×)(?!\w)|\btimes\b|\w+fold\b|\b(?:twice|double[sd]?|triple[sd]?|"
+    rf"{_AMOUNT}\s*(?:x|×)(?!\w)|\btimes\b|{_FOLD}|\b(?:twice|double[sd]?|triple[sd]?|"
     r"quadruple[sd]?|halve[sd]?|orders? of magnitude)\b",
     re.IGNORECASE,
 )
 _PERCENT = re.compile(
-    r"%|\bper ?cent\b|\bpercentage points?\b|\b(?:half|a third|a quarter)\b", re.I
-)
-_MONEY = re.compile(
-    r"[$€£¥₹]|\b(?:dollars?|euros?|pounds? sterling|yen|yuan|renminbi|rupees?|won|bucks|usd|eur)\b"
-    r"|\b\d[\d,.]*\s*(?:million|billion|trillion|k|m|bn)\b",
+    r"%|\bper ?cent\b|\bpercentage points?\b|\b(?:half|a third|a quarter|majority|minority|"
+    r"\w+-(?:thirds|quarters|fifths|tenths)|one in \w+|\w+ out of \w+)\b",
     re.IGNORECASE,
 )
+_MONEY = re.compile(
+    r"[$€£¥₹]|\b(?:dollars?|euros?|pounds? sterling|yen|yuan|renminbi|rupees?|bucks|usd|eur|grand)\b"
+    rf"|(?:{_AMOUNT}|\b(?:{_NUMBER_WORDS}))\s*(?:million|billion|trillion|k|m|bn)\b",
+    re.IGNORECASE,
+)
+# Month names only capitalised: "It may be" is no date, "in May" is.
 _MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 )
 _DATE = re.compile(
-    rf"\b\d{{3,4}}s?\b|\b(?:bc|bce|ad|ce|bp)\b|\b(?:{_MONTHS})\b\.?|\b(?:monday|tuesday|wednesday|thursday|"
-    r"friday|saturday|sunday|yesterday|today|tomorrow|tonight)\b|\b(?:last|next|this|past|"
-    r"coming) (?:year|month|week|decade|century|spring|summer|fall|autumn|winter|quarter)\b|"
-    r"\b(?:ago|century|decade|era)\b|\b(?:q[1-4]|h[12])\b",
+    rf"\b\d{{3,4}}s?\b|\b(?-i:BC|BCE|AD|CE|BP)\b|\b(?-i:{_MONTHS})\b\.?|\b(?:monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|tonight)\b|\b(?:last|"
+    r"next|this|past|coming) (?:year|month|week|decade|century|spring|summer|fall|autumn|winter|"
+    r"quarter)\b|\b(?:ago|century|decade|era)\b|\b(?:q[1-4]|h[12])\b|\bwhen (?:i|we|he|she|"
+    r"they) (?:was|were)\b|\b(?:age|aged) \d",
     re.IGNORECASE,
 )
 _DURATION = re.compile(
@@ -65,7 +73,7 @@ for _family, _words in {
     r"(?:kilo)?grams?|kg\b|pounds?|lbs?\b|tons?|tonnes?|ounces?": "gram grams kilogram kilograms "
     "kilo kilos pound pounds ton tons tonne tonnes ounce ounces",
     r"mph|km/h|kph|miles per hour|kilometers per hour|knots?": "mph knots",
-    r"degrees?|°": "degree degrees celsius fahrenheit",
+    r"degrees?|°[CF]?": "degree degrees celsius fahrenheit",
     r"(?:kilo|mega|giga|tera|peta)?bytes?|[kmgtp]b\b|(?:kilo|mega|giga|tera)?bits?": "byte bytes "
     "kilobyte kilobytes megabyte megabytes gigabyte gigabytes terabyte terabytes bit bits",
     r"acres?|hectares?|square (?:feet|meters|miles|kilometers)": "acre acres hectare hectares",
@@ -85,6 +93,9 @@ _PLACE_KINDS = {
 }
 
 
+MAX_CHECKED = 2000  # characters of a sentence looked at: an answer is not buried deeper
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerType:
     """What the question asks for; `strict` types reject sentences that lack it."""
@@ -94,13 +105,14 @@ class AnswerType:
     unit: str = ""  # regex of the unit family ("how many <unit>"), or the kind of place
 
     def matches(self, sentence: str) -> bool:
+        sentence = sentence[:MAX_CHECKED]
         if self.name == "place":
             return has_place(sentence, self.unit)
         if self.unit:
             return bool(_NUMBER.search(sentence)) and bool(
-                re.search(rf"(?<!\w)(?:{self.unit})", sentence, re.IGNORECASE)
+                re.search(rf"(?<!\w)(?:{self.unit})(?!\w)", sentence, re.IGNORECASE)
             )
-        return bool(_DETECTORS[self.name].search(sentence))
+        return bool(_DETECTORS[self.name].search(sentence[:MAX_CHECKED]))
 
 
 _DETECTORS = {
@@ -113,8 +125,9 @@ _DETECTORS = {
 }
 
 _COMPARATIVE = (
-    r"(?:more|less|fewer|[a-z]{3,}er|bigger|better|worse|greater|higher|lower|larger|smaller|"
-    r"stronger|cheaper|safer|faster|slower)"
+    r"(?:more|less|fewer|bigger|better|worse|greater|higher|lower|larger|smaller|stronger|weaker|"
+    r"cheaper|safer|faster|slower|richer|poorer|longer|shorter|heavier|lighter|older|younger|"
+    r"efficient|powerful|likely|expensive)"
 )
 _RULES: list[tuple[re.Pattern[str], str, bool]] = [
     (
@@ -134,35 +147,57 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
     (
         re.compile(
             r"\bhow much (?:money|cash|funding|capital)\b|\bhow many dollars\b|\bhow much "
+            r"(?!time|effort|energy|attention|sleep|weight|ground|support|pressure)"
             r"(?:\w+ ){0,6}(?:cost|costs|pay|paid|spend|spent|invest|invested|raise|raised|"
-            r"earn|earned|worth|charge|charged|owe|owed|lose|lost)\b|\bwhat (?:was |is )?"
-            r"(?:the )?(?:price|valuation|cost|budget|salary)\b"
+            r"earn|earned|worth|charge|charged|owe|owed)\b"
             # "What was it worth?", not "Was it worth it?"
-            r"|^(?:what|how much)\b.*\b(?:worth|valued? at)\b"
+            r"|^(?:what|how much)\b(?:\W+\w+){0,10}?\W+(?:worth|valued? at)\b"
         ),
         "money",
         True,
     ),
+    # "What was the price…" may be "the price she paid for speaking out": a bonus, no check.
+    (
+        re.compile(r"\bwhat (?:was |is )?(?:the )?(?:price|valuation|cost|budget|salary)\b"),
+        "money",
+        False,
+    ),
+    # A year is what "what year" wants; "which day did he regret most" is no date question.
+    (re.compile(r"\b(?:what|which) (?:year|decade|century)\b"), "date", True),
+    # "When did he start htop?": a date, or "when I was twelve" (both count, see _DATE).
     (
         re.compile(
-            r"\b(?:in |by )?(?:what|which) (?:year|month|date|day|decade|century)\b|\bwhen "
-            r"(?:was|were|did|will|is|does|do)\b.*\b(?:born|founded|launched|released|"
-            r"start|started|begin|began|established|created|announced)\b"
+            r"^(?:roughly |about |approximately )?when (?:was|were|did|will|is|does|do)\b"
+            r"(?:\W+\w+){0,6}?\W+(?:born|founded|launched|released|start|started|begin|began|"
+            r"established|created|announced)\b"
         ),
         "date",
         True,
     ),
+    (re.compile(r"\b(?:what|which) (?:month|date|day)\b"), "date", False),
     (re.compile(r"\bhow long\b"), "duration", False),
     # "Where was it held?" may be answered by a venue ("Carnegie Mellon"), not a city: no check.
     (re.compile(r"^where\b"), "place", False),
+    # "How many of them agreed?" may be answered by "All of them."
+    (re.compile(r"\bhow many of\b"), "number", False),
     (re.compile(r"\bhow many\b|\bwhat (?:is|was) the number of\b"), "number", True),
     (re.compile(r"\bhow much\b"), "number", False),  # also "how much does she care"
-    (re.compile(r"^(?:since |until |by )?when\b"), "date", False),  # not "… feel when he …"
+    # Not "… feel when he …", nor "When asked about X, what did she say?"
+    (
+        re.compile(
+            r"^(?:since |until |by |roughly |about )?when\b(?! (?:asked|questioned|pressed))"
+        ),
+        "date",
+        False,
+    ),
 ]
-# "which Mexican city", not "what is the country known for"
+# "which Mexican city", not "what is the country known for", "what kind of city", "which city
+# council member" or "what country music".
 _WHICH_PLACE = re.compile(
-    r"\b(?:what|which) (?:(?!(?:is|was|are|were|does|did|do|has|had|the|a|an|this|that)\b)[a-z]+ )"
-    r"{0,2}?(city|town|capital|country|nation)\b"
+    r"\b(?:what|which) (?:(?!(?:is|was|are|were|does|did|do|has|had|the|a|an|this|that|kind|sort|"
+    r"type|kinds|sorts|types)\b)[a-z]+ ){0,2}?(city|town|capital|country|nation)\b"
+    r"(?!['’]s\b| (?:music|council|halls?|manager|officials?|limits|life|cent(?:er|re)|budget|"
+    r"police|club|team|leaders?|gains|markets?|folks|problems|issues|mayor|singer|star)\b)"
 )
 _HOW_MANY_UNIT = re.compile(r"\bhow (?:many|much) ([a-z]+)\b|\bin ([a-z]+)\b")
 
@@ -194,21 +229,90 @@ def _places() -> dict[str, frozenset[str]]:
 _CAPITALISED = re.compile(r"\b[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,6}")
 
 
+# Capitalised because they start a sentence or a clause, not because they name a place.
+_LEADING = frozenset(
+    [
+        "In",
+        "At",
+        "From",
+        "To",
+        "And",
+        "But",
+        "So",
+        "Well",
+        "I",
+        "We",
+        "He",
+        "She",
+        "They",
+        "It",
+        "The",
+        "A",
+        "An",
+        "On",
+        "For",
+        "Of",
+        "By",
+        "Near",
+        "Outside",
+        "Inside",
+        "Then",
+        "Now",
+        "Yes",
+        "No",
+        "Oh",
+        "In",
+        "Both",
+        "Even",
+        "Only",
+        "Also",
+    ]
+)
+# Cities whose name is also a common word: at the start of a sentence they are most likely that.
+_AMBIGUOUS = frozenset(
+    [
+        "Reading",
+        "Nice",
+        "Mobile",
+        "Bath",
+        "Split",
+        "Man",
+        "Orange",
+        "Surprise",
+        "Independence",
+        "Providence",
+        "Victoria",
+        "Mandeville",
+        "Bend",
+        "Commerce",
+        "Enterprise",
+        "Florence",
+        "Marion",
+        "Temple",
+        "Plano",
+        "Bristol",
+    ]
+)
+
+
 def has_place(sentence: str, kind: str = "") -> bool:
     """A place (of `kind`: city, country) named with a capital (GeoNames, ≥100k people).
 
-    The whole capitalised run must be the place: "the Iron Man" is no mention of Man (Côte
-    d'Ivoire).
+    The capitalised run, less leading function words ("In Memphis"), must be the place: "the
+    Iron Man" is no mention of Man (Côte d'Ivoire).
     """
     places = _places()
     for m in _CAPITALISED.finditer(sentence):
-        name = m.group(0).rstrip(".,'’")
-        if name.startswith("The "):
-            name = name[4:]
+        words = m.group(0).rstrip(".,'’").split()
+        start = m.start()
+        while len(words) > 1 and words[0] in _LEADING:
+            start += 1  # not the sentence's first word any more
+            words = words[1:]
+        name = " ".join(words).rstrip(".,'’")
         kinds = places.get(name)
-        # A country may start a sentence ("Greenland signed…"); a one-word city there may be
-        # an ordinary word ("Reading is…").
-        first_ok = m.start() > 0 or " " in name or bool(kinds and "country" in kinds)
-        if kinds and (not kind or kind in kinds) and first_ok:
-            return True
+        if not kinds or (kind and kind not in kinds):
+            continue
+        if start == 0 and name in _AMBIGUOUS:
+            continue  # "Reading is…"
+        return True
     return False

@@ -112,7 +112,7 @@ def speaker_names(question: str, names: Collection[str]) -> tuple[str, frozenset
     found = set()
     stripped = question
     for name in sorted(names, key=len, reverse=True):
-        if name.casefold() in _HONORIFICS:
+        if name.casefold() in _NOT_NAMES:
             continue
         pattern = re.compile(rf"\b{re.escape(name)}(?:['’]s)?\b", re.IGNORECASE)
         hits = [m for m in pattern.finditer(stripped) if m.group(0)[0].isupper()]
@@ -123,7 +123,40 @@ def speaker_names(question: str, names: Collection[str]) -> tuple[str, frozenset
     return " ".join(stripped.split()), frozenset(found)
 
 
-_HONORIFICS = frozenset({"mr.", "ms.", "mrs.", "dr.", "mr", "ms", "mrs", "dr", "sen.", "rep."})
+# Words of labels that are no names: `MR. SULLIVAN`, `THE PRESIDENT`, `WILL HURD` ("Will the…").
+_NOT_NAMES = frozenset(
+    [
+        "mr.",
+        "ms.",
+        "mrs.",
+        "dr.",
+        "mr",
+        "ms",
+        "mrs",
+        "dr",
+        "sen.",
+        "rep.",
+        "the",
+        "and",
+        "will",
+        "may",
+        "can",
+        "did",
+        "does",
+        "who",
+        "what",
+        "how",
+        "why",
+        "when",
+        "where",
+        "which",
+        "president",
+        "secretary",
+        "minister",
+        "prime",
+        "vice",
+    ]
+)
 
 
 def dense_scores(
