@@ -219,7 +219,7 @@ def expected(question: str) -> AnswerType | None:
 
 
 @lru_cache(maxsize=1)
-def _places() -> dict[str, frozenset[str]]:
+def places() -> dict[str, frozenset[str]]:
     """name → the kinds of place it is (city, country, region)."""
     text = resources.files("qa.data").joinpath("places.txt").read_text(encoding="utf-8")
     rows = (line.split("\t") for line in text.splitlines() if line)
@@ -296,12 +296,12 @@ _AMBIGUOUS = frozenset(
 
 
 def has_place(sentence: str, kind: str = "") -> bool:
-    """A place (of `kind`: city, country) named with a capital (GeoNames, ≥100k people).
+    """A place (of `kind`: city, country) named with a capital (GeoNames: ≥15k people).
 
     The capitalised run, less leading function words ("In Memphis"), must be the place: "the
     Iron Man" is no mention of Man (Côte d'Ivoire).
     """
-    places = _places()
+    known = places()
     for m in _CAPITALISED.finditer(sentence):
         words = m.group(0).rstrip(".,'’").split()
         start = m.start()
@@ -309,7 +309,7 @@ def has_place(sentence: str, kind: str = "") -> bool:
             start += 1  # not the sentence's first word any more
             words = words[1:]
         name = " ".join(words).rstrip(".,'’")
-        kinds = places.get(name)
+        kinds = known.get(name)
         if not kinds or (kind and kind not in kinds):
             continue
         if start == 0 and name in _AMBIGUOUS:

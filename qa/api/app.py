@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qa.answertype import places
 from qa.api.observability import install as install_observability
 from qa.api.schemas import (
     MAX_QUESTION,
@@ -94,6 +95,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or QAService(settings or Settings())
         svc.load()  # model + index, once; a missing or incompatible index stops start-up here
+        places()  # the place list (50 ms) loads now, not on the first "which city" question
         # Which path runs the model (onnx-fp32, or torch when there is no ONNX export): the two
         # give the same answers but differ in start-up time and memory.
         log.info("embedder", extra={"fields": {"backend": svc.embedder.backend}})
