@@ -82,6 +82,11 @@ class FaissStore(VectorStore):
         return scores, ids
 
     @property
+    def index(self) -> faiss.Index:
+        """The FAISS index itself (to keep a trained one on disk, qa.store.ivf_file)."""
+        return self._index
+
+    @property
     def approximate(self) -> bool:
         """An IVF index (see qa.store.ann), not an exact flat scan."""
         return not isinstance(self._index, faiss.IndexIDMap2)

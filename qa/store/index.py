@@ -37,7 +37,7 @@ from qa.debug import pause_point
 from qa.errors import IndexIncompatible, IndexMissing, StorageError
 from qa.models import Chunk, Sentence
 from qa.sparse import SparseIndex
-from qa.store import segment
+from qa.store import ivf_file, segment
 from qa.store.faiss_store import FaissStore
 from qa.store.segment import DocPart
 
@@ -81,11 +81,15 @@ class IndexData:
         return docs
 
 
-def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> IndexData:
+def assemble(
+    manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]], folder: Path | None = None
+) -> IndexData:
     """One version from its (segment name, part) list, in order: ids become positions.
 
     Flat FAISS stores are filled from the vectors (a copy) and BM25 is indexed from the stored
     tokens; about 0.1 s per 1,000 abstracts, paid when a version is loaded, not when it is written.
+    An IVF store is read from the version's `folder` if an earlier load kept it there, else
+    trained and kept (qa.store.ivf_file).
     """
     dim = int(manifest["dim"])
     chunks: list[Chunk] = []
@@ -104,12 +108,13 @@ def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> 
     }
     # Exact below the threshold, IVF-fp16 above (qa.store.ann): as the writer planned it.
     plans = manifest.get("ann", {})
-    flat = {"type": "flat"}
-    chunk_store = FaissStore.from_plan(
-        plans.get("chunks", flat), np.arange(len(chunks)), arrays["chunk_vectors"]
+    segments = [name for name, _ in parts]
+    version = str(manifest.get("version", ""))
+    chunk_store = _store(
+        "chunks", plans.get("chunks"), arrays["chunk_vectors"], folder, version, segments
     )
-    question_store = FaissStore.from_plan(
-        plans.get("questions", flat), np.arange(len(question_chunks)), arrays["question_vectors"]
+    question_store = _store(
+        "questions", plans.get("questions"), arrays["question_vectors"], folder, version, segments
     )
     return IndexData(
         manifest=manifest,
@@ -125,6 +130,31 @@ def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> 
         version=str(manifest.get("version", "")),
         parts=_views(parts, arrays),
     )
+
+
+def _store(
+    name: str,
+    plan: dict[str, Any] | None,
+    vectors: np.ndarray,
+    folder: Path | None,
+    version: str,
+    segments: list[str],
+) -> FaissStore:
+    """The FAISS store `plan` names over `vectors` (ids = positions); an IVF one from the
+    version's kept file when it matches, else trained and then kept for the next load."""
+    plan = plan or {"type": "flat"}
+    ids = np.arange(len(vectors))
+    if plan.get("type") != "ivf" or folder is None or len(vectors) == 0:
+        return FaissStore.from_plan(plan, ids, vectors)
+    dim = vectors.shape[1]
+    want = ivf_file.key(name, version, segments, len(vectors), dim, plan)
+    path = ivf_file.path_for(folder, name)
+    index = ivf_file.read(path, want)
+    if index is not None:
+        return FaissStore(dim, index)
+    store = FaissStore.from_plan(plan, ids, vectors)
+    ivf_file.write(path, store.index, want)
+    return store
 
 
 def _views(
@@ -236,7 +266,7 @@ class IndexDir:
             seg = manifest["documents"][doc_id]["segment"]
             part = have.get(seg)
             parts.append((seg, part if part is not None else self.read_segment(seg)))
-        data = assemble(manifest, parts)
+        data = assemble(manifest, parts, self.versions / name)
         data.version = name
         return data
 
@@ -313,6 +343,7 @@ class IndexDir:
         removed = [p.name for p in self.versions.glob(".tmp-*")]
         removed += [p.name for p in self.root.glob(".CURRENT.*")]
         removed += [p.name for p in self.segments.glob(".tmp-*")]
+        removed += [p.name for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*")]
         self._clean_temporaries()
         live = self.current()
         for p in self.versions.iterdir():
@@ -369,6 +400,8 @@ class IndexDir:
         for p in self.root.glob(".CURRENT.*"):
             p.unlink(missing_ok=True)
         for p in self.segments.glob(".tmp-*"):
+            p.unlink(missing_ok=True)
+        for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*"):  # a trained index half-written
             p.unlink(missing_ok=True)
 
     def _prune(self, keep: set[str]) -> None:
