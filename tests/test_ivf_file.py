@@ -141,12 +141,60 @@ def test_an_update_keeps_a_file_for_the_new_version(
     service.update()
     new = version_dir(service)
     assert new != old and (new / "chunks.ivf").is_file()
-    assert trainings  # the new version's vectors differ: trained once, at the reload
+    assert trainings  # more chunks, so more cells planned (nlist): trained once, at the reload
     n = len(trainings)
     data = IndexDir(service.settings.index_dir).load()
     assert len(trainings) == n and "new.txt" in data.documents
     hits = service.search("marker999x1", k=10, docs=["new.txt"])
     assert hits and {h.chunk.doc_id for h in hits} == {"new.txt"}
+
+
+def test_a_small_update_builds_on_the_previous_cells_instead_of_training(
+    service: QAService, trainings: list[int]
+) -> None:
+    src = service.settings.source_dir
+    per_doc = sum(c.doc_id == "doc005.txt" for c in service.index.chunks)
+    # Same number of chunks (the plan's nlist unchanged), other words: its vectors out and in.
+    (src / "doc005.txt").write_text(transcript(5).replace("marker5x", "beacon5x"), "utf-8")
+    service.update()
+    data = service.index
+    assert trainings == [] and data.chunk_store.approximate
+    assert data.chunk_store.drift == 2 * per_doc
+    vecs = service.embedder.embed([c.text for c in data.chunks if c.doc_id == "doc005.txt"])
+    scores, _ = data.chunk_store.search(vecs, 1)
+    assert (scores[:, 0] > 0.99).all()  # the new vectors are in the cells
+    hits = service.search("beacon5x1", k=10, docs=["doc005.txt"])
+    assert hits and any("beacon5x1" in h.chunk.text for h in hits)
+    # Kept with its drift: a fresh load reads it, and the drift adds up over updates.
+    again = IndexDir(service.settings.index_dir).load()
+    assert trainings == [] and again.chunk_store.drift == 2 * per_doc
+    s1, i1 = data.chunk_store.search(queries(service), 10)
+    s2, i2 = again.chunk_store.search(queries(service), 10)
+    assert np.array_equal(i1, i2) and np.allclose(s1, s2)
+    # A process that read the file builds its next version on those cells too.
+    fresh = QAService(service.settings, embedder=HashEmbedder())
+    assert fresh.index.chunk_store.drift == 2 * per_doc
+    (src / "doc006.txt").write_text(transcript(6).replace("marker6x", "beacon6x"), "utf-8")
+    fresh.update()
+    assert trainings == [] and fresh.index.chunk_store.drift == 4 * per_doc
+
+
+def test_past_a_tenth_of_the_vectors_changed_the_cells_are_trained_again(
+    service: QAService, trainings: list[int]
+) -> None:
+    src = service.settings.source_dir
+    n = len(service.index.chunks)
+    per_doc = sum(c.doc_id == "doc000.txt" for c in service.index.chunks)
+    changed = 0
+    for i in range(DOCS):  # one document at a time: its vectors out and in
+        (src / f"doc{i:03d}.txt").write_text(transcript(i).replace("marker", "beacon"), "utf-8")
+        service.update()
+        changed += 2 * per_doc
+        if changed >= ann.REUSE_CELLS_BELOW * n:
+            break
+        assert trainings == [], i
+    assert trainings[0] == n  # the chunk store, trained on all its vectors again (questions too)
+    assert service.index.chunk_store.drift == 0
 
 
 def test_a_half_written_file_is_cleaned_up_and_loading_works(

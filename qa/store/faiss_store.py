@@ -38,8 +38,10 @@ class VectorStore(ABC):
 class FaissStore(VectorStore):
     """Exact inner product over unit vectors (cosine), with stable int64 ids."""
 
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(self, dim: int, index: faiss.Index | None = None, drift: int = 0) -> None:
         self.dim = dim
+        # IVF: vectors added or removed, over versions, since its cells were trained (ann.reuse_cells)
+        self.drift = drift
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:

@@ -2,7 +2,9 @@
 
     index/
       CURRENT              name of the live version, replaced by atomic rename
-      versions/<name>/     manifest.json: settings, and per document its hash, counts, segment
+      versions/<name>/     manifest.json: settings, and per document its hash, counts, segment;
+                           chunks.ivf, questions.ivf: trained IVF stores kept by the first load
+                           (derived and optional, qa.store.ivf_file)
       segments/<hash>.seg  one document's records, tokens and vectors (qa.store.segment)
 
 An update writes only the segments of new and changed documents and a new manifest; unchanged
@@ -82,14 +84,18 @@ class IndexData:
 
 
 def assemble(
-    manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]], folder: Path | None = None
+    manifest: dict[str, Any],
+    parts: Sequence[tuple[str, DocPart]],
+    folder: Path | None = None,
+    previous: IndexData | None = None,
 ) -> IndexData:
     """One version from its (segment name, part) list, in order: ids become positions.
 
     Flat FAISS stores are filled from the vectors (a copy) and BM25 is indexed from the stored
     tokens; about 0.1 s per 1,000 abstracts, paid when a version is loaded, not when it is written.
     An IVF store is read from the version's `folder` if an earlier load kept it there, else
-    trained and kept (qa.store.ivf_file).
+    built on the cells of the `previous` version's store when few vectors changed since those
+    were trained (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
     """
     dim = int(manifest["dim"])
     chunks: list[Chunk] = []
@@ -110,11 +116,27 @@ def assemble(
     plans = manifest.get("ann", {})
     segments = [name for name, _ in parts]
     version = str(manifest.get("version", ""))
+    earlier = {
+        "chunks": _earlier(previous, "chunk_store", parts, "chunk_vectors"),
+        "questions": _earlier(previous, "question_store", parts, "question_vectors"),
+    }
     chunk_store = _store(
-        "chunks", plans.get("chunks"), arrays["chunk_vectors"], folder, version, segments
+        "chunks",
+        plans.get("chunks"),
+        arrays["chunk_vectors"],
+        folder,
+        version,
+        segments,
+        earlier["chunks"],
     )
     question_store = _store(
-        "questions", plans.get("questions"), arrays["question_vectors"], folder, version, segments
+        "questions",
+        plans.get("questions"),
+        arrays["question_vectors"],
+        folder,
+        version,
+        segments,
+        earlier["questions"],
     )
     return IndexData(
         manifest=manifest,
@@ -132,6 +154,19 @@ def assemble(
     )
 
 
+def _earlier(
+    previous: IndexData | None, store: str, parts: Sequence[tuple[str, DocPart]], attr: str
+) -> tuple[FaissStore, int] | None:
+    """The previous version's store and how many of its vectors this version adds or drops."""
+    if previous is None:
+        return None
+    now = {name for name, _ in parts}
+    added = sum(len(getattr(p, attr)) for name, p in parts if name not in previous.parts)
+    dropped = sum(len(getattr(p, attr)) for name, p in previous.parts.items() if name not in now)
+    earlier: FaissStore = getattr(previous, store)
+    return earlier, added + dropped
+
+
 def _store(
     name: str,
     plan: dict[str, Any] | None,
@@ -139,9 +174,13 @@ def _store(
     folder: Path | None,
     version: str,
     segments: list[str],
+    earlier: tuple[FaissStore, int] | None = None,
 ) -> FaissStore:
-    """The FAISS store `plan` names over `vectors` (ids = positions); an IVF one from the
-    version's kept file when it matches, else trained and then kept for the next load."""
+    """The FAISS store `plan` names over `vectors` (ids = positions). An IVF one is read from the
+    version's kept file when it matches; else built on the earlier version's cells if they are
+    still close enough to the data, else trained; and then kept for the next load."""
+    from qa.store import ann
+
     plan = plan or {"type": "flat"}
     ids = np.arange(len(vectors))
     if plan.get("type") != "ivf" or folder is None or len(vectors) == 0:
@@ -149,11 +188,21 @@ def _store(
     dim = vectors.shape[1]
     want = ivf_file.key(name, version, segments, len(vectors), dim, plan)
     path = ivf_file.path_for(folder, name)
-    index = ivf_file.read(path, want)
-    if index is not None:
-        return FaissStore(dim, index)
-    store = FaissStore.from_plan(plan, ids, vectors)
-    ivf_file.write(path, store.index, want)
+    found = ivf_file.read(path, want)
+    if found is not None:
+        index, drift = found
+        return FaissStore(dim, index, drift=drift)
+    store = None
+    if earlier is not None:
+        before, change = earlier
+        drift = before.drift + change
+        cells = ann.reuse_cells(before.index, plan, dim) if before.approximate else None
+        if cells is not None and drift < ann.REUSE_CELLS_BELOW * len(vectors):
+            ann.train_and_add(cells, plan, ids, vectors)  # trained already: only adds
+            store = FaissStore(dim, cells, drift=drift)
+    if store is None:
+        store = FaissStore.from_plan(plan, ids, vectors)
+    ivf_file.write(path, store.index, want, store.drift)
     return store
 
 
@@ -266,7 +315,7 @@ class IndexDir:
             seg = manifest["documents"][doc_id]["segment"]
             part = have.get(seg)
             parts.append((seg, part if part is not None else self.read_segment(seg)))
-        data = assemble(manifest, parts, self.versions / name)
+        data = assemble(manifest, parts, self.versions / name, reuse)
         data.version = name
         return data
 

@@ -62,8 +62,9 @@ def _digest(payload: memoryview | bytes) -> str:
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
-def read(path: Path, want: dict[str, Any]) -> faiss.Index | None:
-    """The index in `path` if it was built from exactly `want`; None otherwise (train instead)."""
+def read(path: Path, want: dict[str, Any]) -> tuple[faiss.Index, int] | None:
+    """The index in `path` and its drift (vectors changed since its cells were trained) if it was
+    built from exactly `want`; None otherwise (train instead)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -93,19 +94,24 @@ def read(path: Path, want: dict[str, Any]) -> faiss.Index | None:
         ):
             raise ValueError("index contents differ from its header")
         ivf.nprobe = want["nprobe"]
-        return index
+        return index, int(header.get("drift", 0))
     except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
         log.warning("qa: trained index %s is unusable (%s); training it again", path, exc)
         return None
 
 
-def write(path: Path, index: faiss.Index, key: dict[str, Any]) -> bool:
+def write(path: Path, index: faiss.Index, key: dict[str, Any], drift: int = 0) -> bool:
     """Store `index` under `path` atomically; best effort (a failure only means training later)."""
     tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{path.name}")
     try:
         payload = faiss.serialize_index(index)
         header = json.dumps(
-            {"key": key, "length": len(payload), "blake2b": _digest(payload.data)},
+            {
+                "key": key,
+                "drift": int(drift),
+                "length": len(payload),
+                "blake2b": _digest(payload.data),
+            },
             separators=(",", ":"),
         ).encode()
         with open(tmp, "wb") as f:
