@@ -20,6 +20,9 @@ import numpy as np
 EXACT_BELOW = 50_000  # vectors; below this a flat scan is fast enough and exact
 MIN_POINTS_PER_CELL = 39  # FAISS warns below this many training points per centroid
 TRAIN_POINTS_PER_CELL = 64  # k-means sample: enough for stable cells, far cheaper than all of n
+# A new version builds on the previous one's cells while fewer than this share of its vectors were
+# added or removed (summed over versions) since they were trained; past it, train afresh.
+REUSE_CELLS_BELOW = 0.1
 
 
 def ivf_params(n: int) -> dict[str, Any]:
@@ -98,6 +101,25 @@ def _ivf(dim: int, nlist: int, nprobe: int) -> faiss.IndexIVFScalarQuantizer:
     )
     ivf.nprobe = nprobe  # stored by faiss.write_index with the index
     return ivf
+
+
+def reuse_cells(index: faiss.Index, params: dict[str, Any], dim: int) -> faiss.Index | None:
+    """An empty IVF index with `index`'s trained cells, if they fit `params`; else None.
+
+    An update changes a few documents: the k-means cells of the version before still describe the
+    data, so the new version only assigns its vectors to them (what adding costs anyway).
+    """
+    if not isinstance(index, faiss.IndexIVFScalarQuantizer) or not index.is_trained:
+        return None
+    if index.d != dim or index.nlist != int(params["nlist"]):
+        return None
+    if params.get("storage", "fp16") != "fp16" or index.sq.qtype != faiss.ScalarQuantizer.QT_fp16:
+        return None
+    # The quantizer with its centroids, and the vectors, which reset() then empties.
+    cells = faiss.clone_index(index)
+    cells.reset()
+    faiss.extract_index_ivf(cells).nprobe = int(params["nprobe"])
+    return cells
 
 
 def needs_training(index: faiss.Index) -> bool:

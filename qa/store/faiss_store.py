@@ -38,8 +38,10 @@ class VectorStore(ABC):
 class FaissStore(VectorStore):
     """Exact inner product over unit vectors (cosine), with stable int64 ids."""
 
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(self, dim: int, index: faiss.Index | None = None, drift: int = 0) -> None:
         self.dim = dim
+        # IVF: vectors added or removed, over versions, since its cells were trained (ann.reuse_cells)
+        self.drift = drift
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -80,6 +82,11 @@ class FaissStore(VectorStore):
         params.sel = selector
         scores, ids = self._index.search(q, k, params=params)
         return scores, ids
+
+    @property
+    def index(self) -> faiss.Index:
+        """The FAISS index itself (to keep a trained one on disk, qa.store.ivf_file)."""
+        return self._index
 
     @property
     def approximate(self) -> bool:

@@ -2,7 +2,9 @@
 
     index/
       CURRENT              name of the live version, replaced by atomic rename
-      versions/<name>/     manifest.json: settings, and per document its hash, counts, segment
+      versions/<name>/     manifest.json: settings, and per document its hash, counts, segment;
+                           chunks.ivf, questions.ivf: trained IVF stores kept by the first load
+                           (derived and optional, qa.store.ivf_file)
       segments/<hash>.seg  one document's records, tokens and vectors (qa.store.segment)
 
 An update writes only the segments of new and changed documents and a new manifest; unchanged
@@ -37,7 +39,7 @@ from qa.debug import pause_point
 from qa.errors import IndexIncompatible, IndexMissing, StorageError
 from qa.models import Chunk, Sentence
 from qa.sparse import SparseIndex
-from qa.store import segment
+from qa.store import ivf_file, segment
 from qa.store.faiss_store import FaissStore
 from qa.store.segment import DocPart
 
@@ -81,11 +83,19 @@ class IndexData:
         return docs
 
 
-def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> IndexData:
+def assemble(
+    manifest: dict[str, Any],
+    parts: Sequence[tuple[str, DocPart]],
+    folder: Path | None = None,
+    previous: IndexData | None = None,
+) -> IndexData:
     """One version from its (segment name, part) list, in order: ids become positions.
 
     Flat FAISS stores are filled from the vectors (a copy) and BM25 is indexed from the stored
     tokens; about 0.1 s per 1,000 abstracts, paid when a version is loaded, not when it is written.
+    An IVF store is read from the version's `folder` if an earlier load kept it there, else
+    built on the cells of the `previous` version's store when few vectors changed since those
+    were trained (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
     """
     dim = int(manifest["dim"])
     chunks: list[Chunk] = []
@@ -104,12 +114,29 @@ def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> 
     }
     # Exact below the threshold, IVF-fp16 above (qa.store.ann): as the writer planned it.
     plans = manifest.get("ann", {})
-    flat = {"type": "flat"}
-    chunk_store = FaissStore.from_plan(
-        plans.get("chunks", flat), np.arange(len(chunks)), arrays["chunk_vectors"]
+    segments = [name for name, _ in parts]
+    version = str(manifest.get("version", ""))
+    earlier = {
+        "chunks": _earlier(previous, "chunk_store", parts, "chunk_vectors"),
+        "questions": _earlier(previous, "question_store", parts, "question_vectors"),
+    }
+    chunk_store = _store(
+        "chunks",
+        plans.get("chunks"),
+        arrays["chunk_vectors"],
+        folder,
+        version,
+        segments,
+        earlier["chunks"],
     )
-    question_store = FaissStore.from_plan(
-        plans.get("questions", flat), np.arange(len(question_chunks)), arrays["question_vectors"]
+    question_store = _store(
+        "questions",
+        plans.get("questions"),
+        arrays["question_vectors"],
+        folder,
+        version,
+        segments,
+        earlier["questions"],
     )
     return IndexData(
         manifest=manifest,
@@ -125,6 +152,58 @@ def assemble(manifest: dict[str, Any], parts: Sequence[tuple[str, DocPart]]) -> 
         version=str(manifest.get("version", "")),
         parts=_views(parts, arrays),
     )
+
+
+def _earlier(
+    previous: IndexData | None, store: str, parts: Sequence[tuple[str, DocPart]], attr: str
+) -> tuple[FaissStore, int] | None:
+    """The previous version's store and how many of its vectors this version adds or drops."""
+    if previous is None:
+        return None
+    now = {name for name, _ in parts}
+    added = sum(len(getattr(p, attr)) for name, p in parts if name not in previous.parts)
+    dropped = sum(len(getattr(p, attr)) for name, p in previous.parts.items() if name not in now)
+    earlier: FaissStore = getattr(previous, store)
+    return earlier, added + dropped
+
+
+def _store(
+    name: str,
+    plan: dict[str, Any] | None,
+    vectors: np.ndarray,
+    folder: Path | None,
+    version: str,
+    segments: list[str],
+    earlier: tuple[FaissStore, int] | None = None,
+) -> FaissStore:
+    """The FAISS store `plan` names over `vectors` (ids = positions). An IVF one is read from the
+    version's kept file when it matches; else built on the earlier version's cells if they are
+    still close enough to the data, else trained; and then kept for the next load."""
+    from qa.store import ann
+
+    plan = plan or {"type": "flat"}
+    ids = np.arange(len(vectors))
+    if plan.get("type") != "ivf" or folder is None or len(vectors) == 0:
+        return FaissStore.from_plan(plan, ids, vectors)
+    dim = vectors.shape[1]
+    want = ivf_file.key(name, version, segments, len(vectors), dim, plan)
+    path = ivf_file.path_for(folder, name)
+    found = ivf_file.read(path, want)
+    if found is not None:
+        index, drift = found
+        return FaissStore(dim, index, drift=drift)
+    store = None
+    if earlier is not None:
+        before, change = earlier
+        drift = before.drift + change
+        cells = ann.reuse_cells(before.index, plan, dim) if before.approximate else None
+        if cells is not None and drift < ann.REUSE_CELLS_BELOW * len(vectors):
+            ann.train_and_add(cells, plan, ids, vectors)  # trained already: only adds
+            store = FaissStore(dim, cells, drift=drift)
+    if store is None:
+        store = FaissStore.from_plan(plan, ids, vectors)
+    ivf_file.write(path, store.index, want, store.drift)
+    return store
 
 
 def _views(
@@ -236,7 +315,7 @@ class IndexDir:
             seg = manifest["documents"][doc_id]["segment"]
             part = have.get(seg)
             parts.append((seg, part if part is not None else self.read_segment(seg)))
-        data = assemble(manifest, parts)
+        data = assemble(manifest, parts, self.versions / name, reuse)
         data.version = name
         return data
 
@@ -313,6 +392,7 @@ class IndexDir:
         removed = [p.name for p in self.versions.glob(".tmp-*")]
         removed += [p.name for p in self.root.glob(".CURRENT.*")]
         removed += [p.name for p in self.segments.glob(".tmp-*")]
+        removed += [p.name for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*")]
         self._clean_temporaries()
         live = self.current()
         for p in self.versions.iterdir():
@@ -369,6 +449,8 @@ class IndexDir:
         for p in self.root.glob(".CURRENT.*"):
             p.unlink(missing_ok=True)
         for p in self.segments.glob(".tmp-*"):
+            p.unlink(missing_ok=True)
+        for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*"):  # a trained index half-written
             p.unlink(missing_ok=True)
 
     def _prune(self, keep: set[str]) -> None:
