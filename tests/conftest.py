@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

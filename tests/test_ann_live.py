@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

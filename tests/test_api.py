@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.errors import IndexMissing
 from qa.service import QAService
 from qa.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.errors import IndexIncompatible
 from qa.service import QAService
 from qa.settings import Settings

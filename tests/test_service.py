@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.errors import IngestError, InvalidInput
 from qa.service import MAX_QUESTION_CHARS, QAService, clean_question
 from qa.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.chunk import ChunkSettings, chunk_transcript
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.errors import IndexIncompatible, IndexMissing
 from qa.ingest import read_transcript
 from qa.service import QAService

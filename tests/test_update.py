@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embed import HashEmbedder
+from fakes import HashEmbedder
 from qa.errors import IndexBusy
 from qa.service import QAService
 from qa.settings import Settings
