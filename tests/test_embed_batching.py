@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-
 from fakes import HashEmbedder
 
 from qa.embed import Embedder, MicroBatcher
@@ -48,4 +47,3 @@ def test_a_failing_pass_fails_its_callers_without_hanging() -> None:
 
     with pytest.raises(RuntimeError, match="model exploded"):
         MicroBatcher(Broken()).embed_batch(["x"])
-

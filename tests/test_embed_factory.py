@@ -78,7 +78,6 @@ def test_int8_vectors_do_not_reach_other_builds_through_the_cache(tmp_path: Path
     import shutil
 
     from conftest import SEEDS
-
     from fakes import HashEmbedder
 
     class Int8(HashEmbedder):

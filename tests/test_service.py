@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
 from fakes import HashEmbedder
+
 from qa.errors import IngestError, InvalidInput
 from qa.service import MAX_QUESTION_CHARS, QAService, clean_question
 from qa.settings import Settings

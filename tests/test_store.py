@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes import HashEmbedder
 
 from qa.chunk import ChunkSettings, chunk_transcript
-from fakes import HashEmbedder
 from qa.errors import IndexIncompatible, IndexMissing
 from qa.ingest import read_transcript
 from qa.service import QAService

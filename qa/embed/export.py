@@ -97,7 +97,7 @@ def export(model_dir: Path, cache_dir: Path, *, force: bool = False) -> Path:
         try:
             tmp.rename(folder)
         except OSError:
-            if find_export(model_dir, cache_dir) is None:  # not just another exporter finishing first
+            if find_export(model_dir, cache_dir) is None:  # not another exporter finishing first
                 raise
     except ModelUnavailable:
         raise
