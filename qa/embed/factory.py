@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from qa.embed import export
 from qa.embed.base import Embedder, bundled_model_path
 from qa.embed.onnx import OnnxEmbedder
 from qa.embed.torch import SentenceTransformerEmbedder
@@ -33,6 +32,10 @@ def load_embedder(settings: Settings, *, export_missing: bool = True) -> Embedde
         return OnnxEmbedder(name, threads=settings.embed_threads)
     if backend == "torch":
         return SentenceTransformerEmbedder(name, path)
+    # Imported here: `python -m qa.embed.export` would otherwise find its module already loaded
+    # (through qa.embed) before it runs as __main__.
+    from qa.embed import export
+
     model_dir = path or bundled_model_path()
     graph = export.find_export(model_dir, settings.onnx_dir)
     if graph is None and (export_missing or backend == "onnx-fp32"):
