@@ -60,10 +60,7 @@ class QAService:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    s = self.settings
-                    self._embedder = load_embedder(
-                        s.embedder, s.model_name, s.model_path, s.onnx_dir, threads=s.embed_threads
-                    )
+                    self._embedder = load_embedder(self.settings)
         return self._embedder
 
     @property

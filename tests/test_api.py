@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.errors import IndexMissing
 from qa.models import dump
 from qa.service import QAService

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.errors import IngestError, InvalidInput
 from qa.models import Filters, dump
 from qa.searcher import MAX_QUESTION_CHARS, clean_question
