@@ -230,20 +230,28 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
         time_end=times[-1][1] if times else None,
         title=chunk.title,
         date=chunk.date,
+        page=first.page,
+        page_line_start=first.page_line_start,
+        page_line_end=last.page_line_end,
     )
+
+
+def where(q: Quote) -> str:
+    """`line 64`, `lines 40–41`; for a PDF `p. 12, ll. 4–9` (or `p. 12` without printed lines)."""
+    if q.page is not None:
+        a, b = q.page_line_start, q.page_line_end
+        if a is None:
+            return f"p. {q.page}"
+        return f"p. {q.page}, l. {a}" if b in (None, a) else f"p. {q.page}, ll. {a}–{b}"
+    return f"line {q.line_start}" if q.line_start == q.line_end else f"lines {q.line_start}–{q.line_end}"
 
 
 def render(quotes: list[Quote]) -> str:
     """`Musk: “…” [doc.txt, lines 40–41]`, one line per quote."""
     lines = []
     for q in quotes:
-        where = (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
         who = f"{q.label or q.speaker}: " if q.speaker else ""
-        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where}{cite_extra(q)}]")
+        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where(q)}{cite_extra(q)}]")
     return "\n".join(lines)
 
 

@@ -44,6 +44,12 @@ ModeOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="fail on any problem (a skipped or partly read file)")
+]
+# `qa index build/update` finished, every readable file indexed, but some were skipped or read
+# only in part (README: Exit codes). Failures keep their own codes (qa.errors).
+EXIT_PROBLEMS = 20
 # Below this many texts to embed an update is quick: a progress bar would only flicker.
 PROGRESS_MIN = 300
 KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="passages to return")]
@@ -102,6 +108,7 @@ def index_build(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Index every transcript in the source folder (default seeds/) into a new version.
 
@@ -110,8 +117,9 @@ def index_build(
     """
     svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
-        report = svc.build(progress=bar)
+        report = svc.build(progress=bar, strict=strict)
     _print_report(report, as_json)
+    _exit_for(report)
 
 
 @index_app.command("update")
@@ -120,12 +128,14 @@ def index_update(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
     svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
-        report = svc.update(progress=bar)
+        report = svc.update(progress=bar, strict=strict)
     _print_report(report, as_json)
+    _exit_for(report)
 
 
 @index_app.command("prune")
@@ -163,6 +173,12 @@ def index_watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonO
         typer.echo(f"qa: error: {exc.message}", err=True)
 
     watch(svc, threading.Event(), on_update=on_update, on_error=on_error)
+
+
+def _exit_for(report: UpdateReport) -> None:
+    """Done with problems (files skipped or partly read) is not success: EXIT_PROBLEMS."""
+    if report.problems:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _print_report(report: UpdateReport, as_json: bool) -> None:
@@ -252,6 +268,7 @@ def index_status(
         "size_bytes": _size(info["size_bytes"]),
         "cache_bytes": _size(info["cache_bytes"]),
         "pending": _describe(info["pending"]) or "none",
+        "skipped": "; ".join(f"{e['doc_id']} ({e['reason']})" for e in info["skipped"]) or "none",
     }
     names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
     for key, value in shown.items():
@@ -486,18 +503,14 @@ def _render_answer(answer: Answer) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from qa.answer import cite_extra
+    from qa.answer import cite_extra, where
 
     console = Console()
     if not answer.answerable:
         console.print(Text(answer.answer, style="yellow"))
         return
     for q in answer.quotes:
-        lines = (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
+        lines = where(q)
         head = Text()
         head.append(q.label or q.speaker or "(no speaker)", style="bold cyan")
         head.append(

@@ -11,6 +11,9 @@ from typing import Any
 Segment = tuple[int, int]
 # Seconds from the start of the media, per segment: the cue it comes from (None: unreadable).
 Timing = tuple[float | None, float | None]
+# A line of a paged document (PDF): where its content starts, its page (1-based) and the line
+# number printed in the margin (None when the page has none).
+PageLine = tuple[int, int, int | None]
 
 
 def _normalise_segments(obj: Any) -> None:
@@ -58,6 +61,7 @@ class Transcript:
     source_url: str | None = None
     problems: tuple[str, ...] = ()  # what could not be read (`line 12: ...`), the rest is indexed
     wrapped: bool = False  # lines are wrapped (Markdown): a line break alone ends no sentence
+    page_lines: tuple[PageLine, ...] = ()  # paged formats (PDF): each content line's page
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,9 @@ class Sentence:
     line_end: int
     segments: tuple[Segment, ...] = ()
     times: tuple[Timing, ...] = ()
+    page: int | None = None  # paged formats (PDF): the page it starts on
+    page_line_start: int | None = None  # the line numbers printed on the page, when it has them
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_segments(self)
@@ -95,6 +102,9 @@ class Chunk:
     times: tuple[Timing, ...] = ()
     title: str | None = None
     date: str | None = None
+    page: int | None = None  # paged formats (PDF), as on Sentence
+    page_line_start: int | None = None
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_segments(self)
@@ -107,6 +117,10 @@ def span_fields(segments: tuple[Segment, ...], times: tuple[Timing, ...]) -> dic
         "time_start": times[0][0] if times else None,
         "time_end": times[-1][1] if times else None,
     }
+
+
+def page_fields(page: int | None, first: int | None, last: int | None) -> dict[str, Any]:
+    return {"page": page, "page_line_start": first, "page_line_end": last}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +143,7 @@ class Hit:
             **span_fields(c.segments, c.times),
             "title": c.title,
             "date": c.date,
+            **page_fields(c.page, c.page_line_start, c.page_line_end),
         }
 
 
@@ -148,6 +163,9 @@ class Quote:
     time_end: float | None = None
     title: str | None = None
     date: str | None = None
+    page: int | None = None  # paged formats (PDF): page and printed line numbers
+    page_line_start: int | None = None
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         if not self.segments:

@@ -26,12 +26,13 @@ from qa.errors import (
     QAError,
     StorageError,
 )
-from qa.ingest import SUFFIXES, parse_transcript, read_transcript
+from qa.ingest import SUFFIXES, read_source_text, read_transcript
 from qa.ingest import upload as uploads
 from qa.metrics import UPDATE_SECONDS
 from qa.models import Answer, Hit
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
 from qa.settings import Settings
+from qa.skipped import check_strict, skipped_pairs, skipped_problems, still_skipped
 from qa.store import IndexData, IndexDir
 from qa.store.cache import EmbeddingCache
 from qa.store.index import check_model
@@ -47,6 +48,7 @@ from qa.update import (
     manifest_for,
     plan,
     scan,
+    scan_sources,
     sentence_contexts,
 )
 
@@ -161,40 +163,54 @@ class QAService:
                 self._reloading = False
 
     # -- indexing -------------------------------------------------------------------------
-    def build(self, source: Path | None = None, progress: Progress | None = None) -> UpdateReport:
+    def build(
+        self, source: Path | None = None, progress: Progress | None = None, strict: bool = False
+    ) -> UpdateReport:
         """Index every transcript under `source` into a new version: an update from empty.
 
         Vectors still come from the embedding cache when a text was embedded before.
         """
-        return self.update(source, full=True, progress=progress)
+        return self.update(source, full=True, progress=progress, strict=strict)
 
     def update(
-        self, source: Path | None = None, *, full: bool = False, progress: Progress | None = None
+        self,
+        source: Path | None = None,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        strict: bool = False,
     ) -> UpdateReport:
         """Bring the index in line with the source folder; one writer at a time (index/LOCK)."""
         source = source or self.settings.source_dir
         if not source.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {source}")
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
-            report = self._update_locked(source, full, progress)
+            report = self._update_locked(source, full, progress, strict)
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
         return report
 
     def _update_locked(
-        self, source: Path, full: bool, progress: Progress | None = None
+        self, source: Path, full: bool, progress: Progress | None = None, strict: bool = False
     ) -> UpdateReport:
+        """`strict`: any problem (a skipped file, a partly read one) fails before anything is
+        written, so the previous version keeps serving."""
         watch = Stopwatch()
         idx = self.index_dir
         idx.recover()
         _clean_uploads(source)
-        current = scan(source)
+        current, unreadable = scan_sources(source)
         watch.lap("scan")
         # Only the manifest is read: unchanged documents' segments are named, never opened.
         previous = None if full else self._previous()
         watch.lap("load")
         indexed = {d: m["sha256"] for d, m in previous["documents"].items()} if previous else {}
-        changes = plan(current, indexed)
+        # Skipped files (issue 13): one bad file never stops the others. A file that failed to
+        # read before and has not changed since is not read again; the manifest keeps the list.
+        old_skipped: dict[str, dict[str, Any]] = (previous or {}).get("skipped", {})
+        skipped = {d: {"sha256": None, "reason": r} for d, r in unreadable.items()}
+        skipped.update(still_skipped(old_skipped, current))
+        changes = plan({d: h for d, h in current.items() if d not in skipped}, indexed)
         # An unchanged document whose segment is gone (deleted by hand, a partial restore) is
         # indexed again from its source, its vectors from the cache: one stat per document.
         lost = tuple(
@@ -204,7 +220,8 @@ class QAService:
         )
         if lost:
             log.warning("qa: %d segment(s) missing, re-indexing %s", len(lost), ", ".join(lost))
-        if previous is not None and not changes.touched and not lost:
+        if previous is not None and not changes.touched and not lost and skipped == old_skipped:
+            check_strict(strict, skipped, ())
             self._refresh(previous["version"])
             counts = previous["counts"]
             return UpdateReport(
@@ -221,17 +238,21 @@ class QAService:
                 previous["version"],
                 written=False,
                 phases=tuple(watch.phases),
+                problems=skipped_problems(skipped),
+                skipped=skipped_pairs(skipped),
             )
 
         kept = set(changes.unchanged) - set(lost)
         documents = {d: previous["documents"][d] for d in kept} if previous else {}
-        todo = [
-            chunk_document(doc.doc_id, doc.text, self.chunking, doc)
-            for doc in (
-                read_transcript(source / d, source)
-                for d in (*changes.added, *changes.changed, *lost)
-            )
-        ]
+        todo = []
+        for d in (*changes.added, *changes.changed, *lost):
+            try:
+                doc = read_transcript(source / d, source)
+            except IngestError as exc:  # skipped and reported, the others are indexed
+                skipped[d] = {"sha256": current[d], "reason": exc.message}
+                continue
+            todo.append(chunk_document(doc.doc_id, doc.text, self.chunking, doc))
+        check_strict(strict, skipped, [f"{d.doc_id}: {p}" for d in todo for p in d.problems])
         watch.lap("chunk")
         emb = self.embedder
         cache = self._cache(_cache_model(emb), emb.dim)
@@ -251,6 +272,7 @@ class QAService:
                 written[name] = part
                 documents[d.doc_id] = part.entry(name)
             manifest = manifest_for(emb, self.chunking, documents, self.settings.exact_below)
+            manifest["skipped"] = dict(sorted(skipped.items()))  # issue 13: reported by status
             version = idx.save(manifest)
             watch.lap("save")
             self._maybe_prune_cache(cache, full, manifest)
@@ -260,10 +282,11 @@ class QAService:
         self._refresh(version, written)
         watch.lap("reload")
         chunk_texts = {c.text for d in todo for c in d.chunks}
+        # A changed document that no longer reads is out of the index: it counts as removed.
         return UpdateReport(
-            changes.added,
-            changes.changed,
-            changes.removed,
+            tuple(d for d in changes.added if d in documents),
+            tuple(d for d in changes.changed if d in documents),
+            tuple(sorted({*changes.removed, *(d for d in changes.changed if d not in documents)})),
             len(changes.unchanged),
             len(chunk_texts & embedded),
             len(embedded),
@@ -274,7 +297,9 @@ class QAService:
             version,
             written=True,
             phases=tuple(watch.phases),
-            problems=tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
+            problems=skipped_problems(skipped)
+            + tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
+            skipped=skipped_pairs(skipped),
         )
 
     def _refresh(self, version: str, known: dict[str, DocPart] | None = None) -> None:
@@ -369,7 +394,7 @@ class QAService:
         """
         limit = self.settings.max_upload_bytes
         doc_id = uploads.check_name(name)
-        parse_transcript(doc_id, uploads.decode(name, data, limit))
+        uploads.check_content(doc_id, data, limit)  # parses it as indexing will (issue 13)
         source = self.settings.source_dir
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
             _write_atomic(source, doc_id, data)
@@ -404,7 +429,9 @@ class QAService:
         source = source or self.settings.source_dir
         manifest = self.index_dir.manifest()
         indexed = {d: m["sha256"] for d, m in manifest["documents"].items()}
-        p = plan(scan(source), indexed)
+        current = scan(source)
+        known_bad = still_skipped(manifest.get("skipped", {}), current)  # not pending: skipped
+        p = plan({d: h for d, h in current.items() if d not in known_bad}, indexed)
         changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
         if manifest.get("chunking") != self.chunking.as_dict():
             changes["settings"] = ["chunking settings differ from the index"]
@@ -426,6 +453,7 @@ class QAService:
             "cache_bytes": sum(p.stat().st_size for p in cache.glob("*") if p.is_file()),
             "stale": any(changes.values()),
             "pending": changes,
+            "skipped": [{"doc_id": d, "reason": r} for d, r in skipped_pairs(_skipped(manifest))],
         }
 
     # -- querying -------------------------------------------------------------------------
@@ -519,10 +547,46 @@ class QAService:
         }
 
     def documents(self) -> list[dict[str, Any]]:
-        return [
-            {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"]}
-            for doc_id, d in sorted(self.index.documents.items())
+        """Indexed documents, then the files the last update skipped, with the reason."""
+        index = self.index
+        indexed = [
+            {"doc_id": doc_id, "sha256": d["sha256"], "chunks": d["chunks"], "status": "indexed"}
+            for doc_id, d in sorted(index.documents.items())
         ]
+        skipped = [
+            {
+                "doc_id": doc_id,
+                "sha256": e.get("sha256"),
+                "chunks": 0,
+                "status": "skipped",
+                "reason": e["reason"],
+            }
+            for doc_id, e in sorted(_skipped(index.manifest).items())
+        ]
+        return indexed + skipped
+
+    def document_text(self, doc_id: str) -> str:
+        """The canonical text of an indexed document: what its quotes' offsets refer to.
+
+        For .docx and .pdf the text extracted when it was indexed (kept in its segment); for
+        text formats the file as `Path.read_text(encoding="utf-8")` reads it.
+        """
+        index = self.index
+        entry = index.documents.get(doc_id)
+        if entry is None:
+            raise NotFound(f"no document {doc_id!r} in the index")
+        part = index.parts.get(entry.get("segment", ""))
+        if part is not None and part.text is not None:
+            return part.text
+        try:
+            return read_source_text(self.settings.source_dir / doc_id)
+        except IngestError as exc:
+            raise NotFound(f"{doc_id}: its source file cannot be read ({exc.message})") from exc
+
+
+def _skipped(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    skipped: dict[str, dict[str, Any]] = manifest.get("skipped", {})
+    return skipped
 
 
 def _cache_model(emb: Embedder) -> str:

@@ -9,7 +9,6 @@ are absent from the FAISS stores assembled when the version is loaded, not hidde
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,17 @@ import numpy as np
 from qa.chunk import ChunkSettings, chunk_transcript
 from qa.debug import pause_point
 from qa.embed import Embedder
-from qa.ingest import doc_id_for, list_sources, parse_transcript, read_source_text
+from qa.errors import IngestError
+from qa.ingest import (
+    doc_id_for,
+    is_binary,
+    list_sources,
+    list_unsupported,
+    parse_transcript,
+    source_hash,
+    unsupported_reason,
+)
+from qa.ingest.pages import with_pages
 from qa.models import Chunk, Sentence, Transcript
 from qa.segments import join
 from qa.sparse import tokenize
@@ -62,6 +71,8 @@ class UpdateReport:
     written: bool  # a new version was written
     phases: tuple[tuple[str, float], ...] = ()  # seconds per step: scan, load, chunk, embed, …
     problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
+    # Files not indexed, with the reason (unreadable, unsupported type); also in `problems`.
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +90,7 @@ class UpdateReport:
             "written": self.written,
             "phases": {name: round(t, 3) for name, t in self.phases},
             "problems": list(self.problems),
+            "skipped": [{"doc_id": d, "reason": r} for d, r in self.skipped],
             "doc_ids": {
                 "added": list(self.added),
                 "changed": list(self.changed),
@@ -105,11 +117,27 @@ class Stopwatch:
 
 
 def scan(source: Path) -> dict[str, str]:
-    """doc id → sha256 of the text every offset refers to, for each transcript under `source`."""
-    return {
-        doc_id_for(path, source): hashlib.sha256(read_source_text(path).encode("utf-8")).hexdigest()
-        for path in list_sources(source)
-    }
+    """doc id → content hash (qa.ingest.source_hash), for each transcript under `source`."""
+    return scan_sources(source)[0]
+
+
+def scan_sources(source: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(doc id → content hash, doc id → why it cannot be indexed) for the files under `source`.
+
+    One bad file never stops the others: a file that cannot even be opened, or is of a type qa
+    does not read, is named with its reason instead of failing the scan. Files that open but do
+    not parse are found when they are read (see QAService._update_locked).
+    """
+    hashes: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for path in list_sources(source):
+        try:
+            hashes[doc_id_for(path, source)] = source_hash(path)
+        except IngestError as exc:
+            skipped[doc_id_for(path, source)] = exc.message
+    for path in list_unsupported(source):
+        skipped[doc_id_for(path, source)] = unsupported_reason(path)
+    return hashes, skipped
 
 
 def plan(current: dict[str, str], indexed: dict[str, str]) -> Plan:
@@ -153,6 +181,7 @@ class _Chunked:
     questions: list[tuple[str, list[int]]]
     bm25: list[str]  # what BM25 indexes for each chunk (see bm25_text)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
+    text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)
@@ -167,6 +196,7 @@ def chunk_document(
     """Chunk one document; `transcript` is it already read (with its sidecar metadata applied)."""
     doc = transcript or parse_transcript(doc_id, text)
     chunks, sentences = chunk_transcript(doc, chunking)
+    chunks, sentences = with_pages(doc, chunks, sentences)  # PDF: page and printed lines
     # A subtitle sentence is several cue slices joined by spaces, not one slice of the file.
     sentence_texts = [join(text, s.segments) for s in sentences]
     # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -185,6 +215,7 @@ def chunk_document(
         questions=list(questions.values()),
         bm25=[bm25_text(c, turns[c.turn_index], chunking.bm25_scope) for c in chunks],
         problems=tuple(doc.problems),
+        text=text if is_binary(doc_id) else None,
     )
 
 
@@ -208,6 +239,7 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         tokens=tuple(tokenize(t) for t in doc.bm25),
         # What the cache may not forget while a kept version names this segment.
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
+        text=doc.text,
     )
 
 
