@@ -32,7 +32,7 @@ CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 
 _SHAPES = (
     # Otter: name, spaces (two in its exports), a clock, nothing else on the line.
-    re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]+(?P<time>{CLOCK})[ \t]*$", re.M),
+    re.compile(rf"^[ \t]*(?P<name>{NAME})(?P<gap>[ \t]+)(?P<time>{CLOCK})[ \t]*$", re.M),
     # Rev: name, the clock in parentheses, a colon.
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*\((?P<time>{CLOCK})\)[ \t]*:[ \t]*", re.M),
     # Descript: the clock in brackets, the name, a colon, the text on the same line.
@@ -49,6 +49,7 @@ class Header:
     name: str
     name_start: int
     seconds: float
+    loose: bool = False  # `Name 0:09` with one space: a header only among others
 
 
 def seconds(clock: str) -> float:
@@ -90,6 +91,7 @@ def find_headers(text: str, skip: int = 0) -> list[Header]:
                 name=name,
                 name_start=m.start("name"),
                 seconds=seconds(clock),
+                loose=m.groupdict().get("gap") == " ",
             )
     return [found[k] for k in sorted(found)]
 
@@ -120,5 +122,8 @@ def header_turns(text: str, headers: list[Header], skip: int = 0) -> list[Turn]:
 
 
 def uses_headers(text: str, headers: list[Header], skip: int = 0) -> bool:
-    """Two headers make a header-style export; one does when it opens the document."""
-    return len(headers) >= 2 or (len(headers) == 1 and not text[skip : headers[0].at].strip())
+    """Two headers make a header-style export; so does one in a distinctive shape, or opening
+    the document (`Name 0:09` alone in prose could be a sentence)."""
+    if len(headers) != 1:
+        return len(headers) >= 2
+    return not headers[0].loose or not text[skip : headers[0].at].strip()

@@ -18,6 +18,7 @@ import io
 import logging
 import re
 from collections import Counter
+from dataclasses import replace
 
 from qa.errors import IngestError, PayloadTooLarge
 from qa.ingest.meta import finish
@@ -84,16 +85,18 @@ def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
         edges.update({_shape(text[s:e]) for s, e in [*lines[:_EDGE], *lines[-_EDGE:]]})
     masked: list[tuple[int, int]] = []
     marks: list[PageLine] = []
-    for number, lines in enumerate(page_lines, start=1):
+    for physical, lines in enumerate(page_lines, start=1):
         body = []
+        number = physical  # the printed page number when the page shows one
         for k, (s, e) in enumerate(lines):
             edge = k < _EDGE or k >= len(lines) - _EDGE
             line = text[s:e]
-            if edge and (
-                _PAGE_NUMBER.fullmatch(line.strip())
-                or (len(page_lines) > 1 and edges[_shape(line)] >= 2)
-            ):
+            printed_page = _PAGE_NUMBER.fullmatch(line.strip()) if edge else None
+            if printed_page or (edge and len(page_lines) > 1 and edges[_shape(line)] >= 2):
                 masked.append((s, e))
+                digits = re.search(r"\d+", line)
+                if printed_page and digits:
+                    number = int(digits.group())
             else:
                 body.append((s, e))
         numbered = [_LINE_NUMBER.match(text, s, e) for s, e in body]
@@ -151,14 +154,7 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
                     times=(t.times[0],) * len(segs) if t.times else (),
                 )
             )
-    doc = finish(doc_id, text, turns)
-    return _with_marks(doc, marks)
-
-
-def _with_marks(doc: Transcript, marks: list[PageLine]) -> Transcript:
-    from dataclasses import replace
-
-    return replace(doc, page_lines=tuple(marks))
+    return replace(finish(doc_id, text, turns), page_lines=tuple(marks))
 
 
 def parse_pdf(doc_id: str, data: bytes) -> Transcript:
