@@ -243,7 +243,11 @@ def where(q: Quote) -> str:
         if a is None:
             return f"p. {q.page}"
         return f"p. {q.page}, l. {a}" if b in (None, a) else f"p. {q.page}, ll. {a}–{b}"
-    return f"line {q.line_start}" if q.line_start == q.line_end else f"lines {q.line_start}–{q.line_end}"
+    return (
+        f"line {q.line_start}"
+        if q.line_start == q.line_end
+        else f"lines {q.line_start}–{q.line_end}"
+    )
 
 
 def render(quotes: list[Quote]) -> str:

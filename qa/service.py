@@ -32,7 +32,7 @@ from qa.metrics import UPDATE_SECONDS
 from qa.models import Answer, Hit
 from qa.retrieve import Filters, Query, RetrievalSettings, retrieve, speaker_names
 from qa.settings import Settings
-from qa.skipped import check_strict, skipped_pairs, skipped_problems, still_skipped
+from qa.skipped import check_strict, reason, skipped_pairs, skipped_problems, still_skipped
 from qa.store import IndexData, IndexDir
 from qa.store.cache import EmbeddingCache
 from qa.store.index import check_model
@@ -208,7 +208,7 @@ class QAService:
         # Skipped files (issue 13): one bad file never stops the others. A file that failed to
         # read before and has not changed since is not read again; the manifest keeps the list.
         old_skipped: dict[str, dict[str, Any]] = (previous or {}).get("skipped", {})
-        skipped = {d: {"sha256": None, "reason": r} for d, r in unreadable.items()}
+        skipped = {d: {"sha256": None, "reason": reason(d, r)} for d, r in unreadable.items()}
         skipped.update(still_skipped(old_skipped, current))
         changes = plan({d: h for d, h in current.items() if d not in skipped}, indexed)
         # An unchanged document whose segment is gone (deleted by hand, a partial restore) is
@@ -245,11 +245,11 @@ class QAService:
         kept = set(changes.unchanged) - set(lost)
         documents = {d: previous["documents"][d] for d in kept} if previous else {}
         todo = []
-        for d in (*changes.added, *changes.changed, *lost):
+        for name in (*changes.added, *changes.changed, *lost):
             try:
-                doc = read_transcript(source / d, source)
+                doc = read_transcript(source / name, source)
             except IngestError as exc:  # skipped and reported, the others are indexed
-                skipped[d] = {"sha256": current[d], "reason": exc.message}
+                skipped[name] = {"sha256": current[name], "reason": reason(name, exc.message)}
                 continue
             todo.append(chunk_document(doc.doc_id, doc.text, self.chunking, doc))
         check_strict(strict, skipped, [f"{d.doc_id}: {p}" for d in todo for p in d.problems])

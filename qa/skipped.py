@@ -16,6 +16,14 @@ from qa.errors import IngestError
 Skipped = dict[str, dict[str, Any]]  # doc id → {"sha256": str | None, "reason": str}
 
 
+def reason(doc_id: str, message: str) -> str:
+    """An error message without the file name it starts with (the report names the file)."""
+    for prefix in (f"{doc_id}: ", f"{doc_id.rsplit('/', 1)[-1]}: "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
 def still_skipped(previous: Mapping[str, Mapping[str, Any]], current: Mapping[str, str]) -> Skipped:
     """Files that failed before and have the same content hash now."""
     return {

@@ -45,7 +45,11 @@ def test_otter_headers_are_labels_and_times_never_text() -> None:
         ("Dr. Ana Ruiz-Peña", "Around four hundred, most of them water-damaged."),
     ]
     # M:SS and H:MM:SS; a turn's time ends where the next header's begins.
-    assert [t.times for t in doc.turns[1:]] == [((9.0, 62.0),), ((62.0, 3912.0),), ((3912.0, None),)]
+    assert [t.times for t in doc.turns[1:]] == [
+        ((9.0, 62.0),),
+        ((62.0, 3912.0),),
+        ((3912.0, None),),
+    ]
     assert doc.turns[1].label_start == tf.OTTER.index("Dr. Ana")
 
 
@@ -84,7 +88,9 @@ def test_plain_text_with_a_clock_in_prose_is_not_a_header_export() -> None:
     assert find_headers("the meeting at 5:30\nwe met at  0:09\n") == []  # lower case: prose
 
 
-NAMES = st.sampled_from(["Dr. Ana Ruiz-Peña", "Søren Ås", "Speaker 2", "J. Doe", "Maria de la Cruz"])
+NAMES = st.sampled_from(
+    ["Dr. Ana Ruiz-Peña", "Søren Ås", "Speaker 2", "J. Doe", "Maria de la Cruz"]
+)
 CLOCKS = st.sampled_from(["0:09", "12:30", "1:02:03", "00:00:07"])
 # Lower-case words, punctuation and line breaks: text that cannot itself look like a header.
 BODY = st.text(alphabet="abcdefghij .,?!\n", min_size=1, max_size=60).filter(lambda s: s.strip())
@@ -162,7 +168,7 @@ def test_sidecar_renames_speakers_in_every_format(tmp_path: Path) -> None:
 def test_youtube_rolling_captions_read_each_phrase_once_with_word_times() -> None:
     doc = parse_transcript("youtube.vtt", tf.YOUTUBE)
     assert doc.problems == ()
-    (speaker, words), = said(doc)
+    ((speaker, words),) = said(doc)
     assert speaker is None
     assert words == (
         "the glaciers in the alps retreat further every summer and the meltwater floods villages"
@@ -249,7 +255,8 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     # Citations: printed page numbers (12, 13) and printed line numbers.
     chunked = chunk_document(doc.doc_id, doc.text, ChunkSettings(600, 0), doc)
     levees = next(
-        s for s, text in zip(chunked.sentences, chunked.sentence_texts, strict=True)
+        s
+        for s, text in zip(chunked.sentences, chunked.sentence_texts, strict=True)
         if text.startswith("The county")
     )
     assert (levees.page, levees.page_line_start, levees.page_line_end) == (12, 3, 4)
@@ -258,7 +265,9 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     assert chunked.text == doc.text  # kept in the segment
 
 
-def test_pdf_without_text_or_over_the_page_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pdf_without_text_or_over_the_page_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(IngestError, match="no text layer"):
         read_transcript(tf.blank_pdf(tmp_path / "scan.pdf"), tmp_path)
     with pytest.raises(IngestError, match="not a readable PDF"):

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from qa.api import create_app
 from qa.embed import HashEmbedder
 from qa.errors import IngestError
+from qa.segments import join
 from qa.service import QAService
 from qa.settings import Settings
-from qa.segments import join
 from tests import transcript_files as tf
 
 KEY = "k"
@@ -44,7 +44,10 @@ def test_bad_files_are_skipped_with_their_reason_and_the_rest_is_indexed(mixed: 
     assert "not a JSON list of turns" in reasons["broken.json"]
     assert "unsupported file type" in reasons["photo.png"]
     assert any(p.startswith("broken.json: skipped: ") for p in report.problems)
-    assert report.to_dict()["skipped"][0] == {"doc_id": "binary.txt", "reason": reasons["binary.txt"]}
+    assert report.to_dict()["skipped"][0] == {
+        "doc_id": "binary.txt",
+        "reason": reasons["binary.txt"],
+    }
 
     # Every good file answers, with its speaker, its time and exact slices of its canonical text.
     for e in tf.EXPECT:
@@ -70,7 +73,9 @@ def test_bad_files_are_skipped_with_their_reason_and_the_rest_is_indexed(mixed: 
     assert docs["otter.txt"]["status"] == "indexed"
 
 
-def test_an_unchanged_bad_file_is_not_read_again_and_a_fixed_one_is_indexed(mixed: QAService) -> None:
+def test_an_unchanged_bad_file_is_not_read_again_and_a_fixed_one_is_indexed(
+    mixed: QAService,
+) -> None:
     first = mixed.build()
     again = mixed.update()
     assert not again.written and dict(again.skipped) == dict(first.skipped)
@@ -91,7 +96,7 @@ def test_a_good_file_that_breaks_leaves_the_index(mixed: QAService) -> None:
 
 
 def test_strict_fails_before_writing_anything(mixed: QAService) -> None:
-    with pytest.raises(IngestError, match="--strict: binary.txt: skipped"):
+    with pytest.raises(IngestError, match=r"--strict: binary\.txt: skipped"):
         mixed.build(strict=True)
     assert mixed.index_dir.current() is None
 
@@ -133,6 +138,9 @@ def test_uploads_of_word_and_pdf_with_their_limits(mixed: QAService, tmp_path: P
         assert r.status_code == 413 and "uncompressed" in r.json()["detail"]
         r = c.post("/documents", files={"file": ("fake.docx", b"not a zip", "x/y")})
         assert r.status_code == 400 and "not a zip" in r.json()["detail"]
-        r = c.post("/documents", files={"file": ("scan.pdf", tf.blank_pdf(tmp_path / "s.pdf").read_bytes(), "x/y")})
+        r = c.post(
+            "/documents",
+            files={"file": ("scan.pdf", tf.blank_pdf(tmp_path / "s.pdf").read_bytes(), "x/y")},
+        )
         assert r.status_code == 400 and "no text layer" in r.json()["detail"]
         assert sorted(p.name for p in mixed.settings.source_dir.iterdir()) == before

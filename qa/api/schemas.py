@@ -171,7 +171,8 @@ class UpdateResult(BaseModel):
     phases: dict[str, float]
     doc_ids: dict[str, list[str]]
     problems: list[str] = Field(
-        default_factory=list, description="`doc: ...`: files skipped, and what readers could not read"
+        default_factory=list,
+        description="`doc: ...`: files skipped, and what readers could not read",
     )
     skipped: list[dict[str, str]] = Field(
         default_factory=list, description="files not indexed: {doc_id, reason}"

@@ -7,6 +7,7 @@ file, which the index stores with the document; their content hash is that of th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ from qa.ingest.markdown import parse_markdown
 from qa.ingest.meta import parse_sidecar, with_overrides
 from qa.ingest.speakers import rename_speakers, sidecar_speakers
 from qa.ingest.subtitles import parse_subtitles
-from qa.ingest.text import parse_text, speaker_turns
+from qa.ingest.text import parse_text
 from qa.ingest.whisper import looks_like_whisper, parse_whisper
 from qa.models import Transcript
 
@@ -98,10 +99,8 @@ def source_hash(path: Path) -> str:
     cannot be decoded (so that it is not read again until it changes)."""
     data = _read_bytes(path)
     if not is_binary(path.name):
-        try:
+        with contextlib.suppress(IngestError):  # undecodable: hashed by its bytes
             data = decode_text(path.name, data).encode("utf-8")
-        except IngestError:
-            pass
     return hashlib.sha256(data).hexdigest()
 
 

@@ -26,7 +26,31 @@ _WORD = r"[^\W\d_][\w'’.\-]*"
 _NEXT = r"(?:[^\W\d_][\w'’.\-]*|\d{1,3})"
 NAME = rf"{_WORD}(?:[ \t]{_NEXT}){{0,5}}"
 _PARTICLES = frozenset(
-    "de del della der di da das do dos du la le van von ten ter bin ibn al el y e zu".split()
+    [
+        "de",
+        "del",
+        "della",
+        "der",
+        "di",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "du",
+        "la",
+        "le",
+        "van",
+        "von",
+        "ten",
+        "ter",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "y",
+        "e",
+        "zu",
+    ]
 )
 CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 
@@ -65,10 +89,7 @@ def _is_name(name: str) -> bool:
     words = name.split()
     if not words[0][0].isupper():
         return False
-    for w in words[1:]:
-        if not (w[0].isupper() or w.isdigit() or w.casefold() in _PARTICLES):
-            return False
-    return True
+    return all(w[0].isupper() or w.isdigit() or w.casefold() in _PARTICLES for w in words[1:])
 
 
 def find_headers(text: str, skip: int = 0) -> list[Header]:

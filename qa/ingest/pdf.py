@@ -15,6 +15,7 @@ Speakers are found as in text: `Q.`/`A.`, `THE COURT:`, `MR. SMITH:`, timestampe
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import re
 from collections import Counter
@@ -104,7 +105,7 @@ def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
         printed = (
             len(values) >= 3
             and len(values) >= 0.6 * len(body)
-            and all(b > a for a, b in zip(values, values[1:], strict=False))
+            and all(b > a for a, b in itertools.pairwise(values))
         )
         current: int | None = None
         for (s, e), m in zip(body, numbered, strict=True):
