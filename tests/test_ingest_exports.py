@@ -304,3 +304,24 @@ def test_every_turn_of_every_fixture_is_exact_slices_of_the_canonical_text(tmp_p
         for s, text in zip(chunked.sentences, chunked.sentence_texts, strict=True):
             assert text == join(canonical, s.segments)
             assert not re.search(r"<\d|\d:\d\d[)\]]|\(\d", text), text  # no tag, no header clock
+
+
+def test_pdf_text_without_line_numbers_cites_the_printed_page() -> None:
+    pages = [
+        "Smith v. Jones, Hearing\nQ. Where were you that night?\nA. At the harbour office,\nchecking the tide tables.\nPage 7 of 9",
+        "Smith v. Jones, Hearing\nQ. Alone?\nA. With the night clerk.\nPage 8 of 9",
+    ]
+    doc = parse_pdf_text("s.pdf", PAGE_BREAK.join(pages))
+    assert said(doc) == [
+        ("Q", "Where were you that night?"),
+        ("A", "At the harbour office, checking the tide tables."),
+        ("Q", "Alone?"),
+        ("A", "With the night clerk."),
+    ]
+    chunked = chunk_document(doc.doc_id, doc.text, ChunkSettings(600, 0), doc)
+    pages_of = {
+        t: (s.page, s.page_line_start)
+        for s, t in zip(chunked.sentences, chunked.sentence_texts, strict=True)
+    }
+    assert pages_of["At the harbour office, checking the tide tables."] == (7, None)
+    assert pages_of["With the night clerk."] == (8, None)

@@ -75,15 +75,24 @@ def _shape(line: str) -> str:
     return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
 
 
+def _place(k: int, n: int) -> int:
+    """A line's place on its page: 0, 1 from the top, -1, -2 from the bottom, else 99."""
+    if k < _EDGE:
+        return k
+    return k - n if k >= n - _EDGE else 99
+
+
 def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
     """(spans that are not testimony, each content line as (offset, page, printed line))."""
     starts = [0] + [m.end() for m in re.finditer("\f", text)]
     pages = [(s, (text.find("\f", s) if "\f" in text[s:] else len(text))) for s in starts]
     page_lines = [_lines(text, s, e) for s, e in pages]
-    # A running header or footer recurs near the same edge of other pages, digits aside.
-    edges: Counter[str] = Counter()
+    # A running header or footer recurs in the same place (first, second, last or next to last
+    # line) on at least half of the pages, digits aside; testimony rarely does.
+    edges: Counter[tuple[int, str]] = Counter()
     for lines in page_lines:
-        edges.update({_shape(text[s:e]) for s, e in [*lines[:_EDGE], *lines[-_EDGE:]]})
+        edges.update({(_place(k, len(lines)), _shape(text[s:e])) for k, (s, e) in enumerate(lines)})
+    running = max(2, (len(page_lines) + 1) // 2)
     masked: list[tuple[int, int]] = []
     marks: list[PageLine] = []
     for physical, lines in enumerate(page_lines, start=1):
@@ -93,7 +102,8 @@ def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
             edge = k < _EDGE or k >= len(lines) - _EDGE
             line = text[s:e]
             printed_page = _PAGE_NUMBER.fullmatch(line.strip()) if edge else None
-            if printed_page or (edge and len(page_lines) > 1 and edges[_shape(line)] >= 2):
+            recurring = edges[(_place(k, len(lines)), _shape(line))] >= running
+            if printed_page or (edge and recurring):
                 masked.append((s, e))
                 digits = re.search(r"\d+", line)
                 if printed_page and digits:
