@@ -91,7 +91,11 @@ def test_health_and_documents(client: TestClient, seeded: Built) -> None:
     assert "MiniLM" in health["model"] and health["version"]
     docs = client.get("/documents").json()
     assert [d["doc_id"] for d in docs] == ["000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"]
-    assert all(set(d) == {"doc_id", "sha256", "chunks"} and len(d["sha256"]) == 64 for d in docs)
+    assert all(
+        set(d) == {"doc_id", "sha256", "chunks", "status", "reason"} and len(d["sha256"]) == 64
+        for d in docs
+    )
+    assert {(d["status"], d["reason"]) for d in docs} == {("indexed", None)}
 
 
 def test_openapi_and_docs(client: TestClient) -> None:
