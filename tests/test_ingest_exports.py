@@ -325,3 +325,16 @@ def test_pdf_text_without_line_numbers_cites_the_printed_page() -> None:
     }
     assert pages_of["At the harbour office, checking the tide tables."] == (7, None)
     assert pages_of["With the night clerk."] == (8, None)
+
+
+def test_zoom_cue_labels_in_any_script_and_prose_with_a_colon_is_not_a_label() -> None:
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nSøren Ås: Hej med dig.\n\n"
+        "00:00:02.000 --> 00:00:03.000\nDr. Ana Ruiz-Peña: Hola.\n\n"
+        "00:00:03.000 --> 00:00:04.000\nthe plan is this: we wait.\n"
+    )
+    doc = parse_transcript("z.vtt", vtt)
+    assert said(doc) == [
+        ("Søren Ås", "Hej med dig."),
+        ("Dr. Ana Ruiz-Peña", "Hola. the plan is this: we wait."),
+    ]

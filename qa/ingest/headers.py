@@ -85,7 +85,7 @@ def seconds(clock: str) -> float:
     return total + (float(f"0.{frac}") if frac else 0.0)
 
 
-def _is_name(name: str) -> bool:
+def is_name(name: str) -> bool:
     words = name.split()
     if not words[0][0].isupper():
         return False
@@ -98,7 +98,7 @@ def find_headers(text: str, skip: int = 0) -> list[Header]:
     for shape in _SHAPES:
         for m in shape.finditer(text, skip):
             name = m.group("name").strip()
-            if not _is_name(name):
+            if not is_name(name):
                 continue
             clock = m.group("time")
             if any(int(p) >= 60 for p in clock.split(".")[0].split(",")[0].split(":")[1:]):

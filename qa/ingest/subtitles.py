@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from qa.ingest.headers import NAME, is_name
 from qa.ingest.meta import finish
-from qa.ingest.text import NAME
 from qa.models import Segment, Timing, Transcript, Turn
 
 _STAMP = re.compile(r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})")
@@ -216,6 +216,8 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
             named, at, content = None, None, s
             voice = _VOICE.search(text, s, e)
             label = _CUE_LABEL.match(text, s, e) if k == 0 else None
+            if label and not is_name(label.group("label")):
+                label = None  # `However: ...` is prose; names may be in any script (`Søren Ås`)
             if voice:
                 named, at = voice.group("name").strip(), voice.start()
             elif label:
