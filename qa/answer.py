@@ -12,6 +12,10 @@ from qa.settings import AnswerSettings
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
+STALE_ANSWER = (
+    "The transcripts that answered this changed since they were indexed, so their quotes can no "
+    "longer be checked: run `qa index update`."
+)
 
 
 def select_quotes(

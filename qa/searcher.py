@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from qa.answer import compose, select_quotes
+from qa.answer import STALE_ANSWER, compose, select_quotes
 from qa.embed import Embedder, MicroBatcher
 from qa.errors import InvalidInput
 from qa.live import LiveIndex
-from qa.models import Answer, Filters, Passage
+from qa.models import Answer, Filters, Passage, Quote
 from qa.retrieve import Query, retrieve, speaker_names
 from qa.settings import Settings
+from qa.source import SourceTexts
 from qa.store import IndexData
 
 MAX_QUESTION_CHARS = 2000
@@ -31,10 +33,17 @@ def clean_question(question: str) -> str:
 
 
 class Searcher:
-    def __init__(self, settings: Settings, live: LiveIndex, embedder: Callable[[], Embedder]):
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveIndex,
+        embedder: Callable[[], Embedder],
+        texts: SourceTexts,
+    ) -> None:
         self._settings = settings
         self._live = live
         self._embedder = embedder
+        self._texts = texts
         self._lock = threading.Lock()
         self._batcher: Embedder | None = None
         # Repeated questions skip the model: vectors depend on the text only, not on the index.
@@ -44,7 +53,7 @@ class Searcher:
         q = clean_question(question)
         index = self._live.get()  # one version for the whole request
         hits = retrieve(index, self._query(q, index), k, self._settings.retrieval, filters)
-        return [Passage.of(h) for h in hits]
+        return [p for p in map(Passage.of, hits) if self._verbatim(index, p)]
 
     def ask(self, question: str, *, k: int, filters: Filters) -> Answer:
         q = clean_question(question)
@@ -56,7 +65,18 @@ class Searcher:
         if k < answering.max_quotes:
             answering = answering.model_copy(update={"max_quotes": k})
         quotes, passages = select_quotes(index, query, pool, answering)
-        return compose(q, quotes, passages[:k], answering)
+        # Served only while still exact slices of the source (a file may have changed since).
+        verbatim = [x for x in quotes if self._verbatim(index, x)]
+        answer = compose(q, verbatim, passages[:k], answering)
+        answer = replace(
+            answer, passages=tuple(p for p in answer.passages if self._verbatim(index, p))
+        )
+        if quotes and not verbatim:
+            return replace(answer, answerable=False, answer=STALE_ANSWER, quotes=())
+        return answer
+
+    def _verbatim(self, index: IndexData, item: Quote | Passage) -> bool:
+        return self._texts.holds(index, item.doc_id, item.segments, item.text)
 
     def _query(self, question: str, index: IndexData) -> Query:
         content, named = speaker_names(question, index.speaker_names)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
-from qa.ingest import read_source_text
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -31,7 +30,7 @@ from qa.models import (
 )
 from qa.searcher import Searcher
 from qa.settings import Settings, load_settings
-from qa.source import SourceFolder
+from qa.source import SourceFolder, SourceTexts
 from qa.store import IndexData, open_store
 from qa.update import Indexer, Progress
 
@@ -55,7 +54,8 @@ class QAService:
         self.indexer = Indexer(
             s, self.store, self.live, lambda: self.embedder, lambda: self._embedder
         )
-        self.searcher = Searcher(s, self.live, lambda: self.embedder)
+        self.texts = SourceTexts(self.source)
+        self.searcher = Searcher(s, self.live, lambda: self.embedder, self.texts)
 
     @property
     def embedder(self) -> Embedder:
@@ -236,14 +236,8 @@ class QAService:
         For .docx and .pdf the text extracted when it was indexed (kept with the document); for
         text formats the file as `Path.read_text(encoding="utf-8")` reads it.
         """
-        index = self.index
-        entry = index.documents.get(doc_id)
-        if entry is None:
-            raise NotFound(f"no document {doc_id!r} in the index")
-        part = index.parts.get(entry.segment)
-        if part is not None and part.text is not None:
-            return part.text
-        try:
-            return read_source_text(self.source.path_of(doc_id))
-        except IngestError as exc:
-            raise NotFound(f"{doc_id}: its source file cannot be read ({exc.message})") from exc
+        self.source.path_of(doc_id)  # only transcripts in the folder
+        text = self.texts.get(self.index, doc_id)
+        if text is None:
+            raise NotFound(f"no document {doc_id!r} in the index, or its file cannot be read")
+        return text

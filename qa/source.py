@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from qa.errors import NotFound, StorageError
+from qa.errors import IngestError, NotFound, StorageError
 from qa.fsio import atomic_write, fsync_dir
-from qa.ingest import is_transcript_name
+from qa.ingest import is_transcript_name, read_source_text
 from qa.ingest import upload as uploads
+from qa.segments import join
+from qa.store import IndexData
 
 UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
 
@@ -109,3 +112,51 @@ def _read_or_none(path: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise StorageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+
+
+class SourceTexts:
+    """The canonical text of indexed documents, as the source holds it now.
+
+    For .docx and .pdf that is the text extracted at indexing (kept, hash-checked, with the
+    document); for text formats the file itself, re-read when its size or mtime changes. A quote
+    is served only if it is still a slice of this text: a file edited or deleted since it was
+    indexed never has words put in its speakers' mouths.
+    """
+
+    def __init__(self, folder: SourceFolder) -> None:
+        self._folder = folder
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[int, int], str]] = {}
+
+    def get(self, index: IndexData, doc_id: str) -> str | None:
+        """The text, or None when the document is not indexed or its file is gone or unreadable."""
+        entry = index.documents.get(doc_id)
+        if entry is None:
+            return None
+        part = index.parts.get(entry.segment)
+        if part is not None and part.text is not None:
+            return part.text
+        path = self._folder.root / doc_id
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            hit = self._cache.get(doc_id)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        try:
+            text = read_source_text(path)
+        except IngestError:
+            return None
+        with self._lock:
+            self._cache[doc_id] = (stamp, text)
+        return text
+
+    def holds(
+        self, index: IndexData, doc_id: str, segments: tuple[tuple[int, int], ...], text: str
+    ) -> bool:
+        """Whether `text` is still exactly those slices of the document's canonical text."""
+        source = self.get(index, doc_id)
+        return source is not None and join(source, segments) == text

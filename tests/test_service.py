@@ -181,3 +181,29 @@ def test_real_model_speaker_filter(seeded: Built) -> None:
         "What did the interviewer think X was worth?", filters=Filters.of(speakers=["Ron Baron"])
     )
     assert answer.quotes and {q.speaker for q in answer.quotes} == {"Ron Baron"}
+
+
+def test_quotes_are_served_only_while_they_are_still_in_the_source(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text(
+        "Alice:\nHow many patients have the implant?\nBob:\nMore than 10 patients have it.\n",
+        encoding="utf-8",
+    )
+    svc = QAService(
+        Settings(source_dir=src, index_dir=tmp_path / "index", reload_interval=-1),
+        HashEmbedder(),
+    )
+    svc.build()
+    question = "How many patients have the implant? patients"
+    assert any("10 patients" in q.text for q in svc.ask(question).quotes)
+    # Edited after indexing (same length): the index's copy no longer matches the file.
+    path = src / "a.txt"
+    path.write_text(path.read_text(encoding="utf-8").replace("10", "90"), encoding="utf-8")
+    answer = svc.ask(question)
+    assert not any("10 patients" in q.text or "90" in q.text for q in answer.quotes)
+    assert all(p.text in path.read_text(encoding="utf-8") for p in answer.passages)
+    path.unlink()
+    gone = svc.ask(question)
+    assert not gone.answerable and gone.quotes == () and gone.passages == ()
+    assert "index update" in gone.answer
