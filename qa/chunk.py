@@ -8,11 +8,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
-from qa.segments import JoinedView, trim
+from qa.segments import JoinedView, join, trim
 
 # Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "… ", "; ", ": ", ", ", " ", ""]
 QUESTION_CHARS = 600  # the tail of the interviewer's turn: questions come last
+# BM25 tokens of a turn each chunk is indexed with, at most: more than any turn of the seeds or
+# the held-out corpus, so their results are unchanged (docs/reliability.md), and a bound on what
+# one long turn costs per chunk.
+BM25_WINDOW = 768
 
 # A sentence ends at . ! ? … (then optional closing quotes/brackets) followed by whitespace, or at
 # a line break. Common abbreviations and initials do not end sentences.
@@ -30,6 +34,8 @@ class ChunkSettings:
     size: int
     overlap: int
     bm25_scope: str = "turn"  # what BM25 indexes per chunk: its whole turn, or the chunk
+    # With "turn": a longer turn gives each chunk this many of its tokens around it (qa.update).
+    bm25_window: int = BM25_WINDOW
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -37,6 +43,7 @@ class ChunkSettings:
             "overlap": self.overlap,
             "splitter": "recursive-v1",
             "bm25_scope": self.bm25_scope,
+            "bm25_window": self.bm25_window,
         }
 
 
@@ -90,17 +97,43 @@ def _not_an_end(text: str, floor: int, at: int, end: int) -> bool:
 
 def question_for(turns: Sequence[Turn], index: int, text: str) -> str | None:
     """The turn this one answers: the nearest earlier turn by another named speaker."""
-    speaker = turns[index].speaker
-    if speaker is None:
-        return None
-    for prev in reversed(turns[:index]):
-        if prev.speaker is None:
-            return None
-        if prev.speaker != speaker:
-            if len(prev.segments) > 1:
-                return _TurnText.of(text, prev).text[-QUESTION_CHARS:]
-            return text[max(prev.start, prev.end - QUESTION_CHARS) : prev.end]
-    return None
+    return questions_for(turns, text)[index]
+
+
+def questions_for(turns: Sequence[Turn], text: str) -> list[str | None]:
+    """`question_for` of every turn in one pass: linear in the turns, however they alternate.
+
+    The turn answered is the one before the run of turns by the same speaker that ends just
+    before this turn; each asking turn's tail is cut once, whatever number of turns answer it.
+    """
+    out: list[str | None] = []
+    asked: dict[int, str | None] = {}
+    answered = -1  # for the previous turn: the index of the turn it answers (-1: none)
+    for i, turn in enumerate(turns):
+        if i > 0 and turns[i - 1].speaker == turn.speaker:
+            j = answered
+        else:
+            j = i - 1
+        answered = j
+        if turn.speaker is None or j < 0 or turns[j].speaker is None:
+            out.append(None)
+            continue
+        if j not in asked:
+            asked[j] = _tail(text, turns[j], QUESTION_CHARS)
+        out.append(asked[j])
+    return out
+
+
+def _tail(text: str, turn: Turn, n: int) -> str:
+    """The last `n` characters of a turn's text, joining only the segments they come from."""
+    if len(turn.segments) <= 1:
+        return text[max(turn.start, turn.end - n) : turn.end]
+    first, size = len(turn.segments), -1
+    while first > 0 and size < n:
+        first -= 1
+        s, e = turn.segments[first]
+        size += e - s + 1
+    return join(text, turn.segments[first:])[-n:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +180,9 @@ def chunk_transcript(
     lines = LineIndex(doc.text)
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
+    questions = questions_for(doc.turns, doc.text)
     for ti, turn in enumerate(doc.turns):
-        question = question_for(doc.turns, ti, doc.text)
+        question = questions[ti]
         tt = _TurnText.of(doc.text, turn)
         turn_chunks: list[Chunk] = []
         pieces = splitter.split_text(tt.text[tt.lo : tt.hi])
