@@ -377,6 +377,7 @@ class QAService:
 
     def delete_document(self, doc_id: str) -> UpdateReport:
         """Remove a transcript from the source folder and from the index."""
+        uploads.check_doc_id(doc_id)  # an id no file can have is not found, not a failed stat
         source = self.settings.source_dir
         with IndexLock(self.settings.index_dir, self.settings.lock_timeout):
             path = source / doc_id

@@ -53,8 +53,11 @@ def parse_transcript(doc_id: str, text: str) -> Transcript:
 def sidecar_for(path: Path) -> Path | None:
     """`talk.meta.json` or `talk.srt.meta.json` next to `talk.srt`, if there is one."""
     for candidate in (path.with_name(path.stem + SIDECAR), path.with_name(path.name + SIDECAR)):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a name too long to exist (ENAMETOOLONG): there is no such sidecar
+            continue
     return None
 
 
@@ -79,9 +82,20 @@ def list_sources(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file()
+        if _is_file(p)
         and p.suffix.lower() in SUFFIXES
         and not p.name.lower().endswith(SIDECAR)
         and not _NOT_TRANSCRIPTS.fullmatch(p.name)
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     )
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, and False (with a warning) for an entry that cannot even be looked at."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        # One entry the file system will not stat (a name too long, no permission) must not stop
+        # every other transcript from being indexed.
+        log.warning("skipped %s: cannot read it (%s)", path.name, exc.strerror or exc)
+        return False
