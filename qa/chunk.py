@@ -26,6 +26,7 @@ _END_WRAPPED = re.compile(r"(?:[.!?…]+[\"'”’)\]]*)(?=\s)|\n(?=[ \t\u00a0]*
 _ABBREV = re.compile(
     r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
 )
+_NEWLINE = re.compile("\n")
 _NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a heading
 
 
@@ -51,7 +52,7 @@ class LineIndex:
     """1-based line numbers for character offsets."""
 
     def __init__(self, text: str) -> None:
-        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self._newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def line(self, offset: int) -> int:
         return bisect.bisect_left(self._newlines, offset) + 1
@@ -110,10 +111,7 @@ def questions_for(turns: Sequence[Turn], text: str) -> list[str | None]:
     asked: dict[int, str | None] = {}
     answered = -1  # for the previous turn: the index of the turn it answers (-1: none)
     for i, turn in enumerate(turns):
-        if i > 0 and turns[i - 1].speaker == turn.speaker:
-            j = answered
-        else:
-            j = i - 1
+        j = answered if i > 0 and turns[i - 1].speaker == turn.speaker else i - 1
         answered = j
         if turn.speaker is None or j < 0 or turns[j].speaker is None:
             out.append(None)

@@ -211,7 +211,9 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
     )
 
 
-def bm25_tokens(doc: Transcript, chunks: Sequence[Chunk], chunking: ChunkSettings) -> list[list[str]]:
+def bm25_tokens(
+    doc: Transcript, chunks: Sequence[Chunk], chunking: ChunkSettings
+) -> list[list[str]]:
     """What BM25 indexes for each chunk: the question it answers, and its turn or its text alone.
 
     Turn scope lets a long answer match on all its words (SciFact: whole-document BM25 0.674
