@@ -50,7 +50,8 @@ if not real:
     embedder = HashEmbedder()
 t = time.perf_counter()
 report = QAService(Settings(source_dir=source, index_dir=index), embedder=embedder).build()
-print(time.perf_counter() - t, report.chunks, report.sentences)
+hwm = next(x.split()[1] for x in open("/proc/self/status") if x.startswith("VmHWM:"))
+print(time.perf_counter() - t, report.chunks, report.sentences, hwm)
 """
 
 
@@ -151,7 +152,9 @@ def measure(
         }
         row["peak_rss_mb"] = round(usage.ru_maxrss / 1024)
         if child.returncode == 0 and out.strip():
-            build_s, chunks, sents = out.split()
+            build_s, chunks, sents, hwm_kb = out.split()
+            # The child's own peak: ru_maxrss (above) also carries over the forking parent's.
+            row["peak_rss_mb"] = round(int(hwm_kb) / 1024)
             row.update(build_seconds=round(float(build_s), 2), chunks=int(chunks))
             row["sentences"] = int(sents)
         elif not killed:
