@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
-from qa.segments import JoinedView, trim
+from qa.segments import JoinedView, join, trim
 from qa.settings import ChunkingSettings
 
 # Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
@@ -23,6 +23,7 @@ _END_WRAPPED = re.compile(r"(?:[.!?…]+[\"'”’)\]]*)(?=\s)|\n(?=[ \t\u00a0]*
 _ABBREV = re.compile(
     r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
 )
+_NEWLINE = re.compile("\n")
 _NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a heading
 
 
@@ -30,7 +31,7 @@ class LineIndex:
     """1-based line numbers for character offsets."""
 
     def __init__(self, text: str) -> None:
-        self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self._newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def line(self, offset: int) -> int:
         return bisect.bisect_left(self._newlines, offset) + 1
@@ -76,17 +77,40 @@ def _not_an_end(text: str, floor: int, at: int, end: int) -> bool:
 
 def question_for(turns: Sequence[Turn], index: int, text: str) -> str | None:
     """The turn this one answers: the nearest earlier turn by another named speaker."""
-    speaker = turns[index].speaker
-    if speaker is None:
-        return None
-    for prev in reversed(turns[:index]):
-        if prev.speaker is None:
-            return None
-        if prev.speaker != speaker:
-            if len(prev.segments) > 1:
-                return _TurnText.of(text, prev).text[-QUESTION_CHARS:]
-            return text[max(prev.start, prev.end - QUESTION_CHARS) : prev.end]
-    return None
+    return questions_for(turns, text)[index]
+
+
+def questions_for(turns: Sequence[Turn], text: str) -> list[str | None]:
+    """`question_for` of every turn in one pass: linear in the turns, however they alternate.
+
+    The turn answered is the one before the run of turns by the same speaker that ends just
+    before this turn; each asking turn's tail is cut once, whatever number of turns answer it.
+    """
+    out: list[str | None] = []
+    asked: dict[int, str | None] = {}
+    answered = -1  # for the previous turn: the index of the turn it answers (-1: none)
+    for i, turn in enumerate(turns):
+        j = answered if i > 0 and turns[i - 1].speaker == turn.speaker else i - 1
+        answered = j
+        if turn.speaker is None or j < 0 or turns[j].speaker is None:
+            out.append(None)
+            continue
+        if j not in asked:
+            asked[j] = _tail(text, turns[j], QUESTION_CHARS)
+        out.append(asked[j])
+    return out
+
+
+def _tail(text: str, turn: Turn, n: int) -> str:
+    """The last `n` characters of a turn's text, joining only the segments they come from."""
+    if len(turn.segments) <= 1:
+        return text[max(turn.start, turn.end - n) : turn.end]
+    first, size = len(turn.segments), -1
+    while first > 0 and size < n:
+        first -= 1
+        s, e = turn.segments[first]
+        size += e - s + 1
+    return join(text, turn.segments[first:])[-n:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +157,9 @@ def chunk_transcript(
     lines = LineIndex(doc.text)
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
+    questions = questions_for(doc.turns, doc.text)
     for ti, turn in enumerate(doc.turns):
-        question = question_for(doc.turns, ti, doc.text)
+        question = questions[ti]
         tt = _TurnText.of(doc.text, turn)
         turn_chunks: list[Chunk] = []
         pieces = splitter.split_text(tt.text[tt.lo : tt.hi])

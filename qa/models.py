@@ -233,6 +233,27 @@ def _iso_date(value: str | None, name: str) -> str | None:
         raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
 
 
+# Bounds on filter values (also stated in the HTTP schema, qa.api.schemas): a document id is a
+# relative path (4096 bytes at most on Linux), a speaker a name; 100 of either is plenty.
+MAX_DOC_CHARS = 4096
+MAX_SPEAKER_CHARS = 200
+MAX_FILTER_VALUES = 100
+
+
+def _filter_values(values: Collection[str], name: str, max_chars: int) -> Collection[str]:
+    """`values`, checked: some visible text, no control characters, bounded length and count."""
+    if len(values) > MAX_FILTER_VALUES:
+        raise InvalidInput(f"{name}: at most {MAX_FILTER_VALUES} values")
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"{name}: a filter value must not be empty")
+        if len(value) > max_chars:
+            raise InvalidInput(f"{name}: a filter value must be at most {max_chars} characters")
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+            raise InvalidInput(f"{name}: a filter value must not contain control characters")
+    return values
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     """Which chunks a question may be answered from; empty means no restriction."""
@@ -253,8 +274,8 @@ class Filters:
     ) -> Filters:
         """Filters from user input: dates checked (InvalidInput), speakers casefolded."""
         return cls(
-            frozenset(docs),
-            frozenset(s.casefold() for s in speakers),
+            frozenset(_filter_values(docs, "doc", MAX_DOC_CHARS)),
+            frozenset(s.casefold() for s in _filter_values(speakers, "speaker", MAX_SPEAKER_CHARS)),
             _iso_date(None if date_from is None else str(date_from), "date_from"),
             _iso_date(None if date_to is None else str(date_to), "date_to"),
         )

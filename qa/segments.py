@@ -8,6 +8,7 @@ function here gives exactly what slicing the source would.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,12 +78,17 @@ class JoinedView:
         """Source segments (and their timings) of `text[a:b]`."""
         segs: list[Segment] = []
         kept: list[Timing] = []
-        for i, ((s, e), j) in enumerate(zip(self.segments, self.starts, strict=True)):
+        # From the last segment starting at or before `a`: a turn of many cues is cut into many
+        # chunks and sentences, and a scan from the first segment would make that quadratic.
+        i = max(0, bisect.bisect_right(self.starts, a) - 1)
+        while i < len(self.segments) and self.starts[i] < b:
+            (s, e), j = self.segments[i], self.starts[i]
             lo, hi = max(a, j), min(b, j + e - s)
             if lo < hi:
                 segs.append((s + lo - j, s + hi - j))
                 if self.times:
                     kept.append(self.times[i])
+            i += 1
         return tuple(segs), tuple(kept)
 
 

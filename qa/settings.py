@@ -39,6 +39,10 @@ class ChunkingSettings(_Group):
     size: Annotated[int, Field(ge=1)] = 600
     overlap: Annotated[int, Field(ge=0)] = 120
     bm25_scope: Bm25Scope = "turn"  # BM25 sees each chunk's whole turn, or the chunk only
+    # With "turn": a longer turn gives each chunk only this many of its tokens around it, a
+    # bound on what one long turn costs per chunk; more than any turn of the seeds or the real
+    # corpus, so their results are unchanged (docs/reliability.md).
+    bm25_window: Annotated[int, Field(ge=1)] = 768
 
     def as_dict(self) -> dict[str, object]:
         """What the manifest records (and compares) of the chunking."""
@@ -47,6 +51,7 @@ class ChunkingSettings(_Group):
             "overlap": self.overlap,
             "splitter": "recursive-v1",
             "bm25_scope": self.bm25_scope,
+            "bm25_window": self.bm25_window,
         }
 
 

@@ -52,6 +52,7 @@ class SourceFolder:
 
     def path_of(self, doc_id: str) -> Path:
         """The file of a transcript qa may touch; NotFound for anything else."""
+        uploads.check_doc_id(doc_id)  # an id no file can have is not found, not a failed stat
         parts = PurePosixPath(doc_id).parts
         if (
             not parts

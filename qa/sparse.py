@@ -95,6 +95,18 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def tokenize_spans(text: str) -> tuple[list[str], list[int]]:
+    """`tokenize(text)` and where each token's word starts in `text`."""
+    words: list[str] = []
+    starts: list[int] = []
+    for m in _WORD.finditer(text):
+        w = m.group().lower().replace("’", "'")
+        if w not in _STOP:
+            words.append(w.removesuffix("'s"))
+            starts.append(m.start())
+    return list(_stemmer().stemWords(words)), starts
+
+
 TOKENS_FILE = "qa_tokens.json"  # beside bm25s's own files: the next version reuses them
 
 

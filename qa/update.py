@@ -9,6 +9,7 @@ are absent from the FAISS stores assembled when the version is loaded, not hidde
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import time
@@ -48,7 +49,7 @@ from qa.models import (
 )
 from qa.segments import join
 from qa.settings import ChunkingSettings, Settings
-from qa.sparse import tokenize
+from qa.sparse import tokenize, tokenize_spans
 from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
 from qa.store.manifest import SkippedEntry
@@ -207,7 +208,7 @@ class _Chunked:
     sentence_texts: list[str]
     contexts: list[str]
     questions: list[tuple[str, list[int]]]
-    bm25: list[str]  # what BM25 indexes for each chunk (see bm25_text)
+    bm25: list[list[str]]  # the BM25 tokens of each chunk (see bm25_tokens)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
     text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
 
@@ -232,7 +233,6 @@ def chunk_document(
     for chunk in chunks:
         if chunk.question:
             questions.setdefault(chunk.turn_index, (chunk.question, []))[1].append(chunk.id)
-    turns = [join(text, t.segments) for t in doc.turns]
     return _Chunked(
         doc_id=doc_id,
         sha256=doc.sha256,
@@ -241,7 +241,7 @@ def chunk_document(
         sentence_texts=sentence_texts,
         contexts=sentence_contexts(chunks, sentences, sentence_texts),
         questions=list(questions.values()),
-        bm25=[bm25_text(c, turns[c.turn_index], chunking.bm25_scope) for c in chunks],
+        bm25=bm25_tokens(doc, chunks, chunking),
         problems=tuple(doc.problems),
         text=text if is_binary(doc_id) else None,
     )
@@ -264,20 +264,63 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         context_vectors=_stack(vectors, doc.contexts, dim),
         question_chunks=tuple(tuple(ids) for _, ids in doc.questions),
         question_vectors=_stack(vectors, (q for q, _ in doc.questions), dim),
-        tokens=tuple(tokenize(t) for t in doc.bm25),
+        tokens=tuple(doc.bm25),
         # What the cache may not forget while a kept version names this segment.
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
         text=doc.text,
     )
 
 
-def bm25_text(chunk: Chunk, turn: str, scope: str) -> str:
-    """What BM25 indexes for a chunk: the question it answers, and its chunk or whole turn.
+def bm25_tokens(
+    doc: Transcript, chunks: Sequence[Chunk], chunking: ChunkingSettings
+) -> list[list[str]]:
+    """What BM25 indexes for each chunk: the question it answers, and its turn or its text alone.
 
-    Whole-turn scope lets a long answer match on all its words (SciFact: whole-document BM25
-    0.674 nDCG@10 vs 0.622 per chunk); dense scoring still tells its chunks apart.
+    Turn scope lets a long answer match on all its words (SciFact: whole-document BM25 0.674
+    nDCG@10 vs 0.622 per chunk); dense scoring still tells its chunks apart. A turn longer than
+    `chunking.bm25_window` tokens (a lecture, a monologue, one long cue) gives each chunk only
+    that many tokens around it: the whole turn for every chunk would make the tokens, the segment
+    and the memory grow with the square of the turn. Each turn and question is tokenised once.
     """
-    return f"{chunk.question or ''} {turn if scope == 'turn' else chunk.text}"
+    if chunking.bm25_scope != "turn":
+        return [tokenize(f"{c.question or ''} {c.text}") for c in chunks]
+    window = chunking.bm25_window
+    asked: dict[str, list[str]] = {}
+    turns: dict[int, tuple[list[str], list[int], _Offsets]] = {}
+    out: list[list[str]] = []
+    for c in chunks:
+        q = c.question or ""
+        if q not in asked:
+            asked[q] = tokenize(q)
+        if c.turn_index not in turns:
+            turn = doc.turns[c.turn_index]
+            toks, starts = tokenize_spans(join(doc.text, turn.segments))
+            turns[c.turn_index] = (toks, starts, _Offsets(turn.segments))
+        toks, starts, offsets = turns[c.turn_index]
+        if len(toks) <= window:
+            out.append(asked[q] + toks)
+            continue
+        middle = offsets.local(c.start) + len(c.text) // 2
+        lo = bisect.bisect_right(starts, middle) - window // 2
+        lo = max(0, min(lo, len(toks) - window))
+        out.append(asked[q] + toks[lo : lo + window])
+    return out
+
+
+class _Offsets:
+    """Source offsets → offsets in a turn's joined text (qa.segments.join), by bisection."""
+
+    def __init__(self, segments: Sequence[tuple[int, int]]) -> None:
+        self._sources = [s for s, _ in segments]
+        self._joined: list[int] = []
+        at = 0
+        for s, e in segments:
+            self._joined.append(at)
+            at += e - s + 1
+
+    def local(self, offset: int) -> int:
+        k = max(0, bisect.bisect_right(self._sources, offset) - 1)
+        return self._joined[k] + max(0, offset - self._sources[k])
 
 
 def embed_missing(

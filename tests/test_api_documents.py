@@ -218,3 +218,118 @@ def test_read_endpoints_can_be_keyed(tmp_path: Path) -> None:
         ok = {"Authorization": "Bearer r34d"}
         assert c.post("/ask", json={"question": "Neuralink?"}, headers=ok).status_code == 200
         assert c.get("/health").status_code == 200  # for load balancers
+
+
+# -- names that break the folder, ids no file can have, paths in messages -----------------------
+
+
+def test_a_name_whose_sidecar_cannot_fit_is_refused_and_later_writes_work(
+    client: tuple[TestClient, QAService],
+) -> None:
+    c, svc = client
+    before = snapshot(svc)
+    for stem_bytes in (242, 246, 250, 251):  # + ".txt": 246–255 bytes
+        name = "é" * (stem_bytes // 2) + "x" * (stem_bytes % 2) + ".txt"
+        r = c.post("/documents", json={"name": name, "text": NEW})
+        assert r.status_code == 400 and r.json()["error"] == "bad_upload", r.text
+        assert "245 bytes" in r.json()["detail"]
+        assert snapshot(svc) == before
+    # Nothing is left behind that would break the next write.
+    assert c.post("/documents", json={"name": "next.txt", "text": NEW}).status_code == 201
+    assert c.delete("/documents/next.txt").status_code == 200
+    assert c.post("/index/update").status_code == 200
+
+
+def test_the_longest_name_allowed_round_trips(client: tuple[TestClient, QAService]) -> None:
+    c, _ = client
+    name = "n" * 241 + ".txt"  # 245 bytes: its sidecar name is 255
+    assert c.post("/documents", json={"name": name, "text": NEW}).status_code == 201
+    assert any(d["doc_id"] == name for d in c.get("/documents").json())
+    assert c.delete(f"/documents/{name}").status_code == 200
+
+
+def test_a_too_long_name_already_in_the_folder_does_not_stop_updates(
+    client: tuple[TestClient, QAService],
+) -> None:
+    c, svc = client
+    name = "m" * 250 + ".txt"  # put there by hand: its sidecar name would be 264 bytes
+    (svc.settings.source_dir / name).write_text(NEW, encoding="utf-8")
+    r = c.post("/index/update")
+    assert r.status_code == 200, r.text
+    assert c.post("/documents", json={"name": "after.txt", "text": NEW}).status_code == 201
+    assert c.delete("/documents/after.txt").status_code == 200
+
+
+def test_an_entry_that_cannot_be_looked_at_is_skipped(
+    client: tuple[TestClient, QAService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c, svc = client
+    odd = svc.settings.source_dir / "unstatable.txt"
+    odd.write_text(NEW, encoding="utf-8")
+    real_is_file = Path.is_file
+
+    def is_file(self: Path) -> bool:
+        if self.name == odd.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    r = c.post("/index/update")
+    assert r.status_code == 200, r.text
+    assert odd.name not in {d["doc_id"] for d in c.get("/documents").json()}
+
+
+@pytest.mark.parametrize("length", [300, 5000])
+def test_delete_of_an_id_no_file_can_have_is_a_json_404(
+    client: tuple[TestClient, QAService], length: int
+) -> None:
+    c, _ = client
+    r = c.delete(f"/documents/{'d' * length}.txt")
+    assert r.status_code == 404 and r.json()["error"] == "not_found", r.text
+    assert len(r.json()["detail"]) < 200
+
+
+NAMES_THAT_LIE = (
+    "evil\u202etxt.md",  # right-to-left override: shows as `evildm.txt`
+    "zero\u200bwidth.txt",
+    "joiner\u200d.txt",
+    "bom\ufeff.txt",
+    "c1\x85control.txt",
+    "c1\x9b.txt",
+    "CON.txt",
+    "nul.md",
+    "COM1.srt",
+    "lpt9.vtt",
+    "Aux.tar.txt",
+    " padded.txt",
+)
+
+
+def test_names_that_display_as_something_else_or_that_windows_reserves_are_refused(
+    client: tuple[TestClient, QAService],
+) -> None:
+    c, svc = client
+    before = snapshot(svc)
+    for name in NAMES_THAT_LIE:
+        r = c.post("/documents", json={"name": name, "text": NEW})
+        assert r.status_code == 400 and r.json()["error"] == "bad_upload", (name, r.text)
+        r = c.post("/documents", files={"file": (name, NEW.encode(), "text/plain")})
+        assert r.status_code == 400, (name, r.text)
+    assert snapshot(svc) == before
+
+
+def test_write_errors_name_documents_not_server_paths(
+    client: tuple[TestClient, QAService], tmp_path: Path
+) -> None:
+    c, svc = client
+    r = c.delete("/documents/never-there.txt")
+    assert r.status_code == 404
+    body = r.text
+    assert "never-there.txt" in body
+    for folder in (tmp_path, svc.settings.source_dir, svc.settings.index_dir):
+        assert str(folder) not in body and str(folder.resolve()) not in body
+    # A storage failure's OSError text carries the full path: it is cut to the name too.
+    (svc.settings.source_dir / "blocked.txt").mkdir()  # a folder where the file should go
+    r = c.post("/documents", json={"name": "blocked.txt", "text": NEW})
+    assert r.status_code >= 400 and r.headers["content-type"].startswith("application/json")
+    assert str(tmp_path) not in r.text and "blocked.txt" in r.text

@@ -223,3 +223,50 @@ def test_random_repetitive_turns_map_to_a_full_cover() -> None:
         doc = parse_transcript("t.txt", text)
         chunks, sentences = chunk_transcript(doc, settings)
         assert_chunking_exact(doc, chunks, sentences, settings)
+
+
+def _one_speaker_srt(cues: int) -> str:
+    """`cues` SubRip cues, the first naming the speaker: one turn of `cues` segments."""
+    rng = random.Random(cues)
+    words = [
+        "we",
+        "will",
+        "build",
+        "robots",
+        "next",
+        "year",
+        "and",
+        "the",
+        "factory",
+        "is",
+        "ready",
+    ]
+    blocks = []
+    for i in range(cues):
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))).capitalize() + "."
+        a, b = divmod(i * 2, 60), divmod(i * 2 + 2, 60)
+        stamp = f"00:{a[0] % 60:02d}:{a[1]:02d},000 --> 00:{b[0] % 60:02d}:{b[1]:02d},000"
+        blocks.append(f"{i + 1}\n{stamp}\n{'Alice: ' if i == 0 else ''}{line}\n")
+    return "\n".join(blocks)
+
+
+def test_chunking_many_cues_of_one_turn_takes_linear_work() -> None:
+    """Four times the cues cost about four times as long, not sixteen (a scan of every segment
+    for every chunk and sentence made a 100k-cue .srt run for minutes). A ratio, not a time."""
+    import time
+
+    settings = ChunkingSettings(size=600, overlap=120)
+
+    def seconds(cues: int) -> float:
+        doc = parse_transcript("talk.srt", _one_speaker_srt(cues))
+        assert len(doc.turns) == 1
+        best = float("inf")
+        for _ in range(3):  # the fastest of three: other jobs share the cores
+            t = time.process_time()
+            _, sentences = chunk_transcript(doc, settings)
+            best = min(best, time.process_time() - t)
+        assert len(sentences) == cues
+        return best
+
+    seconds(200)  # the splitter's import and warm-up are no part of either figure
+    assert seconds(6000) / seconds(1500) < 9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -33,10 +34,15 @@ def _app():  # type: ignore[no-untyped-def]
     return app
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+APP = _app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 # Valid requests per the schema. Invalid ones are covered case by case in test_api.py, with the
-# exact status and message a client should get.
+# exact status and message a client should get, and generated below.
 schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
+# Requests that break the schema (wrong types, missing fields, values past their bounds): each
+# must be refused with a 4xx, never a 5xx.
+negative = schemathesis.openapi.from_asgi("/openapi.json", APP)
+negative.config.generation.update(modes=[schemathesis.GenerationMode.NEGATIVE])
 
 
 @schema.parametrize()
@@ -52,6 +58,20 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
         response,
         checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
+
+
+@negative.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_invalid_requests_are_refused_without_a_server_error(case: schemathesis.Case) -> None:
+    response = case.call()
+    assert response.status_code < 500, (
+        f"{case.method} {case.path}: {response.status_code} {response.text}"
+    )
+    if response.status_code >= 400:  # every refusal is JSON naming the problem
+        (ctype,) = response.headers.get("content-type", [""])
+        assert ctype.startswith("application/json"), response.text
+        assert "detail" in json.loads(response.text)
+    case.validate_response(response, checks=[not_a_server_error])
 
 
 @pytest.mark.parametrize("path", ["/health", "/documents"])

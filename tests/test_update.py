@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -10,11 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Built
 from fakes import HashEmbedder
 
 from qa.errors import IndexBusy
+from qa.ingest import list_sources, read_transcript
+from qa.segments import join
 from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import ChunkingSettings, Settings
+from qa.sparse import tokenize
 from qa.store.lock import IndexLock
 from qa.update import chunk_document
 
@@ -384,3 +394,114 @@ def test_notes_and_sidecars_are_not_writable_through_the_facade(service: QAServi
             service.delete_document(name)
     assert (src / "SOURCE.md").read_text(encoding="utf-8") == "notes\n"
     assert not (src / "README.txt").exists()
+
+
+# -- one long turn: indexing cost grows with the text, not with its square ------------------------
+
+_WORDS = [
+    *("robots", "factory", "battery", "rocket", "launch", "orbit", "engine", "production"),
+    *("vehicle", "software", "neural", "network", "patients", "implant", "autonomy", "safety"),
+    *("driving", "energy", "solar", "grid", "storage", "cost", "price", "market", "year"),
+    *("month", "tenfold", "thousands", "million", "billion", "Mars", "Starship", "Optimus"),
+]
+
+
+def long_turn(n_bytes: int, seed: int = 0) -> str:
+    """`Alice: ` and one paragraph of varied sentences, about `n_bytes` long: a monologue."""
+    rng = random.Random(seed)
+    parts, size = [], 0
+    while size < n_bytes:
+        s = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(6, 24))).capitalize() + "."
+        parts.append(s)
+        size += len(s) + 1
+    return "Alice: " + " ".join(parts) + "\n"
+
+
+def test_bm25_tokens_of_a_long_turn_are_a_window_around_each_chunk() -> None:
+    chunking = ChunkingSettings(size=600, overlap=120)
+    small = chunk_document("a.txt", long_turn(40_000), chunking)
+    large = chunk_document("a.txt", long_turn(160_000), chunking)
+    assert max(len(t) for t in large.bm25) <= chunking.bm25_window
+    # Linear: four times the text, about four times the tokens (the square would be sixteen).
+    ratio = sum(map(len, large.bm25)) / sum(map(len, small.bm25))
+    assert 3 < ratio < 6
+    # Each window holds its own chunk's words.
+    for chunk, tokens in zip(large.chunks, large.bm25, strict=True):
+        assert set(tokenize(chunk.text)) <= set(tokens)
+
+
+def test_bm25_tokens_of_ordinary_turns_are_the_whole_turn(hashed: Built) -> None:
+    chunking = hashed.service.settings.chunking
+    for path in list_sources(hashed.source):
+        doc = read_transcript(path, hashed.source)
+        done = chunk_document(doc.doc_id, doc.text, chunking, doc)
+        for chunk, tokens in zip(done.chunks, done.bm25, strict=True):
+            turn = join(doc.text, doc.turns[chunk.turn_index].segments)
+            assert tokens == tokenize(f"{chunk.question or ''} {turn}")
+
+
+def test_segment_bytes_grow_linearly_with_one_long_turn(tmp_path: Path) -> None:
+    sizes = {}
+    for n in (32_000, 128_000):
+        source = tmp_path / f"src{n}"
+        source.mkdir()
+        (source / "lecture.txt").write_text(long_turn(n), encoding="utf-8")
+        index = tmp_path / f"index{n}"
+        QAService(Settings(source_dir=source, index_dir=index), HashEmbedder()).build()
+        sizes[n] = sum(p.stat().st_size for p in (index / "segments").glob("*.seg"))
+    assert sizes[128_000] / sizes[32_000] < 6  # four times the text; the square would be sixteen
+
+
+_BUILD_CHILD = """
+import sys
+from pathlib import Path
+import numpy as np
+from qa.embed import Embedder
+from qa.service import QAService
+from qa.settings import Settings
+
+class Cheap(Embedder):
+    # One-hot vectors by a text's hash: costs nothing, so the child measures everything else.
+    name, dim, backend = "cheap", 16, "cheap"
+
+    def embed_batch(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[np.arange(len(texts)), [hash(t) % self.dim for t in texts]] = 1.0
+        return out
+
+src, index = Path(sys.argv[1]), Path(sys.argv[2])
+QAService(Settings(source_dir=src, index_dir=index), embedder=Cheap()).build()
+# This process image's own peak (VmHWM starts afresh at exec; ru_maxrss would carry the forked
+# parent's, the whole test session's, over).
+print(next(x.split()[1] for x in open("/proc/self/status") if x.startswith("VmHWM:")))
+"""
+# About twice what the fixed build takes, far below what the quadratic one did (docs/reliability.md).
+LONG_TURN_RSS_CEILING_MB = 1024
+
+
+@pytest.mark.slow
+def test_indexing_a_2mb_single_turn_stays_under_a_memory_ceiling(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "lecture.txt").write_text(long_turn(2 * 2**20), encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BUILD_CHILD, str(source), str(tmp_path / "index")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    killed = False
+    while child.poll() is None:
+        # Killed at the ceiling rather than waited for: a quadratic build would take the machine.
+        rss_kb = 0
+        with contextlib.suppress(OSError), open(f"/proc/{child.pid}/status") as f:
+            rss_kb = next((int(x.split()[1]) for x in f if x.startswith("VmRSS:")), 0)
+        if rss_kb > LONG_TURN_RSS_CEILING_MB * 1024:
+            os.kill(child.pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.05)
+    assert not killed, f"killed at the {LONG_TURN_RSS_CEILING_MB} MB ceiling"
+    out = child.stdout.read() if child.stdout else ""
+    assert child.returncode == 0
+    peak_mb = int(out.split()[-1]) / 1024
+    assert peak_mb < LONG_TURN_RSS_CEILING_MB, f"peak RSS {peak_mb:.0f} MB"

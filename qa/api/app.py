@@ -19,12 +19,15 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answertype import places
+from qa.api.limits import RequestLimits
 from qa.api.observability import install as install_observability
+from qa.api.redact import public_message
 from qa.api.schemas import (
     MAX_QUESTION,
     QUESTION_PATTERN,
     AskRequest,
     AskResponse,
+    DocId,
     Document,
     DocumentText,
     DocumentWritten,
@@ -32,6 +35,7 @@ from qa.api.schemas import (
     Health,
     InvalidRequestBody,
     SearchResponse,
+    SpeakerName,
     UpdateResult,
     check_question,
 )
@@ -123,11 +127,22 @@ def create_app(
     )
 
     cfg = settings or (service.settings if service else load_settings())
+    app.add_middleware(RequestLimits, settings=cfg)  # inside observability: ids and metrics apply
     install_observability(app, cfg.cors_origins, cfg.request_timeout)
 
     @app.exception_handler(QAError)
-    async def qa_error(_: Request, exc: QAError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status_code)
+    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
+        s = svc(request).settings if hasattr(request.app.state, "service") else cfg
+        folders = ((s.source_dir, "the source folder"), (s.index_dir, "the index folder"))
+        detail = public_message(exc.message, folders)
+        return JSONResponse({"error": exc.code, "detail": detail}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Still logged with its traceback by the server; the client gets JSON, and no internals.
+        log.error("unhandled error", exc_info=exc)
+        body = {"error": "internal_error", "detail": "the server failed; see its log"}
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -207,8 +222,8 @@ def create_app(
             BeforeValidator(check_question),
         ],
         k: Annotated[int, Query(ge=1, le=50)] = 5,
-        doc: Annotated[list[str] | None, Query()] = None,
-        speaker: Annotated[list[str] | None, Query()] = None,
+        doc: Annotated[list[DocId] | None, Query()] = None,
+        speaker: Annotated[list[SpeakerName] | None, Query()] = None,
         date_from: Annotated[dt.date | None, Query()] = None,
         date_to: Annotated[dt.date | None, Query()] = None,
     ) -> dict[str, Any]:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from qa.models import MAX_DOC_CHARS, MAX_FILTER_VALUES, MAX_SPEAKER_CHARS
 
 MAX_QUESTION = 2000
 # The same rules as check_question, stated in the schema so clients (and schemathesis) see them:
 # some non-blank character, and no control characters other than tab and newlines.
 _OK = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"  # anything but control characters (tab and newlines are fine)
 QUESTION_PATTERN = rf"^{_OK}*[^\s\x00-\x1f\x7f-\x9f]{_OK}*$"
+# Filter values: some visible text and no control characters at all (qa.models.Filters.of).
+_VISIBLE = r"[^\x00-\x1f\x7f-\x9f]"
+FILTER_PATTERN = rf"^{_VISIBLE}*[^\s\x00-\x1f\x7f-\x9f]{_VISIBLE}*$"
+DocId = Annotated[str, Field(min_length=1, max_length=MAX_DOC_CHARS, pattern=FILTER_PATTERN)]
+SpeakerName = Annotated[
+    str, Field(min_length=1, max_length=MAX_SPEAKER_CHARS, pattern=FILTER_PATTERN)
+]
 
 
 def check_question(value: object) -> object:
@@ -35,9 +45,13 @@ class AskRequest(BaseModel):
         examples=["How many Optimus robots will Tesla build next year?"],
     )
     k: int = Field(5, ge=1, le=50, strict=False, description="passages to return (quotes: up to 3)")
-    doc: list[str] = Field(default_factory=list, description="only these document ids")
-    speaker: list[str] = Field(
-        default_factory=list, description="only these speakers (display name or label as written)"
+    doc: list[DocId] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="only these document ids"
+    )
+    speaker: list[SpeakerName] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="only these speakers (display name or label as written)",
     )
     date_from: dt.date | None = Field(
         None,

@@ -129,8 +129,11 @@ def parse_file(doc_id: str, data: bytes) -> Transcript:
 def sidecar_for(path: Path) -> Path | None:
     """`talk.meta.json` or `talk.srt.meta.json` next to `talk.srt`, if there is one."""
     for candidate in (path.with_name(path.stem + SIDECAR), path.with_name(path.name + SIDECAR)):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a name too long to exist (ENAMETOOLONG): there is no such sidecar
+            continue
     return None
 
 
@@ -173,7 +176,7 @@ def _candidates(root: Path) -> list[Path]:
     if not root.is_dir():
         raise IngestError(f"source folder not found: {root}")
     return sorted(
-        p for p in root.rglob("*") if _not_a_note(p.relative_to(root).as_posix()) and p.is_file()
+        p for p in root.rglob("*") if _not_a_note(p.relative_to(root).as_posix()) and _is_file(p)
     )
 
 
@@ -190,3 +193,14 @@ def list_unsupported(root: Path) -> list[Path]:
 def unsupported_reason(path: Path) -> str:
     kind = f"{path.suffix} files" if path.suffix else "files without a suffix"
     return f"unsupported file type: {kind} are not read (qa reads {', '.join(sorted(SUFFIXES))})"
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, and False (with a warning) for an entry that cannot even be looked at."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        # One entry the file system will not stat (a name too long, no permission) must not stop
+        # every other transcript from being indexed.
+        log.warning("skipped %s: cannot read it (%s)", path.name, exc.strerror or exc)
+        return False
