@@ -524,6 +524,15 @@ class QAService:
             for doc_id, d in sorted(self.index.documents.items())
         ]
 
+    def document_text(self, doc_id: str) -> str:
+        """The canonical text every offset of `doc_id` refers to (NotFound unless indexed)."""
+        if doc_id not in self.index.documents:  # only ids the index knows: never a free path
+            raise NotFound(f"no document {doc_id!r}")
+        try:
+            return (self.settings.source_dir / doc_id).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NotFound(f"document {doc_id!r} is no longer readable: {exc}") from exc
+
 
 def _cache_model(emb: Embedder) -> str:
     """The embedding cache's model key. torch and the fp32 ONNX export give the same vectors

@@ -39,6 +39,7 @@ from qa.errors import BadUpload, Forbidden, QAError, Unauthorized
 from qa.ingest import upload as uploads
 from qa.service import QAService
 from qa.settings import Settings
+from qa.web import router as web_router
 
 log = logging.getLogger("qa.http")
 
@@ -283,6 +284,7 @@ def create_app(
         """Bring the index in line with the source folder (what `qa index update` does)."""
         return svc(request).update().to_dict()
 
+    app.include_router(web_router())  # the web page (qa/web): HTML routes with their own CSP
     return app
 
 
