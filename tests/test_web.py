@@ -170,6 +170,7 @@ def test_answer_page_renders_quotes_with_citations_and_checks(site: Site) -> Non
     r = site.client.get("/", params={"q": "solar farm in the desert"})
     assert r.status_code == 200
     assert 'class="quote"' in r.text and "✓ verified verbatim" in r.text
+    assert 'data-copy=""' not in r.text and "data-copy=\"“We are" in r.text
     assert "2024-05-01" in r.text  # the date from the file name is in the chip
     assert 'href="/transcripts/2024-05-01-solar.txt?start=' in r.text
 

@@ -387,7 +387,7 @@ def _answer_context(
                 "verified": _verified(service, q),
                 "href": href,
                 "link": link,
-                "copy": views.copy_texts(q, link),
+                "clip": views.copy_texts(q, link),
             }
         )
     passages = [
