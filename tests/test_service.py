@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from qa.embed import HashEmbedder
-from qa.errors import IngestError, InvalidInput
+from qa.errors import IngestError, InvalidInput, NotFound
 from qa.service import MAX_QUESTION_CHARS, QAService, clean_question
 from qa.settings import Settings
 
@@ -172,3 +172,11 @@ def test_real_model_speaker_filter(seeded: Built) -> None:
         "What did the interviewer think X was worth?", speakers=["Ron Baron"]
     )
     assert answer.quotes and {q.speaker for q in answer.quotes} == {"Ron Baron"}
+
+
+def test_document_text_is_the_canonical_text_of_indexed_documents_only(hashed: Built) -> None:
+    service = hashed.service
+    assert service.document_text(PENN) == (hashed.source / PENN).read_text(encoding="utf-8")
+    for unknown in ("SOURCE.md", "nope.txt", "../seeds/" + PENN):
+        with pytest.raises(NotFound):
+            service.document_text(unknown)

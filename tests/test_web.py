@@ -25,8 +25,7 @@ from qa.ingest import parse_transcript
 from qa.models import Quote
 from qa.service import QAService
 from qa.settings import Settings
-from qa.web import PAGE_CSP
-from qa.web import views
+from qa.web import PAGE_CSP, views
 
 INTERVIEW = """Host: Welcome to the show. What are you building this year?
 Guest: We are building a solar farm in the desert.
@@ -97,7 +96,9 @@ def test_clock_formats_minutes_and_hours() -> None:
 
 
 def test_citation_has_speaker_title_date_time_and_lines() -> None:
-    q = Quote("x", "a.srt", "Ada", 0, 1, 3, 4, 1.0, time_start=65.0, title="Talk", date="2024-01-02")
+    q = Quote(
+        "x", "a.srt", "Ada", 0, 1, 3, 4, 1.0, time_start=65.0, title="Talk", date="2024-01-02"
+    )
     assert views.citation(q) == ["Ada", "Talk", "2024-01-02", "[01:05]", "lines 3–4"]
     bare = Quote("x", "a.txt", None, 0, 1, 7, 7, 1.0)
     assert views.citation(bare) == ["(no speaker)", "a.txt", "line 7"]
@@ -107,7 +108,9 @@ def test_verified_compares_with_the_canonical_text() -> None:
     start = INTERVIEW.index("We are")
     good = quote("We are building a solar farm in the desert.", "d.txt", start)
     assert views.verified(INTERVIEW, good)
-    assert not views.verified(INTERVIEW, quote("We are building a wind farm in the desert.", "d.txt", start))
+    assert not views.verified(
+        INTERVIEW, quote("We are building a wind farm in the desert.", "d.txt", start)
+    )
     a, b = SUBTITLES.index("The telescope"), SUBTITLES.index("its eyes")
     segs = ((a, a + len("The telescope opened")), (b, b + len("its eyes last night.")))
     joined = "The telescope opened its eyes last night."
@@ -118,7 +121,9 @@ def test_copy_texts_carry_the_citation_and_link() -> None:
     start = INTERVIEW.index("We are")
     q = quote("We are building a solar farm in the desert.", "d.txt", start)
     texts = views.copy_texts(q, "http://h/?q=x#quote-1")
-    assert texts["plain"].startswith("“We are building") and "Guest, d.txt, line 2" in texts["plain"]
+    assert (
+        texts["plain"].startswith("“We are building") and "Guest, d.txt, line 2" in texts["plain"]
+    )
     assert texts["markdown"].startswith("> We are building")
     assert texts["markdown"].endswith("([source](http://h/?q=x#quote-1))")
 
@@ -170,7 +175,7 @@ def test_answer_page_renders_quotes_with_citations_and_checks(site: Site) -> Non
     r = site.client.get("/", params={"q": "solar farm in the desert"})
     assert r.status_code == 200
     assert 'class="quote"' in r.text and "✓ verified verbatim" in r.text
-    assert 'data-copy=""' not in r.text and "data-copy=\"“We are" in r.text
+    assert 'data-copy=""' not in r.text and 'data-copy="“We are' in r.text
     assert "2024-05-01" in r.text  # the date from the file name is in the chip
     assert 'href="/transcripts/2024-05-01-solar.txt?start=' in r.text
 

@@ -2,7 +2,7 @@
 on loopback serving the seeds (real model) plus a subtitle file with audio and a `<script>` one.
 
 One module-scoped server and browser (the suite's time budget is tight); each test gets a fresh
-browser context whose every request is checked to stay on 127.0.0.1. With QA_SCREENSHOTS=DIR
+browser context whose every request is checked to stay on 127.0.0.1. With WEB_SCREENSHOTS=DIR
 the answer and reader are also saved there, light and dark (docs/ holds the README's copies).
 """
 
@@ -101,7 +101,9 @@ def site(seeded: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     service.update()
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(service=service), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(service=service), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, name="web-uvicorn", daemon=True)
     thread.start()
@@ -162,7 +164,7 @@ def no_overflow(page: Page) -> bool:
 
 
 def shoot(page: Page, name: str) -> None:
-    folder = os.environ.get("QA_SCREENSHOTS")
+    folder = os.environ.get("WEB_SCREENSHOTS")
     if folder:
         page.screenshot(path=str(Path(folder) / name), full_page=False)
 
@@ -244,14 +246,20 @@ def test_upload_and_delete_need_the_key(page: Page, site: Site) -> None:
     file_input = page.locator("#file")
     expect(file_input).to_be_disabled()
     page.get_by_label("API key").fill("wrong")
-    file_input.set_input_files(
-        {"name": "farm.txt", "mimeType": "text/plain", "buffer": UPLOAD}
+    page.evaluate(  # dropped on the drop zone: refused, the key is wrong (401)
+        """text => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], "farm.txt", {type: "text/plain"}));
+            document.querySelector("#drop").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        UPLOAD.decode(),
     )
     expect(page.locator("#upload-result")).to_contain_text("Could not add farm.txt")
+    expect(page.locator("#upload-result")).to_contain_text("Bearer")
+    assert not (site.source / "farm.txt").exists()
     page.get_by_label("API key").fill(KEY)
-    file_input.set_input_files(
-        {"name": "farm.txt", "mimeType": "text/plain", "buffer": UPLOAD}
-    )
+    file_input.set_input_files({"name": "farm.txt", "mimeType": "text/plain", "buffer": UPLOAD})
     result = page.locator("#upload-result")
     expect(result).to_contain_text("Added farm.txt")
     expect(result).to_contain_text("speakers Interviewer, Farmer; 4 turns")
@@ -312,8 +320,10 @@ def test_themes_and_a_phone_width_render_without_overflow(
 
 
 def test_screenshots_dark(browser: Browser, site: Site) -> None:
-    """The dark screenshots for docs/ (only with QA_SCREENSHOTS; otherwise a smoke check)."""
-    ctx = browser.new_context(base_url=site.url, color_scheme="dark", viewport={"width": 1000, "height": 760})
+    """The dark screenshots for docs/ (only with WEB_SCREENSHOTS; otherwise a smoke check)."""
+    ctx = browser.new_context(
+        base_url=site.url, color_scheme="dark", viewport={"width": 1000, "height": 760}
+    )
     try:
         page = ctx.new_page()
         page.goto(ask_url(SEED_QUESTION))
@@ -334,14 +344,39 @@ def serious(results: Any) -> list[str]:
     ]
 
 
-def test_accessibility_scan_finds_nothing_serious(page: Page) -> None:
+def test_accessibility_scan_finds_nothing_serious(browser: Browser, site: Site) -> None:
     axe = Axe()
-    page.goto(ask_url(SEED_QUESTION))
-    problems = serious(axe.run(page))
-    page.locator("article.quote a.open").first.click()
-    page.wait_for_url("**/transcripts/**")
-    problems += serious(axe.run(page))
-    for path in ("/transcripts", "/transcripts/telescope.srt", ask_url(OFF_TOPIC)):
-        page.goto(path)
-        problems += [f"{path}: {p}" for p in serious(axe.run(page))]
+    problems = []
+    for scheme in ("light", "dark"):  # contrast is checked in both themes
+        ctx = browser.new_context(base_url=site.url, color_scheme=scheme)
+        try:
+            page = ctx.new_page()
+            page.goto(ask_url(SEED_QUESTION))
+            problems += [f"{scheme} answer: {p}" for p in serious(axe.run(page))]
+            page.locator("article.quote a.open").first.click()
+            page.wait_for_url("**/transcripts/**")
+            problems += [f"{scheme} reader: {p}" for p in serious(axe.run(page))]
+            if scheme == "light":
+                for path in ("/transcripts", "/transcripts/telescope.srt", ask_url(OFF_TOPIC)):
+                    page.goto(path)
+                    problems += [f"{path}: {p}" for p in serious(axe.run(page))]
+        finally:
+            ctx.close()
     assert problems == []
+
+
+def test_answer_and_reader_work_without_javascript(browser: Browser, site: Site) -> None:
+    ctx = browser.new_context(base_url=site.url, java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        page.goto("/")
+        page.get_by_label("Question", exact=True).fill(SEED_QUESTION)
+        page.get_by_role("button", name="Ask").click()
+        quote = page.locator("article.quote blockquote").first
+        expect(quote).to_be_visible()
+        expect(page.locator("button.copy").first).to_be_hidden()  # copying needs the script
+        text = (quote.text_content() or "").strip()
+        page.locator("article.quote a.open").first.click()
+        assert marked(page) == text
+    finally:
+        ctx.close()

@@ -32,7 +32,7 @@ from qa.web.views import PageFilters
 
 # One policy for every page: only this origin, no inline script or style, no framing.
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
@@ -47,6 +47,7 @@ MAX_K = 20
 PARSED_CACHE = 16
 MEDIA_CHUNK = 256 * 1024
 MAX_SKIPPED_SHOWN = 200
+NOTE_NAMES = frozenset({"readme", "source", "sources", "license", "licence", "copying"})
 
 _env = Environment(
     loader=PackageLoader("qa.web", "templates"),
@@ -329,7 +330,9 @@ def router() -> APIRouter:
             nav=nav,
             media=media_path is not None,
             media_kind=(
-                "video" if media_path is not None and media_path.suffix in (".mp4", ".webm") else "audio"
+                "video"
+                if media_path is not None and media_path.suffix in (".mp4", ".webm")
+                else "audio"
             ),
             media_type=views.MEDIA_TYPES.get(media_path.suffix, "") if media_path else "",
         )
@@ -514,7 +517,7 @@ def _skipped(source: Path, indexed: set[str]) -> list[dict[str, str]]:
                 continue  # played beside its transcript, never indexed itself
             if suffix not in SUFFIXES:
                 reason = "not a transcript format qa reads (.txt .md .srt .vtt .json)"
-            elif name.split(".")[0].lower() in ("readme", "source", "sources", "license", "licence"):
+            elif name.split(".")[0].lower() in NOTE_NAMES:
                 reason = "notes about the corpus, not a transcript"
             else:
                 reason = _parse_problem(path, doc_id)
