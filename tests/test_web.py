@@ -262,3 +262,16 @@ def test_static_files_are_served_and_nothing_else(site: Site) -> None:
     assert site.client.get("/static/app.js").status_code == 200
     assert site.client.get("/static/..%2Froutes.py").status_code == 404
     assert site.client.get("/static/routes.py").status_code == 404
+
+
+def test_pages_need_the_read_key_when_one_is_set(site: Site, tmp_path: Path) -> None:
+    settings = Settings(
+        source_dir=site.source, index_dir=site.service.settings.index_dir, read_api_key="r3ad"
+    )
+    service = QAService(settings, embedder=HashEmbedder())
+    with TestClient(create_app(service=service)) as client:
+        for path in ("/", "/transcripts", "/transcripts/script.txt", "/answer.json?q=x"):
+            assert client.get(path).status_code == 401, path
+        ok = client.get("/transcripts", headers={"authorization": "Bearer r3ad"})
+        assert ok.status_code == 200
+        assert client.get("/static/app.css").status_code == 200  # assets hold no transcript data

@@ -286,6 +286,11 @@ def test_script_in_a_transcript_is_text(page: Page) -> None:
     page.goto("/transcripts/script.txt")
     expect(page.locator(".lines")).to_contain_text("<script>window.pwned = 1</script>")
     assert page.evaluate("window.pwned") is None
+    page.goto("/transcripts/script.txt#L1-L2")  # a line range link selects its lines
+    expect(page.locator(".line.selected")).to_have_count(2)
+    page.locator("#L1 .lno").click()
+    page.locator("#L2 .lno").click(modifiers=["Shift"])
+    assert page.url.endswith("#L1-L2")
 
 
 def test_player_plays_from_a_time_and_follows_the_turn(page: Page) -> None:
@@ -312,6 +317,10 @@ def test_themes_and_a_phone_width_render_without_overflow(
         bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert (bg == "rgb(15, 20, 25)") == (scheme == "dark"), bg
         href = page.locator("article.quote a.open").first.get_attribute("href") or ""
+        page.emulate_media(media="print")  # the print style drops the controls, keeps the quotes
+        expect(page.locator("article.quote .actions").first).to_be_hidden()
+        expect(page.locator("article.quote blockquote").first).to_be_visible()
+        page.emulate_media(media="screen")
         for path in (href, "/transcripts", "/transcripts/telescope.srt"):
             page.goto(path)
             assert no_overflow(page), path
