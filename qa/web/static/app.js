@@ -226,6 +226,7 @@
     const key = $("#key");
     if (!key) return;
     $$(".js-only").forEach((e) => { e.hidden = false; });
+    $("#manage").addEventListener("submit", (ev) => ev.preventDefault());  // Enter in the key field
     const file = $("#file");
     key.addEventListener("input", () => {
       apiKey = key.value.trim();
