@@ -18,9 +18,8 @@ from qa.errors import QAError
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from qa.models import Answer, Hit
+    from qa.models import Answer, Passage, UpdateReport
     from qa.service import QAService
-    from qa.update import UpdateReport
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_enable=False
@@ -69,26 +68,29 @@ def _service(
 ) -> QAService:
     from qa.errors import InvalidInput
     from qa.service import QAService
-    from qa.settings import Settings
+    from qa.settings import MODES, load_settings
 
+    settings = load_settings()
     overrides: dict[str, Any] = {}
-    if indexing and Settings().embed_threads is None:
+    if indexing and settings.embed_threads is None:
         # An index command embeds large batches with no requests to serve: every core helps
-        # (seed build, quiet machine: 13.1 s with one onnxruntime thread, 7.4 s with two).
+        # (docs/benchmarks.md: seed build with one onnxruntime thread vs two).
         overrides["embed_threads"] = os.cpu_count() or 1
     if mode is not None:
-        if mode not in ("hybrid", "dense", "bm25"):
-            raise InvalidInput(f"unknown --mode {mode!r} (hybrid, dense or bm25)")
-        overrides["mode"] = mode
+        if mode not in MODES:
+            raise InvalidInput(f"unknown --mode {mode!r} ({', '.join(MODES[:-1])} or {MODES[-1]})")
+        overrides["retrieval"] = settings.retrieval.model_copy(update={"mode": mode})
     if source is not None:
         overrides["source_dir"] = source
     if index is not None:
         overrides["index_dir"] = index
-    return QAService(Settings(**overrides))
+    return QAService(settings.model_copy(update=overrides))
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    from qa.models import dump
+
+    sys.stdout.write(json.dumps(dump(data), ensure_ascii=False, indent=2) + "\n")
 
 
 @app.callback()
@@ -140,8 +142,8 @@ def index_prune(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         _print_json(result)
         return
     typer.echo(
-        f"removed {result['leftovers']} leftovers, {result['segments']} segments, "
-        f"{result['embeddings']} cached embeddings ({result['embeddings_kept']} kept)"
+        f"removed {result.leftovers} leftovers, {result.segments} segments, "
+        f"{result.embeddings} cached embeddings ({result.embeddings_kept} kept)"
     )
 
 
@@ -169,10 +171,17 @@ def _print_report(report: UpdateReport, as_json: bool) -> None:
     for problem in report.problems:
         typer.echo(f"qa: warning: {problem}", err=True)
     if as_json:
-        _print_json(report.to_dict())
+        _print_json(report)
         return
-    d = report.to_dict()
-    counts = ", ".join(f"{d[k]} {k}" for k in ("added", "changed", "removed", "unchanged"))
+    counts = ", ".join(
+        f"{n} {kind}"
+        for kind, n in (
+            ("added", report.added),
+            ("changed", report.changed),
+            ("removed", report.removed),
+            ("unchanged", report.unchanged),
+        )
+    )
     if not report.written:
         typer.echo(f"index is up to date: {counts} (version {report.version})")
         return
@@ -181,8 +190,9 @@ def _print_report(report: UpdateReport, as_json: bool) -> None:
         f"in {report.seconds:.1f}s → {report.documents} documents, {report.chunks} chunks "
         f"(version {report.version})"
     )
-    for kind in ("added", "changed", "removed"):
-        for doc_id in d["doc_ids"][kind]:
+    ids = report.doc_ids
+    for kind, docs in (("added", ids.added), ("changed", ids.changed), ("removed", ids.removed)):
+        for doc_id in docs:
             typer.echo(f"  {kind:8} {doc_id}")
 
 
@@ -243,19 +253,29 @@ def index_status(
     source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Documents, chunks, model, size on disk, last update, and unindexed changes in the source."""
-    info = _service(source, index).index_info()
+    from qa.models import dump
+
+    status = _service(source, index).index_info()
     if as_json:
-        _print_json(info)
+        _print_json(status)
         return
+    info = dump(status)
     shown = {
         **info,
-        "size_bytes": _size(info["size_bytes"]),
-        "cache_bytes": _size(info["cache_bytes"]),
-        "pending": _describe(info["pending"]) or "none",
+        "size_bytes": _size(status.size_bytes),
+        "cache_bytes": _size(status.cache_bytes),
+        "pending": _describe(status.pending) or "none",
+        "problems": "; ".join(status.problems) or "none",
     }
     names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
     for key, value in shown.items():
         typer.echo(f"{names.get(key, key):10} {value}")
+    if status.problems:
+        typer.echo(
+            "qa: warning: the index is damaged: `qa index build` rewrites it, or "
+            "`qa index prune` then `qa index update` re-index what is damaged",
+            err=True,
+        )
 
 
 def _size(n: int) -> str:
@@ -281,16 +301,10 @@ def ask(
     date_to: DateToOpt = None,
 ) -> None:
     """Answer QUESTION with verbatim quotes and citations."""
-    answer = _service(source, index, mode).ask(
-        question,
-        k=k,
-        docs=doc or (),
-        speakers=speaker or (),
-        date_from=date_from,
-        date_to=date_to,
-    )
+    filters = _filters(doc, speaker, date_from, date_to)
+    answer = _service(source, index, mode).ask(question, k=k, filters=filters)
     if as_json:
-        _print_json(answer.to_dict())
+        _print_json(answer)
     else:
         _render_answer(answer)
 
@@ -309,18 +323,22 @@ def search(
     date_to: DateToOpt = None,
 ) -> None:
     """The top passages for QUERY, with scores."""
-    hits = _service(source, index, mode).search(
-        query,
-        k=k,
-        docs=doc or (),
-        speakers=speaker or (),
-        date_from=date_from,
-        date_to=date_to,
-    )
+    from qa.models import SearchResult
+
+    filters = _filters(doc, speaker, date_from, date_to)
+    hits = _service(source, index, mode).search(query, k=k, filters=filters)
     if as_json:
-        _print_json({"passages": [h.to_dict() for h in hits]})
+        _print_json(SearchResult(tuple(hits)))
     else:
         _render_hits(hits)
+
+
+def _filters(
+    doc: list[str] | None, speaker: list[str] | None, date_from: str | None, date_to: str | None
+) -> Any:
+    from qa.models import Filters
+
+    return Filters.of(docs=doc or (), speakers=speaker or (), date_from=date_from, date_to=date_to)
 
 
 @app.command()
@@ -344,24 +362,9 @@ def serve(
 
     from qa.api import create_app
     from qa.api.observability import configure_logging
-    from qa.errors import IndexIncompatible, IndexMissing
 
     svc = _service(source, index)
-    try:
-        changes = svc.pending_changes()
-    except (IndexMissing, IndexIncompatible):
-        if not (build or watch):
-            raise
-        changes = {"missing": ["no usable index yet"]}
-    if any(changes.values()):
-        if build or watch:
-            typer.echo(f"qa: index is missing or stale ({_describe(changes)}); updating…", err=True)
-            svc.update()
-        else:
-            typer.echo(
-                f"qa: warning: index is stale ({_describe(changes)}); run `qa index update`",
-                err=True,
-            )
+    svc.check_index(update=build or watch, notify=lambda msg: typer.echo(f"qa: {msg}", err=True))
     s = svc.settings
     configure_logging(s.log_level)
     # Our middleware logs each request as JSON with its id; uvicorn's access log would repeat it.
@@ -486,41 +489,32 @@ def _render_answer(answer: Answer) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from qa.answer import cite_extra
+    from qa.models import cite
 
     console = Console()
     if not answer.answerable:
         console.print(Text(answer.answer, style="yellow"))
         return
     for q in answer.quotes:
-        lines = (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
         head = Text()
         head.append(q.label or q.speaker or "(no speaker)", style="bold cyan")
-        head.append(
-            f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}{cite_extra(q)}, score {q.score:.3f}",
-            style="dim",
-        )
+        head.append(f"  {cite(q)}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim")
         console.print(head)
         console.print(Text(f"“{q.text}”"), soft_wrap=True)
         console.print()
 
 
-def _render_hits(hits: list[Hit]) -> None:
+def _render_hits(hits: list[Passage]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(show_lines=True)
     for col in ("score", "speaker", "citation", "passage"):
         table.add_column(col)
-    for h in hits:
-        c = h.chunk
+    for c in hits:
         dated = "".join(f"\n{x}" for x in (c.title, c.date) if x and x != c.doc_id)
         table.add_row(
-            f"{h.score:.3f}",
+            f"{c.score:.3f}",
             c.label or c.speaker or "",
             f"{c.doc_id}\nlines {c.line_start}–{c.line_end}{dated}",
             c.text,

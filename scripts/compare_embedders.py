@@ -38,7 +38,7 @@ def main() -> None:
     from qa.settings import Settings
 
     backends = ("torch", args.other)
-    embedders = {b: load_embedder(b) for b in backends}
+    embedders = {b: load_embedder(Settings(embedder=b)) for b in backends}
     print("backends:", {b: e.backend for b, e in embedders.items()})
     questions = [json.loads(line)["question"] for line in DEV.read_text().splitlines() if line]
     tmp = Path(tempfile.mkdtemp(prefix="qa-compare-"))
@@ -69,7 +69,7 @@ def main() -> None:
                         "quotes": [
                             (x.doc_id, x.start, x.end, round(x.score, 4)) for x in ans.quotes
                         ],
-                        "passages": [p.chunk.id for p in ans.passages],
+                        "passages": [(p.doc_id, p.start) for p in ans.passages],
                     }
                 )
             return out

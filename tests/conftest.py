@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -44,7 +44,7 @@ KEY = "test-write-key"
 
 def snapshot(svc: QAService) -> tuple[list[str], str | None]:
     files = sorted(p.name for p in svc.settings.source_dir.iterdir())
-    return files, svc.index_dir.current()
+    return files, svc.store.current()
 
 
 def test_upload_json_then_multipart_then_delete(client: tuple[TestClient, QAService]) -> None:

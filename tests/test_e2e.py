@@ -104,7 +104,7 @@ def test_server_end_to_end(server: str, seeded: Built, verbatim: Verbatim) -> No
         health = client.get("/health").json()
         assert health["status"] == "ok" and health["documents"] == 2 and health["chunks"] > 0
         assert "MiniLM" in health["model"]
-        assert health["version"] == seeded.service.status()["version"]
+        assert health["version"] == seeded.service.status().version
 
         r = client.post(
             "/ask", json={"question": "How many patients have had Neuralink implanted?", "k": 3}

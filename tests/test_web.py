@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 
 from qa.api.app import create_app
-from qa.embed import HashEmbedder
 from qa.errors import NotFound
 from qa.ingest import parse_transcript
 from qa.models import Quote
 from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import AnswerSettings, Settings
 from qa.web import PAGE_CSP, views
 
 INTERVIEW = """Host: Welcome to the show. What are you building this year?
@@ -74,7 +74,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     write_wav(source / "telescope.wav", 4.0)
     (source / "script.txt").write_text(SCRIPT, encoding="utf-8")
     (source / "notes.pdf").write_bytes(b"%PDF-1.4")
-    settings = Settings(source_dir=source, index_dir=base / "index", abstain_threshold=-1.0)
+    settings = Settings(
+        source_dir=source, index_dir=base / "index", answer=AnswerSettings(abstain_threshold=-1.0)
+    )
     service = QAService(settings, embedder=HashEmbedder())
     service.build()
     (source / "broken.txt").write_bytes(b"\xff\xfe not utf-8")  # arrived after the build

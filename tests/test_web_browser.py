@@ -271,7 +271,7 @@ def test_upload_and_delete_need_the_key(page: Page, site: Site) -> None:
     row.get_by_role("button", name="Delete farm.txt").click()
     expect(row).to_have_count(0)
     assert not (site.source / "farm.txt").exists()
-    assert "farm.txt" not in {d["doc_id"] for d in site.service.documents()}
+    assert "farm.txt" not in {d.doc_id for d in site.service.documents()}
 
 
 def test_unanswerable_says_not_found_and_lists_related(page: Page) -> None:

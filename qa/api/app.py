@@ -37,8 +37,9 @@ from qa.api.schemas import (
 )
 from qa.errors import BadUpload, Forbidden, QAError, Unauthorized
 from qa.ingest import upload as uploads
+from qa.models import Filters, dump
 from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import Settings, load_settings
 from qa.web import router as web_router
 
 log = logging.getLogger("qa.http")
@@ -85,16 +86,12 @@ def _check_bearer(request: Request, expected: str, name: str) -> None:
         raise Unauthorized(f"this endpoint needs `Authorization: Bearer <{name}>`")
 
 
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 def create_app(
     settings: Settings | None = None, service: QAService | None = None, watch: bool = False
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = service or QAService(settings or Settings())
+        svc = service or QAService(settings or load_settings())
         svc.load()  # model + index, once; a missing or incompatible index stops start-up here
         places()  # the place list (50 ms) loads now, not on the first "which city" question
         # Which path runs the model (onnx-fp32, or torch when there is no ONNX export): the two
@@ -122,7 +119,7 @@ def create_app(
         lifespan=lifespan,
     )
 
-    cfg = settings or (service.settings if service else Settings())
+    cfg = settings or (service.settings if service else load_settings())
     install_observability(app, cfg.cors_origins, cfg.request_timeout)
 
     @app.exception_handler(QAError)
@@ -188,15 +185,13 @@ def create_app(
         level = logging.INFO if service.settings.log_questions else logging.DEBUG
         log.log(level, "ask", extra={"fields": {"question": body.question, "k": body.k}})
 
+        filters = Filters.of(
+            docs=body.doc, speakers=body.speaker, date_from=body.date_from, date_to=body.date_to
+        )
+
         def answer() -> dict[str, Any]:
-            return service.ask(
-                body.question,
-                k=body.k,
-                docs=body.doc,
-                speakers=body.speaker,
-                date_from=_iso(body.date_from),
-                date_to=_iso(body.date_to),
-            ).to_dict()
+            result: dict[str, Any] = dump(service.ask(body.question, k=body.k, filters=filters))
+            return result
 
         return await run_in_threadpool(answer)
 
@@ -217,27 +212,25 @@ def create_app(
         """The top passages for a query, with scores."""
         service = svc(request)
 
+        filters = Filters.of(
+            docs=doc or (), speakers=speaker or (), date_from=date_from, date_to=date_to
+        )
+
         def passages() -> dict[str, Any]:
-            hits = service.search(
-                q,
-                k=k,
-                docs=doc or (),
-                speakers=speaker or (),
-                date_from=_iso(date_from),
-                date_to=_iso(date_to),
-            )
-            return {"passages": [h.to_dict() for h in hits]}
+            return {"passages": dump(service.search(q, k=k, filters=filters))}
 
         return await run_in_threadpool(passages)
 
     @app.get("/health", response_model=Health)
     def health(request: Request) -> dict[str, Any]:
-        return svc(request).status()
+        result: dict[str, Any] = dump(svc(request).status())
+        return result
 
     @app.get("/documents", response_model=list[Document], dependencies=read_key)
     def documents(request: Request) -> list[dict[str, Any]]:
         """The indexed documents with their content hashes and chunk counts."""
-        return svc(request).documents()
+        result: list[dict[str, Any]] = dump(svc(request).documents())
+        return result
 
     @app.post(
         "/documents",
@@ -260,9 +253,9 @@ def create_app(
             uploads.check_size(max(0, int(length) - BODY_SLACK), limit)
         name, data = await _read_upload(request, limit)
         doc_id, report = await run_in_threadpool(service.add_document, name, data)
-        if doc_id not in report.added:
+        if doc_id not in report.doc_ids.added:
             response.status_code = 200
-        return {"doc_id": doc_id, "update": report.to_dict()}
+        return {"doc_id": doc_id, "update": dump(report)}
 
     @app.delete(
         "/documents/{doc_id:path}",
@@ -272,7 +265,8 @@ def create_app(
     )
     def delete_document(doc_id: str, request: Request) -> dict[str, Any]:
         """Delete a transcript from the source folder and the index."""
-        return svc(request).delete_document(doc_id).to_dict()
+        result: dict[str, Any] = dump(svc(request).delete_document(doc_id))
+        return result
 
     @app.post(
         "/index/update",
@@ -282,7 +276,8 @@ def create_app(
     )
     def update_index(request: Request) -> dict[str, Any]:
         """Bring the index in line with the source folder (what `qa index update` does)."""
-        return svc(request).update().to_dict()
+        result: dict[str, Any] = dump(svc(request).update())
+        return result
 
     app.include_router(web_router())  # the web page (qa/web): HTML routes with their own CSP
     return app

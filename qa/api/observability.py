@@ -156,9 +156,9 @@ def install(app: FastAPI, cors_origins: list[str], timeout: float) -> None:
         service = getattr(request.app.state, "service", None)
         if service is not None:
             status = service.status()
-            INDEX_DOCUMENTS.set(status["documents"])
-            INDEX_CHUNKS.set(status["chunks"])
-            number = str(status.get("version", "")).split("-")[0]
+            INDEX_DOCUMENTS.set(status.documents)
+            INDEX_CHUNKS.set(status.chunks)
+            number = status.version.split("-")[0]
             if number.isdigit():
                 INDEX_VERSION.set(int(number))
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa.errors import NotFound, QAError, Unauthorized
 from qa.ingest import SIDECAR, SUFFIXES, parse_transcript
-from qa.models import Answer, Transcript
+from qa.models import Answer, Filters, Transcript
 from qa.service import QAService
 from qa.web import views
 from qa.web.views import PageFilters
@@ -64,10 +64,12 @@ def ask(service: QAService, question: str, filters: PageFilters, k: int) -> Answ
     return service.ask(
         question,
         k=k,
-        docs=filters.docs,
-        speakers=filters.speakers,
-        date_from=filters.date_from,
-        date_to=filters.date_to,
+        filters=Filters.of(
+            docs=filters.docs,
+            speakers=filters.speakers,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        ),
     )
 
 
@@ -146,7 +148,7 @@ def router() -> APIRouter:
         with caches.lock:
             if caches.catalog and caches.catalog[0] == index.version:
                 return caches.catalog[1]
-        counts = {d["doc_id"]: int(d["chunks"]) for d in service.documents()}
+        counts = {d.doc_id: d.chunks for d in service.documents()}
         sums = views.summaries(index.chunks, counts)
         found = Catalog(
             sorted(((d, s.title) for d, s in sums.items()), key=lambda p: p[1].lower()),
@@ -243,12 +245,12 @@ def router() -> APIRouter:
         index = service.index
         rows = []
         for d in service.documents():
-            summary = cat.summaries.get(d["doc_id"])
+            summary = cat.summaries.get(d.doc_id)
             rows.append(
                 {
                     "doc": summary
-                    or views.DocSummary(d["doc_id"], d["doc_id"], None, [], 0, d["chunks"], None),
-                    "indexed": _indexed_at(service, d["doc_id"]),
+                    or views.DocSummary(d.doc_id, d.doc_id, None, [], 0, d.chunks, None),
+                    "indexed": _indexed_at(service, d.doc_id),
                 }
             )
         return _page(
@@ -395,10 +397,11 @@ def _answer_context(
         )
     passages = [
         {
-            **views.hit_view(h),
-            "href": views.reader_href(h.chunk.doc_id, h.chunk.start, h.chunk.end),
+            "passage": p,
+            "cite": views.citation(p),
+            "href": views.reader_href(p.doc_id, p.start, p.end),
         }
-        for h in answer.passages
+        for p in answer.passages
     ]
     docs = {q.doc_id for q in answer.quotes}
     if answer.answerable:
@@ -488,16 +491,16 @@ def _ranged(path: Path, header: str | None) -> Response:
 def _indexed_at(service: QAService, doc_id: str) -> str | None:
     """When this document's segment was written (its version's time when that is unknown)."""
     index = service.index
-    entry = index.documents.get(doc_id, {})
-    segment = entry.get("segment")
-    if segment:
+    entry = index.documents.get(doc_id)
+    # Only the folder store has files to date; another backend shows the version's time.
+    root = getattr(service.store, "root", None)
+    if entry is not None and isinstance(root, Path):
         try:
-            mtime = (service.index_dir.root / "segments" / segment).stat().st_mtime
+            mtime = (root / "segments" / entry.segment).stat().st_mtime
             return dt.datetime.fromtimestamp(mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         except OSError:
             pass
-    created = index.manifest.get("created")
-    return str(created) if created else None
+    return index.manifest.created or None
 
 
 def _skipped(source: Path, indexed: set[str]) -> list[dict[str, str]]:

@@ -1,6 +1,6 @@
 """What the pages show, as plain data: citations, the verbatim check, the reader's lines, exports.
 
-Pure functions over the service's records (`Quote`, `Hit`, `Chunk`, `Transcript`), so they are
+Pure functions over the service's records (`Quote`, `Passage`, `Chunk`, `Transcript`), so they are
 tested without a server; `routes.py` only fetches, calls these and renders.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from qa.models import Answer, Chunk, Hit, Quote, Segment, Transcript
+from qa.models import Answer, Chunk, Passage, Quote, Segment, Transcript, dump
 from qa.segments import join
 
 MEDIA_SUFFIXES = (".mp3", ".m4a", ".wav", ".mp4", ".webm")
@@ -71,9 +71,9 @@ def lines_label(line_start: int, line_end: int) -> str:
     return f"line {line_start}" if line_start == line_end else f"lines {line_start}–{line_end}"
 
 
-def citation(item: Quote | Chunk) -> list[str]:
+def citation(item: Quote | Passage) -> list[str]:
     """The parts of a citation chip: speaker · title · date · [mm:ss] · lines."""
-    time_start = item.time_start if isinstance(item, Quote) else _first_time(item)
+    time_start = item.time_start
     parts = [item.speaker or "(no speaker)", item.title or item.doc_id]
     if item.date:
         parts.append(item.date)
@@ -83,11 +83,7 @@ def citation(item: Quote | Chunk) -> list[str]:
     return parts
 
 
-def _first_time(chunk: Chunk) -> float | None:
-    return chunk.times[0][0] if chunk.times else None
-
-
-def verified(text: str, quote: Quote | Chunk) -> bool:
+def verified(text: str, quote: Quote | Passage) -> bool:
     """The quote is exactly the source: one slice, or its segments joined by single spaces."""
     if len(quote.segments) == 1 and text[quote.start : quote.end] != quote.text:
         return False
@@ -130,9 +126,8 @@ def export_markdown(answer: Answer, link: str, base: str) -> str:
     lines = [f"# {answer.question}", "", f"[Permalink]({link})", ""]
     if not answer.answerable:
         lines += ["Not found in these transcripts.", "", "## Related passages", ""]
-        for hit in answer.passages:
-            c = hit.chunk
-            lines += [f"> {c.text}", ">", f"> — {', '.join(citation(c))}", ""]
+        for p in answer.passages:
+            lines += [f"> {p.text}", ">", f"> — {', '.join(citation(p))}", ""]
         return "\n".join(lines)
     for i, q in enumerate(answer.quotes, 1):
         href = base + reader_href(q.doc_id, q.start, q.end, answer.question, None, i)
@@ -163,13 +158,13 @@ def export_csv(answer: Answer, checks: Sequence[bool]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for i, (q, ok) in enumerate(zip(answer.quotes, checks, strict=True), 1):
-        d = q.to_dict()
+        d = dump(q)
         writer.writerow([i, *(d[f] for f in CSV_FIELDS[1:-1]), "yes" if ok else "no"])
     return out.getvalue()
 
 
 def export_json(answer: Answer, checks: Sequence[bool], link: str) -> str:
-    body = answer.to_dict()
+    body: dict[str, Any] = dump(answer)
     for q, ok in zip(body["quotes"], checks, strict=True):
         q["verified"] = ok
     body["permalink"] = link
@@ -313,8 +308,3 @@ def summaries(chunks: Iterable[Chunk], counts: Mapping[str, int]) -> dict[str, D
     for doc_id, seen in turns.items():
         out[doc_id].turns = len(seen)
     return out
-
-
-def hit_view(hit: Hit) -> dict[str, Any]:
-    c = hit.chunk
-    return {"chunk": c, "score": hit.score, "cite": citation(c)}
