@@ -43,6 +43,12 @@ ModeOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="fail on any problem (a skipped or partly read file)")
+]
+# `qa index build/update` finished, every readable file indexed, but some were skipped or read
+# only in part (README: Exit codes). Failures keep their own codes (qa.errors).
+EXIT_PROBLEMS = 20
 # Below this many texts to embed an update is quick: a progress bar would only flicker.
 PROGRESS_MIN = 300
 KOpt = Annotated[int, typer.Option("-k", min=1, max=50, help="passages to return")]
@@ -104,6 +110,7 @@ def index_build(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Index every transcript in the source folder (default seeds/) into a new version.
 
@@ -112,8 +119,9 @@ def index_build(
     """
     svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
-        report = svc.build(progress=bar)
+        report = svc.build(progress=bar, strict=strict)
     _print_report(report, as_json)
+    _exit_for(report)
 
 
 @index_app.command("update")
@@ -122,12 +130,14 @@ def index_update(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
     svc = _service(source, index, indexing=True)
     with _ProgressBar(quiet or as_json) as bar:
-        report = svc.update(progress=bar)
+        report = svc.update(progress=bar, strict=strict)
     _print_report(report, as_json)
+    _exit_for(report)
 
 
 @index_app.command("prune")
@@ -165,6 +175,12 @@ def index_watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonO
         typer.echo(f"qa: error: {exc.message}", err=True)
 
     watch(svc, threading.Event(), on_update=on_update, on_error=on_error)
+
+
+def _exit_for(report: UpdateReport) -> None:
+    """Done with problems (files skipped or partly read) is not success: EXIT_PROBLEMS."""
+    if report.problems:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _print_report(report: UpdateReport, as_json: bool) -> None:
@@ -266,6 +282,7 @@ def index_status(
         "cache_bytes": _size(status.cache_bytes),
         "pending": _describe(status.pending) or "none",
         "problems": "; ".join(status.problems) or "none",
+        "skipped": "; ".join(f"{f.doc_id} ({f.reason})" for f in status.skipped) or "none",
     }
     names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
     for key, value in shown.items():

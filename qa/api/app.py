@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BeforeValidator, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -54,7 +54,11 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "the request lacks the QA_API_KEY Bearer token"},
     403: {"model": ErrorBody, "description": "write endpoints are disabled (no QA_API_KEY)"},
     409: {"model": ErrorBody, "description": "another update held the index lock too long"},
-    413: {"model": ErrorBody, "description": "document larger than QA_MAX_UPLOAD_BYTES"},
+    413: {
+        "model": ErrorBody,
+        "description": "document larger than QA_MAX_UPLOAD_BYTES, a .docx inflating past its"
+        " limit, or a PDF with too many pages",
+    },
     415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
     **ERRORS,
 }
@@ -231,6 +235,20 @@ def create_app(
         """The indexed documents with their content hashes and chunk counts."""
         result: list[dict[str, Any]] = dump(svc(request).documents())
         return result
+
+    @app.get(
+        "/documents/{doc_id:path}/text",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {}}}, 404: {"model": ErrorBody}},
+        dependencies=read_key,
+    )
+    def document_text(doc_id: str, request: Request) -> PlainTextResponse:
+        """The document's canonical text, which every quote's offsets refer to.
+
+        For text formats, the file as UTF-8; for .docx and .pdf, the text extracted when it was
+        indexed: `" ".join(text[s:e] for s, e in quote.segments) == quote.text`.
+        """
+        return PlainTextResponse(svc(request).document_text(doc_id))
 
     @app.post(
         "/documents",

@@ -84,11 +84,16 @@ class Passage(BaseModel):
     time_end: float | None = Field(None, description="seconds: end of the last cue quoted")
     title: str | None = None
     date: str | None = Field(None, description="YYYY-MM-DD, when the document has a date")
+    page: int | None = Field(None, description="PDF: the page the text starts on")
+    page_line_start: int | None = Field(None, description="PDF: first printed line number")
+    page_line_end: int | None = Field(None, description="PDF: last printed line number")
 
 
 class Quote(Passage):
     """A verbatim quote: `" ".join(source_text[s:e] for s, e in segments) == text`; for plain
-    text that is `source_text[start:end] == text`."""
+    text that is `source_text[start:end] == text`. `source_text` is the document's canonical
+    text: the file as UTF-8 for text formats, the extracted text for .docx and .pdf
+    (`GET /documents/{doc_id}/text` returns it for every format)."""
 
 
 class AskResponse(BaseModel):
@@ -113,8 +118,13 @@ class Health(BaseModel):
 
 class Document(BaseModel):
     doc_id: str
-    sha256: str
+    sha256: str | None = Field(
+        description="content hash: of the text, or of the file's bytes for .docx, .pdf and "
+        "undecodable files; null for a skipped file of an unsupported type"
+    )
     chunks: int
+    status: str = Field("indexed", description="indexed, or skipped (not readable: see reason)")
+    reason: str | None = Field(None, description="why a skipped file could not be indexed")
 
 
 class ErrorBody(BaseModel):
@@ -137,7 +147,9 @@ class InvalidRequestBody(ErrorBody):
 class DocumentText(BaseModel):
     """`POST /documents` as JSON (the other form is a multipart upload with a `file` part)."""
 
-    name: str = Field(examples=["interview-2024-05.txt"], description="file name, .txt")
+    name: str = Field(
+        examples=["interview-2024-05.txt"], description="file name of a text format (.txt, …)"
+    )
     text: str = Field(description="the transcript, stored as UTF-8")
 
 
@@ -158,6 +170,13 @@ class UpdateResult(BaseModel):
     written: bool
     phases: dict[str, float]
     doc_ids: dict[str, list[str]]
+    problems: list[str] = Field(
+        default_factory=list,
+        description="`doc: ...`: files skipped, and what readers could not read",
+    )
+    skipped: list[dict[str, str]] = Field(
+        default_factory=list, description="files not indexed: {doc_id, reason}"
+    )
 
 
 class DocumentWritten(BaseModel):

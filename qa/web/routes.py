@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -24,7 +23,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa.errors import NotFound, QAError, Unauthorized
-from qa.ingest import SIDECAR, SUFFIXES, parse_transcript
 from qa.models import Answer, Filters, Transcript
 from qa.service import QAService
 from qa.web import views
@@ -47,7 +45,6 @@ MAX_K = 20
 PARSED_CACHE = 16
 MEDIA_CHUNK = 256 * 1024
 MAX_SKIPPED_SHOWN = 200
-NOTE_NAMES = frozenset({"readme", "source", "sources", "license", "licence", "copying"})
 
 _env = Environment(
     loader=PackageLoader("qa.web", "templates"),
@@ -161,13 +158,14 @@ def router() -> APIRouter:
 
     def parsed(service: QAService, doc_id: str) -> Transcript:
         text = service.document_text(doc_id)  # NotFound for ids the index does not know
-        key = (doc_id, str(hash(text)))
+        index = service.index
+        key = (doc_id, index.version)
         with caches.lock:
             doc = caches.parsed.get(key)
             if doc is not None:
                 caches.parsed.move_to_end(key)
                 return doc
-        doc = parse_transcript(doc_id, text)
+        doc = views.transcript_of(doc_id, text, index.chunks)
         with caches.lock:
             caches.parsed[key] = doc
             if len(caches.parsed) > PARSED_CACHE:
@@ -242,9 +240,11 @@ def router() -> APIRouter:
         _check_read_key(request)
         service = _service(request)
         cat = catalog(service)
-        index = service.index
         rows = []
-        for d in service.documents():
+        docs = service.documents()
+        for d in docs:
+            if d.status != "indexed":
+                continue
             summary = cat.summaries.get(d.doc_id)
             rows.append(
                 {
@@ -257,33 +257,18 @@ def router() -> APIRouter:
             request,
             "documents.html",
             rows=rows,
-            skipped=_skipped(service.settings.source_dir, set(index.documents)),
+            skipped=_skipped(service, docs),
             status=service.status(),
         )
 
     @api.get("/summary/{doc_id:path}")
     def summary(doc_id: str, request: Request) -> dict[str, Any]:
-        """What was parsed from a document: speakers, turns, duration (the upload's report)."""
+        """What was indexed from a document: speakers, turns, duration (the upload's report)."""
         _check_read_key(request)
-        service = _service(request)
-        doc = parsed(service, doc_id)
-        found = catalog(service).summaries.get(doc_id)
-        speakers: list[str] = []
-        for t in doc.turns:
-            if t.speaker and t.speaker not in speakers:
-                speakers.append(t.speaker)
-        ends = [b for t in doc.turns for _, b in t.times if b is not None]
-        out = views.DocSummary(
-            doc_id,
-            (found.title if found else None) or doc.title or doc_id,
-            found.date if found else doc.date,
-            speakers,
-            len(doc.turns),
-            found.chunks if found else 0,
-            max(ends) if ends else None,
-        ).to_dict()
-        out["problems"] = list(doc.problems)
-        return out
+        found = catalog(_service(request)).summaries.get(doc_id)
+        if found is None:
+            raise NotFound(f"no document {doc_id!r} in the index")
+        return found.to_dict()
 
     @api.get("/media/{doc_id:path}")
     def media(doc_id: str, request: Request) -> Response:
@@ -503,39 +488,19 @@ def _indexed_at(service: QAService, doc_id: str) -> str | None:
     return index.manifest.created or None
 
 
-def _skipped(source: Path, indexed: set[str]) -> list[dict[str, str]]:
-    """Files in the source folder that are not in the index, and why."""
-    if not source.is_dir():
-        return []
-    out: list[dict[str, str]] = []
-    for root, dirs, names in os.walk(source):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            path = Path(root) / name
-            doc_id = path.relative_to(source).as_posix()
-            suffix = path.suffix.lower()
-            if name.startswith(".") or doc_id in indexed or name.lower().endswith(SIDECAR):
-                continue
-            if suffix in views.MEDIA_SUFFIXES:
-                continue  # played beside its transcript, never indexed itself
-            if suffix not in SUFFIXES:
-                reason = "not a transcript format qa reads (.txt .md .srt .vtt .json)"
-            elif name.split(".")[0].lower() in NOTE_NAMES:
-                reason = "notes about the corpus, not a transcript"
-            else:
-                reason = _parse_problem(path, doc_id)
-            out.append({"name": doc_id, "reason": reason})
-            if len(out) >= MAX_SKIPPED_SHOWN:
-                return out
-    return out
-
-
-def _parse_problem(path: Path, doc_id: str) -> str:
+def _skipped(service: QAService, docs: list[Any]) -> list[dict[str, str]]:
+    """Files the last update skipped (with the reason), then files it has not seen yet."""
+    out = [
+        {"name": d.doc_id, "reason": d.reason or "skipped"} for d in docs if d.status == "skipped"
+    ]
     try:
-        text = path.read_text(encoding="utf-8")
-        parse_transcript(doc_id, text)
-    except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte offset {exc.start})"
-    except (OSError, QAError) as exc:
-        return str(getattr(exc, "message", exc))
-    return "not indexed yet: run `qa index update`"
+        pending = service.pending_changes().get("added", [])
+    except QAError:
+        pending = []
+    known = {d["name"] for d in out}
+    out += [
+        {"name": d, "reason": "not indexed yet: run `qa index update`"}
+        for d in pending
+        if d not in known
+    ]
+    return out[:MAX_SKIPPED_SHOWN]

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from qa.models import Answer, Chunk, Passage, Quote, Segment, Transcript, dump
-from qa.segments import join
+from qa.models import Answer, Chunk, Passage, Quote, Segment, Timing, Transcript, Turn, dump
 
 MEDIA_SUFFIXES = (".mp3", ".m4a", ".wav", ".mp4", ".webm")
 MEDIA_TYPES = {
@@ -87,7 +86,7 @@ def verified(text: str, quote: Quote | Passage) -> bool:
     """The quote is exactly the source: one slice, or its segments joined by single spaces."""
     if len(quote.segments) == 1 and text[quote.start : quote.end] != quote.text:
         return False
-    return join(text, quote.segments) == quote.text
+    return " ".join(text[s:e] for s, e in quote.segments) == quote.text
 
 
 def reader_href(
@@ -172,6 +171,55 @@ def export_json(answer: Answer, checks: Sequence[bool], link: str) -> str:
 
 
 # -- the reader --------------------------------------------------------------------------------
+def transcript_of(doc_id: str, text: str, chunks: Iterable[Chunk]) -> Transcript:
+    """The document as speaker turns, rebuilt from its indexed chunks (no parsing again).
+
+    A turn's chunks share its `turn_index`; their slices are merged where they overlap or only
+    whitespace lies between them, so a plain-text turn is one slice again and a subtitle turn
+    keeps one slice per cue (cue numbers and timings sit between them).
+    """
+    groups: dict[int, list[Chunk]] = {}
+    for c in chunks:
+        if c.doc_id == doc_id:
+            groups.setdefault(c.turn_index, []).append(c)
+    turns = []
+    for index in sorted(groups):
+        cs = groups[index]
+        pieces: dict[Segment, Timing] = {}
+        for c in cs:
+            times = c.times or ((None, None),) * len(c.segments)
+            for seg, timing in zip(c.segments, times, strict=False):
+                pieces.setdefault(seg, timing)
+        segs: list[list[int]] = []
+        kept: list[Timing] = []
+        for (a, b), timing in sorted(pieces.items()):
+            if segs and (a <= segs[-1][1] or text[segs[-1][1] : a].isspace()):
+                segs[-1][1] = max(segs[-1][1], b)
+            else:
+                segs.append([a, b])
+                kept.append(timing)
+        timed = any(t != (None, None) for t in kept)
+        turns.append(
+            Turn(
+                speaker=cs[0].speaker,
+                start=segs[0][0],
+                end=segs[-1][1],
+                label=cs[0].label,
+                segments=tuple((a, b) for a, b in segs),
+                times=tuple(kept) if timed else (),
+            )
+        )
+    first = next((c for cs in groups.values() for c in cs), None)
+    return Transcript(
+        doc_id,
+        text,
+        "",
+        tuple(turns),
+        title=first.title if first else None,
+        date=first.date if first else None,
+    )
+
+
 @dataclass
 class Piece:
     text: str
