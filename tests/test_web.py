@@ -102,6 +102,8 @@ def test_citation_has_speaker_title_date_time_and_lines() -> None:
         "x", "a.srt", "Ada", 0, 1, 3, 4, 1.0, time_start=65.0, title="Talk", date="2024-01-02"
     )
     assert views.citation(q) == ["Ada", "Talk", "2024-01-02", "[01:05]", "lines 3–4"]
+    paged = Quote("x", "a.pdf", "Ada", 0, 1, 3, 4, 1.0, page=12, page_line_start=4, page_line_end=9)
+    assert views.citation(paged)[-1] == "p. 12, ll. 4–9"
     bare = Quote("x", "a.txt", None, 0, 1, 7, 7, 1.0)
     assert views.citation(bare) == ["(no speaker)", "a.txt", "line 7"]
 

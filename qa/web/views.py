@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from qa.models import Answer, Chunk, Passage, Quote, Segment, Timing, Transcript, Turn, dump
+from qa.models import (
+    Answer,
+    Chunk,
+    Passage,
+    Quote,
+    Segment,
+    Timing,
+    Transcript,
+    Turn,
+    dump,
+    where,
+)
 
 MEDIA_SUFFIXES = (".mp3", ".m4a", ".wav", ".mp4", ".webm")
 MEDIA_TYPES = {
@@ -71,14 +82,14 @@ def lines_label(line_start: int, line_end: int) -> str:
 
 
 def citation(item: Quote | Passage) -> list[str]:
-    """The parts of a citation chip: speaker · title · date · [mm:ss] · lines."""
+    """The parts of a citation chip: speaker · title · date · [mm:ss] · lines (or page)."""
     time_start = item.time_start
     parts = [item.speaker or "(no speaker)", item.title or item.doc_id]
     if item.date:
         parts.append(item.date)
     if time_start is not None:
         parts.append(f"[{clock(time_start)}]")
-    parts.append(lines_label(item.line_start, item.line_end))
+    parts.append(where(item))  # lines, or page and printed lines for a PDF
     return parts
 
 
