@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from fakes import HashEmbedder
 
-from qa.errors import IngestError, InvalidInput
+from qa.errors import IngestError, InvalidInput, NotFound
 from qa.models import Filters, dump
 from qa.searcher import MAX_QUESTION_CHARS, clean_question
 from qa.service import QAService
@@ -207,3 +207,11 @@ def test_quotes_are_served_only_while_they_are_still_in_the_source(tmp_path: Pat
     gone = svc.ask(question)
     assert not gone.answerable and gone.quotes == () and gone.passages == ()
     assert "index update" in gone.answer
+
+
+def test_document_text_is_the_canonical_text_of_indexed_documents_only(hashed: Built) -> None:
+    service = hashed.service
+    assert service.document_text(PENN) == (hashed.source / PENN).read_text(encoding="utf-8")
+    for unknown in ("SOURCE.md", "nope.txt", "../seeds/" + PENN):
+        with pytest.raises(NotFound):
+            service.document_text(unknown)

@@ -44,6 +44,7 @@ from qa.ingest import upload as uploads
 from qa.models import Filters, dump
 from qa.service import QAService
 from qa.settings import Settings, load_settings
+from qa.web import router as web_router
 
 log = logging.getLogger("qa.http")
 
@@ -311,6 +312,7 @@ def create_app(
         result: dict[str, Any] = dump(svc(request).update())
         return result
 
+    app.include_router(web_router())  # the web page (qa/web): HTML routes with their own CSP
     return app
 
 

@@ -82,9 +82,13 @@ class Observability:
                 response_started = True
                 status = message["status"]
                 extra = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
-                if not docs_page:
+                headers = message.get("headers", [])
+                # A route that sets its own policy keeps it: the web page's HTML (qa/web) needs
+                # `default-src 'self'` for its stylesheet and script.
+                own_csp = any(k.lower() == API_CSP[0] for k, _ in headers)
+                if not docs_page and not own_csp:
                     extra.append(API_CSP)
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         try:
