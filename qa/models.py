@@ -426,15 +426,7 @@ def where(q: Quote | Passage) -> str:
 def cite(q: Quote | Passage) -> str:
     """The one citation format: `doc.txt, lines 40–41, 00:01:02–00:01:09, “Title”, 2023-03-08`
     (times for timed sources, then title and date when known)."""
-    out = (
-        q.doc_id
-        + ", "
-        + (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
-    )
+    out = f"{q.doc_id}, {where(q)}"
     if q.time_start is not None or q.time_end is not None:
         out += f", {clock(q.time_start)}–{clock(q.time_end)}"
     if q.title and q.title not in (q.doc_id, q.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]):
