@@ -108,3 +108,31 @@ def test_question_text_stays_out_of_info_logs(
     assert any(
         getattr(r, "fields", {}).get("question") == "secret robots plan" for r in caplog.records
     )
+
+
+class SlowWrites(QAService):
+    def add_document(self, name: str, data: bytes) -> Any:
+        time.sleep(1.0)
+        return super().add_document(name, data)
+
+
+def test_a_write_past_the_read_deadline_finishes_and_says_so(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    settings = Settings(
+        source_dir=tmp_path / "seeds",
+        index_dir=tmp_path / "index",
+        request_timeout=0.2,
+        api_key=SecretStr("k"),
+    )
+    QAService(settings, embedder=HashEmbedder()).build()
+    with client(settings, SlowWrites(settings, embedder=HashEmbedder())) as c:
+        r = c.post(
+            "/documents",
+            json={"name": "late.txt", "text": "Alice:\nIt arrived late.\n"},
+            headers={"Authorization": "Bearer k"},
+        )
+        # Not a 503 for an upload that goes live: the response is the write's own outcome.
+        assert r.status_code == 201, r.text
+        assert "late.txt" in {d["doc_id"] for d in c.get("/documents").json()}

@@ -91,9 +91,14 @@ class Observability:
                 message["headers"] = [*headers, *extra]
             await send(message)
 
+        # Reads (GET, and POST /ask) get the deadline. A write runs to its end and its response
+        # says what happened: a 503 after the deadline would report a failure for an upload that
+        # then goes live, since the update in its thread cannot be cancelled half-way.
+        method = scope.get("method", "")
+        reading = method in ("GET", "HEAD") or path == "/ask"
         try:
             # asyncio.timeout cancels in place; wait_for would wrap every request in a new Task.
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout if reading else None):
                 await self.app(scope, receive, send_wrapper)
         except TimeoutError:
             if response_started:
@@ -116,7 +121,6 @@ class Observability:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "")
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(elapsed)
             log.info(
