@@ -1,4 +1,8 @@
-"""Durable file writes: the one place qa writes a file atomically and fsyncs a directory."""
+"""Durable file writes: fsync a file or a folder, and write a whole file atomically.
+
+The index (qa.store.files) writes its segments and versions with `write_synced` and renames
+them itself, since it fsyncs their folders once per version rather than once per file.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def write_synced(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def atomic_write(path: Path, data: bytes, *, prefix: str = ".tmp-", sync_dir: bool = True) -> None:
+def atomic_write(path: Path, data: bytes, *, prefix: str = ".tmp-") -> None:
     """Write under a hidden temporary name in the same folder, fsync, rename over `path`.
 
     Readers see the old file or the new one, never half of one; a crash leaves at most a
@@ -37,5 +41,4 @@ def atomic_write(path: Path, data: bytes, *, prefix: str = ".tmp-", sync_dir: bo
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if sync_dir:
-        fsync_dir(path.parent)
+    fsync_dir(path.parent)

@@ -68,7 +68,7 @@ class LiveIndex:
                 return
             try:
                 data = self._read(reuse=held, known=known)
-            except QAError as exc:
+            except Exception as exc:  # the version is written: serving it is best effort
                 log.warning("qa: cannot load the new index version, serving the old one: %s", exc)
                 return
             self._install(data)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
@@ -86,28 +85,20 @@ class QAService:
         return self.searcher.search(question, k=k, filters=filters)
 
     # -- indexing -------------------------------------------------------------------------
-    def build(
-        self, *, source: Path | None = None, progress: Progress | None = None, strict: bool = False
-    ) -> UpdateReport:
+    def build(self, *, progress: Progress | None = None, strict: bool = False) -> UpdateReport:
         """Index every transcript into a new version: an update from empty (vectors cached)."""
-        return self.update(source=source, full=True, progress=progress, strict=strict)
+        return self.update(full=True, progress=progress, strict=strict)
 
     def update(
-        self,
-        *,
-        source: Path | None = None,
-        full: bool = False,
-        progress: Progress | None = None,
-        strict: bool = False,
+        self, *, full: bool = False, progress: Progress | None = None, strict: bool = False
     ) -> UpdateReport:
         """Bring the index in line with the source folder; one writer at a time. Files that
         cannot be read are skipped and reported (`strict`: refused, nothing written)."""
-        folder = source or self.settings.source_dir
+        folder = self.settings.source_dir
         if not folder.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {folder}")
         with self.indexer.locked():
-            if folder == self.source.root:
-                self.source.clean()
+            self.source.clean()
             report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
@@ -170,13 +161,13 @@ class QAService:
         return report
 
     def _indexed(self) -> set[str]:
-        held = self.live.held
-        if held is not None:
-            return set(held.documents)
+        """Documents of the live version (call under the lock: the manifest is authoritative;
+        a version held in memory may predate another process's update)."""
         try:
             return set(self.store.manifest().documents)
         except QAError:
-            return set()
+            held = self.live.held
+            return set(held.documents) if held is not None else set()
 
     def prune(self) -> PruneReport:
         """Drop crash leftovers, unreferenced segments and unused cached embeddings."""

@@ -77,6 +77,8 @@ class SourceFolder:
     def delete(self, doc_id: str) -> Undo | None:
         """Remove the transcript's file; None when there was no file."""
         path = self.path_of(doc_id)
+        if path.exists() and not path.is_file():
+            raise NotFound(f"no document {doc_id!r}")  # a folder, a device: not a transcript
         before = _read_or_none(path)
         if before is None:
             return None
@@ -127,7 +129,7 @@ class SourceTexts:
     def __init__(self, folder: SourceFolder) -> None:
         self._folder = folder
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[tuple[int, int], str]] = {}
+        self._cache: dict[str, tuple[tuple[int, int, int, int], str]] = {}
 
     def get(self, index: IndexData, doc_id: str) -> str | None:
         """The text, or None when the document is not indexed or its file is gone or unreadable."""
@@ -142,7 +144,8 @@ class SourceTexts:
             st = path.stat()
         except OSError:
             return None
-        stamp = (st.st_mtime_ns, st.st_size)
+        # ctime and inode too: `cp -p`, `rsync -t` and `touch -r` keep mtime (and often size).
+        stamp = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size)
         with self._lock:
             hit = self._cache.get(doc_id)
         if hit is not None and hit[0] == stamp:
@@ -152,6 +155,8 @@ class SourceTexts:
         except IngestError:
             return None
         with self._lock:
+            if len(self._cache) > 2 * len(index.documents) + 16:  # drop documents gone since
+                self._cache = {d: v for d, v in self._cache.items() if d in index.documents}
             self._cache[doc_id] = (stamp, text)
         return text
 

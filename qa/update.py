@@ -23,7 +23,7 @@ import numpy as np
 from qa.chunk import chunk_transcript
 from qa.debug import pause_point
 from qa.embed import Embedder
-from qa.errors import IndexIncompatible, IndexMissing, IngestError, StorageError
+from qa.errors import IndexIncompatible, IndexMissing, IngestError, QAError, StorageError
 from qa.ingest import (
     doc_id_for,
     is_binary,
@@ -105,8 +105,9 @@ def scan(source: Path) -> dict[str, SourceState]:
     return scan_sources(source)[0]
 
 
-def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str]]:
-    """(doc id → SourceState, doc id → why it cannot be indexed) for the files under `source`.
+def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], set[str]]:
+    """(doc id → SourceState, doc id → why it cannot be indexed, the ids of those that failed
+    with an I/O error, which may pass) for the files under `source`.
 
     One bad file never stops the others: a file that cannot even be read, or is of a type qa
     does not read, is named with its reason instead of failing the scan. Files that read but do
@@ -114,6 +115,7 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str]]:
     """
     out: dict[str, SourceState] = {}
     bad: dict[str, str] = {}
+    io_errors: set[str] = set()
     for path in list_sources(source):
         doc_id = doc_id_for(path, source)
         try:
@@ -122,9 +124,11 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str]]:
             out[doc_id] = (source_hash(path), meta)
         except IngestError as exc:
             bad[doc_id] = _reason(doc_id, exc.message)
+            if isinstance(exc.__cause__, OSError):
+                io_errors.add(doc_id)
     for path in list_unsupported(source):
         bad[doc_id_for(path, source)] = unsupported_reason(path)
-    return out, bad
+    return out, bad, io_errors
 
 
 def _reason(doc_id: str, message: str) -> str:
@@ -374,6 +378,14 @@ def manifest_for(
     return draft.model_copy(update={"ann": plans, "skipped": dict(sorted((skipped or {}).items()))})
 
 
+def same_chunking(manifest: Manifest, chunking: ChunkingSettings) -> bool:
+    """Whether a version was chunked as `chunking` says. Versions written before the BM25
+    window existed had none: they count as having today's, which changes no turn of ordinary
+    length (docs/reliability.md), so upgrading does not re-index everything."""
+    recorded = {"bm25_window": chunking.bm25_window, **manifest.chunking}
+    return recorded == chunking.as_dict()
+
+
 def cache_model(emb: Embedder) -> str:
     """The embedding cache's model key. torch and the fp32 ONNX export give the same vectors
     and share entries; the int8 graph's are only close, so a later torch or fp32 build must not
@@ -422,7 +434,7 @@ class Indexer:
         watch = Stopwatch()
         store = self._store
         store.recover()
-        current, unreadable = scan_sources(source)
+        current, unreadable, io_errors = scan_sources(source)
         watch.lap("scan")
         # Only the manifest is read: unchanged documents' records are named, never opened.
         previous = None if full else self._previous()
@@ -430,9 +442,18 @@ class Indexer:
         # One bad file never stops the others. A file that failed before and has not changed
         # since is not read again; the manifest keeps the list.
         old_skipped = previous.skipped if previous else {}
-        skipped = {d: SkippedEntry(reason=r) for d, r in unreadable.items()}
+        # An indexed document that failed to read with an I/O error (permissions, a network
+        # file system) may be back next time: it keeps its entry rather than leaving the index.
+        held_back = {d for d in io_errors if previous and d in previous.documents}
+        skipped = {d: SkippedEntry(reason=r) for d, r in unreadable.items() if d not in held_back}
         skipped.update(_still_skipped(old_skipped, current))
         readable = {d: h for d, h in current.items() if d not in skipped}
+        if previous is not None:
+            readable.update({d: indexed_state(previous)[d] for d in held_back})
+        kept_back = tuple(
+            f"{d}: kept from the previous version, cannot read it now: {unreadable[d]}"
+            for d in sorted(held_back)
+        )
         changes = plan(readable, indexed_state(previous) if previous else {})
         # An unchanged document whose stored records are gone (deleted by hand, a partial
         # restore) is indexed again from its source, its vectors from the cache.
@@ -460,7 +481,7 @@ class Indexer:
                 version=previous.version,
                 written=False,
                 phases=dict(watch.phases),
-                problems=_skipped_problems(skipped),
+                problems=_skipped_problems(skipped) + kept_back,
                 skipped=_skipped_files(skipped),
             )
 
@@ -499,7 +520,12 @@ class Indexer:
             manifest = manifest_for(emb, chunking, documents, self._settings.exact_below, skipped)
             version = store.save(manifest)
             watch.lap("save")
-            self._maybe_prune_cache(cache, full, manifest)
+            # The version is live from here on: nothing after this may report the update failed
+            # (a caller would undo a change that has happened).
+            try:
+                self._maybe_prune_cache(cache, full, manifest)
+            except QAError as exc:
+                log.warning("qa: could not prune the embedding cache: %s", exc)
         finally:
             cache.close()
         watch.lap("cache")
@@ -527,6 +553,7 @@ class Indexer:
             written=True,
             phases=dict(watch.phases),
             problems=_skipped_problems(skipped)
+            + kept_back
             + tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
             doc_ids=DocChanges(added, changed, removed),
             skipped=_skipped_files(skipped),
@@ -577,7 +604,7 @@ class Indexer:
         loaded = self._loaded()
         model = loaded.name if loaded else self._settings.model_name
         dim = loaded.dim if loaded else m.dim
-        if (m.model, m.dim, m.chunking) != (model, dim, self._settings.chunking.as_dict()):
+        if (m.model, m.dim) != (model, dim) or not same_chunking(m, self._settings.chunking):
             log.warning("qa: the index was built with another model or chunking; rebuilding")
             return None
         return m
@@ -589,6 +616,6 @@ class Indexer:
         known_bad = _still_skipped(manifest.skipped, current)  # not pending: skipped
         p = plan({d: h for d, h in current.items() if d not in known_bad}, indexed_state(manifest))
         changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
-        if manifest.chunking != self._settings.chunking.as_dict():
+        if not same_chunking(manifest, self._settings.chunking):
             changes["settings"] = ["chunking settings differ from the index"]
         return changes

@@ -141,9 +141,11 @@ def test_build_skips_unreadable_sources_and_strict_refuses_them(tmp_path: Path) 
     assert report.doc_ids.added == ("good.txt",)
     assert [f.doc_id for f in report.skipped] == ["bad.txt"]
     assert report.problems[0].startswith("bad.txt: skipped: not valid UTF-8 (byte offset 7")
-    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index2"), HashEmbedder())
+    svc = QAService(
+        Settings(source_dir=tmp_path / "missing", index_dir=tmp_path / "index2"), HashEmbedder()
+    )
     with pytest.raises(IngestError, match="source folder not found"):
-        svc.build(source=tmp_path / "missing")
+        svc.build()
     assert not (tmp_path / "index2" / "CURRENT").exists()
 
 

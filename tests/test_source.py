@@ -54,3 +54,9 @@ def test_delete_is_undoable(folder: SourceFolder) -> None:
     folder.undo(undo)
     assert (folder.root / "a.txt").read_bytes() == TEXT
     assert folder.delete("never.txt") is None
+
+
+def test_a_folder_named_like_a_transcript_is_not_found(folder: SourceFolder) -> None:
+    (folder.root / "x.txt").mkdir()
+    with pytest.raises(NotFound):
+        folder.delete("x.txt")

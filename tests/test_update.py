@@ -505,3 +505,56 @@ def test_indexing_a_2mb_single_turn_stays_under_a_memory_ceiling(tmp_path: Path)
     assert child.returncode == 0
     peak_mb = int(out.split()[-1]) / 1024
     assert peak_mb < LONG_TURN_RSS_CEILING_MB, f"peak RSS {peak_mb:.0f} MB"
+
+
+def test_an_indexed_file_that_cannot_be_read_for_now_keeps_its_entry(
+    service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.ingest
+
+    service.build()
+    real = qa.ingest._read_bytes
+
+    def flaky(path: Path) -> bytes:
+        if path.name == A:
+            try:
+                raise PermissionError(13, "Permission denied")
+            except OSError as exc:
+                raise qa.errors.IngestError(f"{path}: cannot read (denied)") from exc
+        return real(path)
+
+    monkeypatch.setattr(qa.ingest, "_read_bytes", flaky)
+    report = service.update()
+    assert A in service.index.documents and not report.doc_ids.removed
+    assert any(p.startswith(f"{A}: kept from the previous version") for p in report.problems)
+
+
+def test_an_index_written_before_the_bm25_window_is_not_stale(service: QAService) -> None:
+    import json
+
+    service.build()
+    root = service.settings.index_dir
+    path = root / "versions" / (root / "CURRENT").read_text().strip() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["chunking"]["bm25_window"]
+    manifest["format"] = 3  # what the previous release wrote
+    path.write_text(json.dumps(manifest))
+    fresh = QAService(service.settings, embedder=HashEmbedder())
+    assert not any(fresh.pending_changes().values())
+    assert not fresh.update().written and fresh.load().chunks
+
+
+def test_a_failure_after_the_switch_does_not_undo_the_upload(
+    service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.errors import StorageError
+
+    service.build()
+
+    def broken(*_: object, **__: object) -> None:
+        raise StorageError("disk full while pruning")
+
+    monkeypatch.setattr(service.indexer, "_maybe_prune_cache", broken)
+    _, report = service.add_document("late.txt", NEW.encode())
+    assert report.written and (service.settings.source_dir / "late.txt").is_file()
+    assert not any(service.pending_changes().values())

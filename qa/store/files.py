@@ -46,7 +46,7 @@ from qa.store.base import IndexData, VectorIndex, text_key_blocks
 from qa.store.cache import EmbeddingCache
 from qa.store.faiss_store import FaissStore
 from qa.store.lock import IndexLock
-from qa.store.manifest import FORMAT_VERSION, DocEntry, Manifest
+from qa.store.manifest import FORMAT_VERSION, READABLE_FORMATS, DocEntry, Manifest
 from qa.store.segment import DocPart
 
 KEEP_VERSIONS = 2
@@ -305,7 +305,7 @@ class IndexDir:
         if not segment.name_matches(name, data):
             raise StorageError(
                 f"index segment {name} is damaged (its bytes do not match its hash): "
-                "run `qa index update` to re-index the document"
+                "rebuild with `qa index build`, or run `qa index prune` then `qa index update`"
             )
         try:
             return segment.decode(data)
@@ -393,7 +393,7 @@ class IndexDir:
                 manifest = json.loads((self.versions / v / "manifest.json").read_text("utf-8"))
             except (OSError, ValueError):
                 continue
-            if manifest.get("format") == FORMAT_VERSION:
+            if manifest.get("format") in READABLE_FORMATS:
                 names.update(str(d.get("segment", "")) for d in manifest["documents"].values())
         return names
 
@@ -493,7 +493,7 @@ def _read_manifest(path: Path) -> Manifest:
         fmt = json.loads(data).get("format")
     except (ValueError, AttributeError) as exc:
         raise StorageError(f"cannot read manifest in {path}: {exc}") from exc
-    if fmt != FORMAT_VERSION:
+    if fmt not in READABLE_FORMATS:
         raise IndexIncompatible(
             f"index in {path.parent.parent} has format {fmt!r}, this qa reads "
             f"format {FORMAT_VERSION}: rebuild it with `qa index build`"

@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.errors import IndexIncompatible, StorageError
 
-FORMAT_VERSION = 3  # 3: per-document segments shared between versions; 2: a whole copy each
+# 4: segments may hold page fields and a .docx/.pdf's canonical text; 3: per-document segments
+# shared between versions (read as well: a 3 segment is a 4 segment without those); 2: a copy each.
+FORMAT_VERSION = 4
+READABLE_FORMATS = frozenset({3, 4})
 
 
 class DocEntry(BaseModel):
