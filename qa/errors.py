@@ -21,6 +21,14 @@ class InvalidInput(QAError):
     code = "invalid_input"
 
 
+class ConfigError(QAError):
+    """A `QA_*` setting has a value qa cannot use; the message names the variable."""
+
+    status_code = 500
+    exit_code = 2
+    code = "config_error"
+
+
 class NotFound(QAError):
     status_code = 404
     exit_code = 3

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from qa.answer import AnswerSettings, compose, select_quotes
+from qa.answertype import places
 from qa.chunk import ChunkSettings
 from qa.embed import Embedder, MicroBatcher, load_embedder
 from qa.errors import (
@@ -118,10 +119,17 @@ class QAService:
         return data
 
     def load(self) -> IndexData:
+        """Model and index now, not on the first request (a missing index raises here)."""
         data = self.index_dir.load(reuse=self._index)
         check_model(data.manifest, self.embedder.name, self.embedder.dim)
         self._install(data)
         return data
+
+    def warm(self) -> None:
+        """Load the model, the index and the place list now: a server's first request should
+        not pay for them. A missing or incompatible index raises here."""
+        self.load()
+        places()  # 50 ms, otherwise on the first "which city" question
 
     def _install(self, data: IndexData) -> None:
         with self._lock:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -80,3 +82,20 @@ class Settings(BaseSettings):
     # <0: only `qa index prune` does.
     cache_max_ratio: float = 2.0
     watch_debounce_ms: int = 500  # `qa index watch`: changes closer together make one update
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and `overrides`); a bad value is one ConfigError line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err.get("loc", ()) if not isinstance(p, int))
+            name = "QA_" + "__".join(str(p) for p in loc).upper() if loc else "QA_*"
+            expected = (err.get("ctx") or {}).get("expected")
+            why = f"expected {expected}" if expected else str(err.get("msg", "invalid"))
+            value = err.get("input")
+            shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+            problems.append(f"{name}{shown} is invalid: {why}")
+        raise ConfigError("; ".join(problems)) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -163,3 +164,20 @@ class UpdateResult(BaseModel):
 class DocumentWritten(BaseModel):
     doc_id: str
     update: UpdateResult
+
+
+# The error bodies each route may answer with, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    503: {"model": ErrorBody, "description": "index or model unavailable"},
+    422: {"model": InvalidRequestBody, "description": "invalid request"},
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad name, encoding or transcript"},
+    401: {"model": ErrorBody, "description": "the request lacks the QA_API_KEY Bearer token"},
+    403: {"model": ErrorBody, "description": "write endpoints are disabled (no QA_API_KEY)"},
+    409: {"model": ErrorBody, "description": "another update held the index lock too long"},
+    413: {"model": ErrorBody, "description": "document larger than QA_MAX_UPLOAD_BYTES"},
+    415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
+    **ERRORS,
+}

@@ -200,7 +200,7 @@ def test_serve_build_indexes_an_empty_folder_then_serves(
         encoding="utf-8",
     )
     server = start_server(["--build", "--source", str(src), "--index", str(index)], free_port())
-    assert "updating" in server.output()
+    assert "updated it" in server.output()
     assert (index / "CURRENT").is_file()
     health = httpx.get(f"{server.url}/health", timeout=10).json()
     assert health["documents"] == 1 and health["chunks"] > 0

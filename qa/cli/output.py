@@ -1,0 +1,37 @@
+"""What every command prints: JSON on stdout, warnings and errors as `qa: …` lines on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+
+def wire(record: Any) -> Any:
+    """The JSON data of a record, the same body the HTTP API returns."""
+    if isinstance(record, list | tuple):
+        return [wire(r) for r in record]
+    to_dict = getattr(record, "to_dict", None)
+    return to_dict() if to_dict is not None else record
+
+
+def print_json(record: Any) -> None:
+    sys.stdout.write(json.dumps(wire(record), ensure_ascii=False, indent=2) + "\n")
+
+
+def warn(message: str) -> None:
+    typer.echo(f"qa: warning: {message}", err=True)
+
+
+def error(message: str) -> None:
+    typer.echo(f"qa: error: {message}", err=True)
+
+
+def show_help(ctx: typer.Context) -> None:
+    """A group called without a command: its help (the answer), then exit 2 like a usage error."""
+    text = ctx.get_help()  # with rich installed, typer prints it itself and returns ""
+    if text:
+        typer.echo(text)
+    raise typer.Exit(2)
