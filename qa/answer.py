@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from qa.answertype import expected
-from qa.models import Answer, Hit, Quote
+from qa.models import Answer, Hit, Passage, Quote, cite
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
+from qa.settings import AnswerSettings
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerSettings:
-    max_quotes: int = 3
-    passage_weight: float = 0.3
-    speaker_bonus: float = 0.05
-    editorial_penalty: float = 0.05
-    abstain_threshold: float = 0.30
-    context_weight: float = 0.5
-    duplicate_cos: float = 0.9  # sentences this similar state the same fact
-    extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
-    other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
-    type_bonus: float = 0.1  # a sentence holding what the question asks for (a number, a place)
-    type_penalty: float = 0.4  # one lacking it, when the question's type is checked strictly
-    question_penalty: float = 0.1  # a sentence that itself asks is rarely what was answered
-    asking_turn_penalty: float = 0.1  # any sentence of a turn that ends by asking (a reporter's)
 
 
 def select_quotes(
@@ -235,42 +218,17 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
 
 def render(quotes: list[Quote]) -> str:
     """`Musk: “…” [doc.txt, lines 40–41]`, one line per quote."""
-    lines = []
-    for q in quotes:
-        where = (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
-        who = f"{q.label or q.speaker}: " if q.speaker else ""
-        lines.append(f"{who}“{q.text}” [{q.doc_id}, {where}{cite_extra(q)}]")
-    return "\n".join(lines)
-
-
-def cite_extra(q: Quote) -> str:
-    """`, 00:01:02–00:01:09, “Title”, 2023-03-08`: times, then title and date when known."""
-    out = ""
-    if q.time_start is not None or q.time_end is not None:
-        out += f", {clock(q.time_start)}–{clock(q.time_end)}"
-    if q.title and q.title not in (q.doc_id, q.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]):
-        out += f", “{q.title}”"
-    if q.date:
-        out += f", {q.date}"
-    return out
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return "\n".join(
+        f"{q.label + ': ' if q.speaker and q.label else ''}“{q.text}” [{cite(q)}]" for q in quotes
+    )
 
 
 def compose(
     question: str, quotes: list[Quote], hits: list[Hit], settings: AnswerSettings
 ) -> Answer:
+    passages = tuple(Passage.of(h) for h in hits)
     if not quotes or quotes[0].score < settings.abstain_threshold:
-        return Answer(question, answerable=False, answer=NO_ANSWER, quotes=(), passages=tuple(hits))
+        return Answer(question, answerable=False, answer=NO_ANSWER, quotes=(), passages=passages)
     return Answer(
-        question, answerable=True, answer=render(quotes), quotes=tuple(quotes), passages=tuple(hits)
+        question, answerable=True, answer=render(quotes), quotes=tuple(quotes), passages=passages
     )

@@ -261,7 +261,6 @@ _LEADING = frozenset(
         "Yes",
         "No",
         "Oh",
-        "In",
         "Both",
         "Even",
         "Only",

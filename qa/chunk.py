@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from qa.models import Chunk, Segment, Sentence, Timing, Transcript, Turn
 from qa.segments import JoinedView, trim
+from qa.settings import ChunkingSettings
 
 # Paragraphs, then lines, then sentence ends, then clauses: a chunk breaks where a reader would.
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "… ", "; ", ": ", ", ", " ", ""]
@@ -23,21 +24,6 @@ _ABBREV = re.compile(
     r"(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|e\.g|i\.e|No|Inc|Ltd|Co|[A-Z]|(?:[A-Z]\.)+[A-Z])\."
 )
 _NUMBERING = re.compile(r"\d{1,3}[.)]")  # `06.` opening a line numbers a heading
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkSettings:
-    size: int
-    overlap: int
-    bm25_scope: str = "turn"  # what BM25 indexes per chunk: its whole turn, or the chunk
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "size": self.size,
-            "overlap": self.overlap,
-            "splitter": "recursive-v1",
-            "bm25_scope": self.bm25_scope,
-        }
 
 
 class LineIndex:
@@ -131,7 +117,7 @@ class _TurnText:
 
 
 def chunk_transcript(
-    doc: Transcript, settings: ChunkSettings, first_id: int = 0
+    doc: Transcript, settings: ChunkingSettings, first_id: int = 0
 ) -> tuple[list[Chunk], list[Sentence]]:
     """Chunks never cross a turn; sentences never cross a turn and each names its chunk."""
     # Imported here: langchain costs ~0.25 s at start-up and only index builds split text.

@@ -10,17 +10,21 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import chunk_transcript
 from qa.embed import Embedder
+from qa.errors import InvalidInput
 from qa.ingest import parse_transcript, read_source_text
-from qa.retrieve import Mode
 from qa.segments import join
-from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import Mode, Settings, load_settings
+
+if TYPE_CHECKING:
+    # Only a type: the facade calls in here (`QAService.evaluate`), and beir/squad make their
+    # services with the class they are given.
+    from qa.service import QAService
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 Log = Callable[[str], None]
@@ -77,8 +81,7 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         hit1 += h1
         hit3 += h3
         recall += any(
-            p.chunk.doc_id == doc and _overlaps((p.chunk.start, p.chunk.end), gold)
-            for p in answer.passages[:k]
+            p.doc_id == doc and _overlaps((p.start, p.end), gold) for p in answer.passages[:k]
         )
         false_abstain += not answer.answerable
         if h3:
@@ -185,7 +188,7 @@ def _ranked_docs(service: QAService, query: str, passages: int, docs: int) -> li
     """Documents in order of their best passage (a document's score = max over its chunks)."""
     out: list[str] = []
     for hit in service.search(query, k=passages):
-        d = _doc_of(hit.chunk.doc_id)
+        d = _doc_of(hit.doc_id)
         if d not in out:
             out.append(d)
             if len(out) == docs:
@@ -217,6 +220,8 @@ def eval_beir(
     split: str = "test",
     passages: int = 300,
     log: Log = _stderr,
+    *,
+    service_type: type[QAService],
 ) -> dict[str, Any]:
     """nDCG@10, Recall@10/@100, MRR@10 per retrieval mode on a BEIR folder.
 
@@ -234,26 +239,27 @@ def eval_beir(
         str(d["_id"]): f"{d.get('title') or ''}\n\n{d['text']}\n".lstrip()
         for d in _read_jsonl(folder / "corpus.jsonl")
     }
-    base = settings or Settings()
+    base = settings or load_settings()
     with tempfile.TemporaryDirectory(prefix="qa-beir-") as tmp:
         src, idx = Path(tmp) / "src", Path(tmp) / "index"
         _write_docs(src, corpus)
         base = base.model_copy(update={"source_dir": src, "index_dir": idx})
         wanted: set[str] = set()
-        chunking = ChunkSettings(base.chunk_size, base.chunk_overlap)
+        # Per chunk, as the index compares them (the BM25 scope does not change the chunks).
+        chunking = base.chunking
         for doc_id, text in corpus.items():
             for c in chunk_transcript(parse_transcript(f"{doc_id}.txt", text), chunking)[0]:
                 wanted.add(c.text)
                 if c.question:
                     wanted.add(c.question)
-        inner = embedder or QAService(base).embedder
-        first = QAService(base, embedder=_RetrievalOnly(inner, wanted, log))
+        inner = embedder or service_type(base).embedder
+        first = service_type(base, embedder=_RetrievalOnly(inner, wanted, log))
         log(f"beir: indexing {len(corpus)} documents ({len(wanted)} texts to embed)…")
         report = first.build()
         log(f"beir: indexed {report.chunks} chunks in {report.seconds:.0f}s")
         results: dict[str, Any] = {}
         for mode in modes:
-            svc = QAService(base.model_copy(update={"mode": mode}), embedder=first.embedder)
+            svc = service_type(_with_mode(base, mode), embedder=first.embedder)
             t0 = time.perf_counter()
             sums = {"ndcg@10": 0.0, "recall@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
             for qid, rels in qrels.items():
@@ -271,11 +277,15 @@ def eval_beir(
         "queries": len(qrels),
         "documents": len(corpus),
         "chunks": report.chunks,
-        "chunking": {"size": base.chunk_size, "overlap": base.chunk_overlap},
+        "chunking": {"size": base.chunking.size, "overlap": base.chunking.overlap},
         "model": inner.name,
         "index_seconds": round(report.seconds, 1),
         "modes": results,
     }
+
+
+def _with_mode(base: Settings, mode: Mode) -> Settings:
+    return base.model_copy(update={"retrieval": base.retrieval.model_copy(update={"mode": mode})})
 
 
 def _norm(text: str) -> str:
@@ -290,6 +300,8 @@ def eval_squad(
     k: int = 5,
     quotes: int = 3,
     log: Log = _stderr,
+    *,
+    service_type: type[QAService],
 ) -> dict[str, Any]:
     """Each paragraph is a document: gold-paragraph recall@1/@k per mode (`search`), and with the
     configured mode the rate at which one of the top `quotes` quotes of `ask` contains the gold
@@ -303,18 +315,18 @@ def eval_squad(
             docs[doc] = para["context"]
             for qa in para["qas"]:
                 items.append((qa["question"], doc, [x["text"] for x in qa["answers"]]))
-    base = settings or Settings()
+    base = settings or load_settings()
     with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
         src, idx = Path(tmp) / "src", Path(tmp) / "index"
         _write_docs(src, docs)
         base = base.model_copy(update={"source_dir": src, "index_dir": idx})
-        first = QAService(base, embedder=_QueryCache(embedder or QAService(base).embedder))
+        first = service_type(base, embedder=_QueryCache(embedder or service_type(base).embedder))
         log(f"squad: indexing {len(docs)} paragraphs…")
         report = first.build()
         log(f"squad: indexed {report.chunks} chunks in {report.seconds:.0f}s")
         recall: dict[str, Any] = {}
         for mode in modes:
-            svc = QAService(base.model_copy(update={"mode": mode}), embedder=first.embedder)
+            svc = service_type(_with_mode(base, mode), embedder=first.embedder)
             r1 = rk = 0
             for question, doc, _ in items:
                 ranked = _ranked_docs(svc, question, max(k * 4, 20), k)
@@ -341,8 +353,27 @@ def eval_squad(
         "model": first.embedder.name,
         "index_seconds": round(report.seconds, 1),
         "recall": recall,
-        "ask_mode": base.mode,
+        "ask_mode": base.retrieval.mode,
         f"answer_in_quote@{quotes}": round(in_quote / len(items), 4),
         "abstained": abstained,
         "ask_seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+FORMATS = ("seedqa", "beir", "squad")
+
+
+def evaluate(service: QAService, gold: Path, *, fmt: str = "seedqa", k: int = 5) -> dict[str, Any]:
+    """`qa eval`: seedqa against `service`'s index; beir and squad on their own temporary index,
+    with `service`'s settings otherwise."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown --format {fmt!r} (supported: {', '.join(FORMATS)})")
+    if fmt == "beir":
+        if not (gold / "corpus.jsonl").is_file():
+            raise InvalidInput(f"not a BEIR folder (no corpus.jsonl): {gold}")
+        return eval_beir(gold, settings=service.settings, service_type=type(service))
+    if not gold.is_file():
+        raise InvalidInput(f"gold file not found: {gold}")
+    if fmt == "squad":
+        return eval_squad(gold, settings=service.settings, k=k, service_type=type(service))
+    return eval_seedqa(service, gold, service.settings.source_dir, k=k)

@@ -1,9 +1,20 @@
-"""The data that flows through the pipeline: plain, frozen records with exact offsets."""
+"""The data that flows through the pipeline: plain, frozen records with exact offsets.
+
+The records the shells return (Answer, Quote, Passage, UpdateReport, …) are also the wire model:
+`dump()` serialises any of them with pydantic, FastAPI uses them as response models, and there is
+no hand-written mirror of them anywhere.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, TypeAdapter
+
+from qa.errors import InvalidInput
 
 # An exact `[start, end)` slice of the source text. A span that is not one contiguous slice (a
 # subtitle turn runs across cues, with timestamps in between) is a tuple of them; its text is
@@ -100,40 +111,22 @@ class Chunk:
         _normalise_segments(self)
 
 
-def span_fields(segments: tuple[Segment, ...], times: tuple[Timing, ...]) -> dict[str, Any]:
-    """The citation fields of a span: its segments (JSON lists) and the time of its cues."""
-    return {
-        "segments": [list(seg) for seg in segments],
-        "time_start": times[0][0] if times else None,
-        "time_end": times[-1][1] if times else None,
-    }
+# Scores are shown to 4 decimals; the record keeps the full value for ranking.
+Score = Annotated[float, PlainSerializer(lambda v: round(v, 4), return_type=float)]
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """A retrieved chunk and its fused score (1.0 for the best): retrieval's internal result."""
+
     chunk: Chunk
     score: float
 
-    def to_dict(self) -> dict[str, Any]:
-        c = self.chunk
-        return {
-            "text": c.text,
-            "doc_id": c.doc_id,
-            "speaker": c.speaker,
-            "start": c.start,
-            "end": c.end,
-            "line_start": c.line_start,
-            "line_end": c.line_end,
-            "score": round(self.score, 4),
-            "label": c.label or c.speaker,
-            **span_fields(c.segments, c.times),
-            "title": c.title,
-            "date": c.date,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Quote:
+class Passage:
+    """A retrieved passage as the user sees it: a chunk's text and citation, and its score."""
+
     text: str
     doc_id: str
     speaker: str | None
@@ -141,7 +134,48 @@ class Quote:
     end: int
     line_start: int
     line_end: int
-    score: float
+    score: Score
+    label: str | None = None  # the speaker label as written; `speaker` is the display name
+    segments: tuple[Segment, ...] = ()  # exact [start, end) slices; text is them joined by " "
+    time_start: float | None = None  # seconds: start of the first cue, for timed formats
+    time_end: float | None = None
+    title: str | None = None
+    date: str | None = None  # YYYY-MM-DD, when the document has a date
+
+    @classmethod
+    def of(cls, hit: Hit) -> Passage:
+        c = hit.chunk
+        return cls(
+            text=c.text,
+            doc_id=c.doc_id,
+            speaker=c.speaker,
+            start=c.start,
+            end=c.end,
+            line_start=c.line_start,
+            line_end=c.line_end,
+            score=hit.score,
+            label=c.label or c.speaker,
+            segments=c.segments,
+            time_start=c.times[0][0] if c.times else None,
+            time_end=c.times[-1][1] if c.times else None,
+            title=c.title,
+            date=c.date,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A verbatim quote: `" ".join(source[s:e] for s, e in segments) == text`; for plain text
+    that is `source[start:end] == text`."""
+
+    text: str
+    doc_id: str
+    speaker: str | None
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    score: Score
     label: str | None = None  # as written in the transcript; `speaker` is the display name
     segments: tuple[Segment, ...] = ()  # text == " ".join(source[s:e] for s, e in segments)
     time_start: float | None = None  # seconds, for quotes from timed formats
@@ -152,13 +186,8 @@ class Quote:
     def __post_init__(self) -> None:
         if not self.segments:
             object.__setattr__(self, "segments", ((self.start, self.end),))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["score"] = round(self.score, 4)
-        d["label"] = self.label or self.speaker
-        d["segments"] = [list(seg) for seg in self.segments]
-        return d
+        if self.label is None:
+            object.__setattr__(self, "label", self.speaker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,13 +196,202 @@ class Answer:
     answerable: bool
     answer: str
     quotes: tuple[Quote, ...] = field(default_factory=tuple)
-    passages: tuple[Hit, ...] = field(default_factory=tuple)
+    passages: tuple[Passage, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "answerable": self.answerable,
-            "answer": self.answer,
-            "quotes": [q.to_dict() for q in self.quotes],
-            "passages": [p.to_dict() for p in self.passages],
-        }
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    passages: tuple[Passage, ...]
+
+
+def _iso_date(value: str | None, name: str) -> str | None:
+    """`YYYY-MM-DD`, checked; None and "" are no bound."""
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which chunks a question may be answered from; empty means no restriction."""
+
+    docs: frozenset[str] = frozenset()
+    speakers: frozenset[str] = frozenset()  # display names or labels as written, casefolded
+    date_from: str | None = None  # YYYY-MM-DD, inclusive; undated documents are then excluded
+    date_to: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        docs: Collection[str] = (),
+        speakers: Collection[str] = (),
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+    ) -> Filters:
+        """Filters from user input: dates checked (InvalidInput), speakers casefolded."""
+        return cls(
+            frozenset(docs),
+            frozenset(s.casefold() for s in speakers),
+            _iso_date(None if date_from is None else str(date_from), "date_from"),
+            _iso_date(None if date_to is None else str(date_to), "date_to"),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.docs or self.speakers or self.date_from or self.date_to)
+
+    def admits(self, chunk: Chunk) -> bool:
+        if self.docs and chunk.doc_id not in self.docs:
+            return False
+        if not self._dated(chunk.date):
+            return False
+        return not self.speakers or self._speaks(chunk)
+
+    def _speaks(self, chunk: Chunk) -> bool:
+        """The label as written, the display name, or its last words (`Musk`, `Biden`)."""
+        if {(chunk.speaker or "").casefold(), (chunk.label or "").casefold()} & self.speakers:
+            return True
+        words = (chunk.speaker or "").casefold().split()
+        return any(
+            0 < len(w) <= len(words) and words[-len(w) :] == w
+            for w in (s.split() for s in self.speakers)
+        )
+
+    def _dated(self, date: str | None) -> bool:
+        if self.date_from is None and self.date_to is None:
+            return True
+        if date is None:
+            return False
+        return (self.date_from is None or date >= self.date_from) and (
+            self.date_to is None or date <= self.date_to
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DocChanges:
+    """Document ids an update added, re-indexed and dropped, each sorted."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    """What an index update did (`qa index update --json` and `POST /index/update`)."""
+
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    chunks_embedded: int  # chunk texts that went through the model (not found in the cache)
+    texts_embedded: int  # every text that did: chunks, questions, sentences, sentence contexts
+    documents: int
+    chunks: int
+    sentences: int
+    seconds: Annotated[float, PlainSerializer(lambda v: round(v, 3), return_type=float)]
+    version: str  # the live version afterwards (unchanged when nothing changed)
+    written: bool  # a new version was written
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step: scan, embed, …
+    problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
+    doc_ids: DocChanges = DocChanges()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentWritten:
+    """An uploaded document and the update that indexed it."""
+
+    doc_id: str
+    update: UpdateReport
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    leftovers: int  # crash leftovers removed
+    segments: int  # segments no kept version names
+    embeddings: int  # cached embeddings no kept version uses
+    embeddings_kept: int
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    status: str
+    documents: int
+    chunks: int
+    model: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    doc_id: str
+    sha256: str
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    """What `qa index status` shows: size, age and staleness of the live version."""
+
+    documents: int
+    chunks: int
+    model: str
+    version: str
+    last_update: str
+    size_bytes: int
+    cache_bytes: int
+    stale: bool
+    pending: dict[str, list[str]]
+    # Damaged or missing stored documents (`qa index build` rewrites them; `qa index prune`
+    # drops them so that the next update indexes those documents again).
+    problems: tuple[str, ...] = ()
+
+
+def clock(seconds: float | None) -> str:
+    """`00:01:02`, or `?` for an unknown time."""
+    if seconds is None:
+        return "?"
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def cite(q: Quote | Passage) -> str:
+    """The one citation format: `doc.txt, lines 40–41, 00:01:02–00:01:09, “Title”, 2023-03-08`
+    (times for timed sources, then title and date when known)."""
+    out = (
+        q.doc_id
+        + ", "
+        + (
+            f"line {q.line_start}"
+            if q.line_start == q.line_end
+            else f"lines {q.line_start}–{q.line_end}"
+        )
+    )
+    if q.time_start is not None or q.time_end is not None:
+        out += f", {clock(q.time_start)}–{clock(q.time_end)}"
+    if q.title and q.title not in (q.doc_id, q.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]):
+        out += f", “{q.title}”"
+    if q.date:
+        out += f", {q.date}"
+    return out
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
+    return adapter
+
+
+def dump(record: Any) -> Any:
+    """JSON-able data for a record (or a list of them): the one serialisation of the wire model."""
+    if isinstance(record, list | tuple):
+        return [dump(r) for r in record]
+    return _adapter(type(record)).dump_python(record, mode="json")

@@ -1,94 +1,20 @@
-"""Question → scored passages: dense (chunk text and the interviewer's question) and BM25, fused by RRF."""
+"""Question → scored passages: dense (chunk text and the interviewer's question) and BM25,
+fused by z-score (default) or reciprocal rank (`QA_RETRIEVAL__FUSION=rrf`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from qa.errors import InvalidInput
-from qa.models import Chunk, Hit
+from qa.models import Filters, Hit
+from qa.settings import RetrievalSettings
 from qa.store import IndexData
 
-Mode = Literal["hybrid", "dense", "bm25"]
+NO_FILTERS = Filters()
 RRF_K = 60  # the usual constant from Cormack et al.; damps the head of each ranking
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    docs: frozenset[str] = frozenset()
-    speakers: frozenset[str] = frozenset()  # display names or labels as written, casefolded
-    date_from: str | None = None  # YYYY-MM-DD, inclusive; undated documents are then excluded
-    date_to: str | None = None
-
-    def admits(self, chunk: Chunk) -> bool:
-        if self.docs and chunk.doc_id not in self.docs:
-            return False
-        if not self._dated(chunk.date):
-            return False
-        return not self.speakers or self._speaks(chunk)
-
-    def _speaks(self, chunk: Chunk) -> bool:
-        """The label as written, the display name, or its last words (`Musk`, `Biden`)."""
-        if {(chunk.speaker or "").casefold(), (chunk.label or "").casefold()} & self.speakers:
-            return True
-        words = (chunk.speaker or "").casefold().split()
-        return any(
-            0 < len(w) <= len(words) and words[-len(w) :] == w
-            for w in (s.split() for s in self.speakers)
-        )
-
-    def _dated(self, date: str | None) -> bool:
-        if self.date_from is None and self.date_to is None:
-            return True
-        if date is None:
-            return False
-        return (self.date_from is None or date >= self.date_from) and (
-            self.date_to is None or date <= self.date_to
-        )
-
-    @property
-    def active(self) -> bool:
-        return bool(self.docs or self.speakers or self.date_from or self.date_to)
-
-    @classmethod
-    def of(
-        cls,
-        docs: Collection[str] = (),
-        speakers: Collection[str] = (),
-        date_from: str | None = None,
-        date_to: str | None = None,
-    ) -> Filters:
-        return cls(
-            frozenset(docs),
-            frozenset(s.casefold() for s in speakers),
-            iso_date(date_from, "date_from"),
-            iso_date(date_to, "date_to"),
-        )
-
-
-def iso_date(value: str | None, name: str) -> str | None:
-    """`YYYY-MM-DD`, checked; None stays None."""
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
-
-
-@dataclass(frozen=True, slots=True)
-class RetrievalSettings:
-    mode: Mode = "hybrid"
-    fusion: Literal["zscore", "rrf"] = "zscore"
-    candidates: int = 40
-    question_weight: float = 0.9  # a match on the question counts a little less than on the words
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +90,7 @@ def dense_scores(
     vec: np.ndarray,
     depth: int,
     settings: RetrievalSettings,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
 ) -> dict[int, float]:
     """chunk id → cosine of its text, or (weighted) of the question it answers, whichever is higher.
 
@@ -210,7 +136,7 @@ def retrieve(
     query: Query,
     k: int,
     settings: RetrievalSettings,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
 ) -> list[Hit]:
     """Top `k` chunks by dense + BM25 fusion; `Hit.score` is 1.0 for the best chunk.
 

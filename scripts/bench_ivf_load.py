@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.store import ann  # noqa: E402
 from qa.store.faiss_store import FaissStore  # noqa: E402
-from qa.store.index import _store  # noqa: E402
+from qa.store.files import _store  # noqa: E402
 
 NOISE = 0.06  # per dimension around unit centres, as scripts/bench.py's scale runs
 

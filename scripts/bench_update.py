@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.embed import Embedder  # noqa: E402
+from qa.models import dump  # noqa: E402
 from qa.service import QAService  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.store import IndexDir  # noqa: E402
@@ -56,7 +57,7 @@ def abstracts(n: int) -> list[tuple[str, str]]:
 
 def embed_alone(service: QAService, doc_id: str, text: str) -> tuple[float, int]:
     """Seconds to embed the document's unique texts (what the update sends to the model)."""
-    chunked = chunk_document(doc_id, text, service.chunking)
+    chunked = chunk_document(doc_id, text, service.settings.chunking)
     texts = sorted(dict.fromkeys(chunked.texts()), key=len)
     emb = service.embedder
     bs = service.settings.batch_size
@@ -76,7 +77,7 @@ def add_one(
     report = svc.update()
     wall = time.perf_counter() - t0
     assert report.added == (doc_id,), report
-    return report.to_dict(), wall
+    return dump(report), wall
 
 
 def measure(
@@ -164,7 +165,7 @@ def main() -> None:
         t0 = time.perf_counter()
         built = svc.build()
         rebuild = time.perf_counter() - t0
-        log(f"rebuild: {built.to_dict()}")
+        log(f"rebuild: {dump(built)}")
         if args.save_built:
             shutil.copytree(src, args.save_built / "src", dirs_exist_ok=True)
             shutil.copytree(idx, args.save_built / "index", dirs_exist_ok=True)
@@ -197,7 +198,7 @@ def main() -> None:
         "rebuild_from_cache": bool(args.cache),
         "load": loads,
         "rebuild_texts_embedded": built.texts_embedded,
-        "rebuild_phases": built.to_dict()["phases"],
+        "rebuild_phases": dump(built)["phases"],
         "index_bytes_at_end": size,
         "adds": rows,
     }

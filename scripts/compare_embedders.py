@@ -69,7 +69,7 @@ def main() -> None:
                         "quotes": [
                             (x.doc_id, x.start, x.end, round(x.score, 4)) for x in ans.quotes
                         ],
-                        "passages": [p.chunk.id for p in ans.passages],
+                        "passages": [(p.doc_id, p.start) for p in ans.passages],
                     }
                 )
             return out

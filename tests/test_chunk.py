@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import QUESTION_CHARS, ChunkSettings, LineIndex, chunk_transcript, split_sentences
+from qa.chunk import QUESTION_CHARS, LineIndex, chunk_transcript, split_sentences
 from qa.ingest import parse_transcript, read_transcript
 from qa.models import Chunk, Sentence, Transcript
+from qa.settings import ChunkingSettings
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 PENN = "000_c8b093dbc246d9b3.txt"
 BARON = "003_aef95c100974d035.txt"
-SETTINGS = [ChunkSettings(600, 120), ChunkSettings(200, 40), ChunkSettings(80, 0)]
+SETTINGS = [
+    ChunkingSettings(size=600, overlap=120),
+    ChunkingSettings(size=200, overlap=40),
+    ChunkingSettings(size=80, overlap=0),
+]
 
 
 def load(name: str) -> Transcript:
@@ -27,7 +32,7 @@ def line_of(text: str, offset: int) -> int:
 
 
 def assert_chunking_exact(
-    doc: Transcript, chunks: list[Chunk], sentences: list[Sentence], settings: ChunkSettings
+    doc: Transcript, chunks: list[Chunk], sentences: list[Sentence], settings: ChunkingSettings
 ) -> None:
     text = doc.text
     for c in chunks:
@@ -66,7 +71,7 @@ def assert_chunking_exact(
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: f"{s.size}-{s.overlap}")
 @pytest.mark.parametrize("name", [PENN, BARON])
-def test_seed_chunks_and_sentences_are_exact(name: str, settings: ChunkSettings) -> None:
+def test_seed_chunks_and_sentences_are_exact(name: str, settings: ChunkingSettings) -> None:
     doc = load(name)
     chunks, sentences = chunk_transcript(doc, settings, first_id=7)
     assert chunks[0].id == 7
@@ -93,7 +98,7 @@ def test_known_sentences_are_whole_quotable_units(
     name: str, sentence: str, speaker: str | None
 ) -> None:
     doc = load(name)
-    chunks, sentences = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, sentences = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     at = doc.text.index(sentence)
     match = [s for s in sentences if (s.start, s.end) == (at, at + len(sentence))]
     assert len(match) == 1
@@ -104,7 +109,7 @@ def test_known_sentences_are_whole_quotable_units(
 
 def test_answer_chunks_carry_the_interviewers_question() -> None:
     doc = load(PENN)
-    chunks, _ = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, _ = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     diff = next(c for c in chunks if c.text == "This is a huge difference.")
     assert (diff.label or diff.speaker) == "Musk"
     assert diff.question is not None and diff.question.startswith("We conducted a poll")
@@ -120,7 +125,7 @@ def test_answer_chunks_carry_the_interviewers_question() -> None:
 
 def test_questions_are_the_previous_other_speakers_turn_tail() -> None:
     doc = load(BARON)
-    chunks, _ = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, _ = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     for c in chunks:
         prev = doc.turns[c.turn_index - 1] if c.turn_index else None
         if c.speaker is None or prev is None or prev.speaker is None:
@@ -182,7 +187,7 @@ def test_a_repeated_closing_sentence_is_chunked_where_it_stands() -> None:
     long = "We " + "really " * 81 + "mean it."
     text = "Penn:\nHi.\nMusk:\nOkay. Thank you. " + long + " Thank you.\nPenn:\nBye.\n"
     doc = parse_transcript("t.txt", text)
-    settings = ChunkSettings(600, 120)
+    settings = ChunkingSettings(size=600, overlap=120)
     chunks, sentences = chunk_transcript(doc, settings)
     assert_chunking_exact(doc, chunks, sentences, settings)
     last = text.rindex("Thank you.")
@@ -202,7 +207,7 @@ def test_a_repeated_closing_sentence_is_chunked_where_it_stands() -> None:
 def test_repeated_phrases_map_to_a_full_cover(body: str, size: int, overlap: int) -> None:
     text = f"Alice:\n{body}\nBob:\nok\nAlice:\nx\nBob:\ny"
     doc = parse_transcript("t.txt", text)
-    settings = ChunkSettings(size, overlap)
+    settings = ChunkingSettings(size=size, overlap=overlap)
     chunks, sentences = chunk_transcript(doc, settings)
     assert_chunking_exact(doc, chunks, sentences, settings)
 
@@ -213,7 +218,7 @@ def test_random_repetitive_turns_map_to_a_full_cover() -> None:
     for _ in range(150):
         body = " ".join(rng.choice(words) for _ in range(rng.randint(3, 120))).strip() or "x"
         size = rng.choice([10, 20, 30, 50, 80])
-        settings = ChunkSettings(size, rng.choice([0, 3, size // 3, size // 2]))
+        settings = ChunkingSettings(size=size, overlap=rng.choice([0, 3, size // 3, size // 2]))
         text = f"Alice:\n{body}\nBob:\n{body}\nAlice:\nok\nBob:\nok\n"
         doc = parse_transcript("t.txt", text)
         chunks, sentences = chunk_transcript(doc, settings)

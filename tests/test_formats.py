@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import chunk_transcript
 from qa.errors import IngestError, InvalidInput
 from qa.ingest import list_sources, parse_transcript, read_source_text, read_transcript
 from qa.ingest.speakers import resolve_aliases
-from qa.models import Chunk, Transcript
-from qa.retrieve import Filters
+from qa.models import Chunk, Filters, Transcript
 from qa.segments import JoinedView, clip, join, joined_slice
+from qa.settings import ChunkingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "corpora" / "real"
@@ -57,7 +57,7 @@ def test_real_files_parse_exactly_without_problems(path: Path) -> None:
     assert doc.text == read_source_text(path)
     assert_exact_turns(doc)
     assert "---" not in join(doc.text, doc.turns[0].segments)  # front matter is not a turn
-    chunks, sentences = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, sentences = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     for c in chunks:
         assert join(doc.text, c.segments) == c.text
         assert (c.start, c.end) == (c.segments[0][0], c.segments[-1][1])
@@ -315,7 +315,7 @@ def test_malformed_srt_indexes_what_it_can_and_reports_lines() -> None:
     )
     assert doc.turns[0].times == ((1.0, 2.0), (None, None), (4.0, 5.0))
     assert_exact_turns(doc)
-    chunks, _ = chunk_transcript(doc, ChunkSettings(40, 10))
+    chunks, _ = chunk_transcript(doc, ChunkingSettings(size=40, overlap=10))
     assert all(join(doc.text, c.segments) == c.text for c in chunks)
 
 
@@ -423,6 +423,6 @@ def test_date_and_speaker_filters() -> None:
 def test_plain_text_chunks_keep_one_segment() -> None:
     seeds = ROOT / "seeds"
     doc = read_transcript(seeds / "003_aef95c100974d035.txt", seeds)
-    chunks, sentences = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, sentences = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     assert all(c.segments == ((c.start, c.end),) and c.times == () for c in chunks)
     assert all(s.segments == ((s.start, s.end),) for s in sentences)

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from qa.embed import HashEmbedder
+from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings
 from qa.store import ann, ivf_file
-from qa.store.index import IndexDir
+from qa.store.files import IndexDir
 
 DOCS = 220  # × 3 answer turns: enough chunks to train 16+ IVF cells
 
@@ -49,7 +50,7 @@ def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     real = ann.train_and_add
 
     def counting(index: Any, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> None:
-        if ann.needs_training(index):
+        if not index.is_trained:
             calls.append(len(vectors))
         real(index, params, ids, vectors)
 
@@ -85,8 +86,8 @@ def test_the_first_load_keeps_the_trained_index_and_the_next_reads_it(
     _, ids = again.chunk_store.search(q[:2], 10, among=among)
     assert set(ids[ids >= 0].tolist()) == set(among.tolist())
     fresh = QAService(service.settings, embedder=HashEmbedder())
-    hits = fresh.search("marker17x1", k=10, docs=["doc123.txt"])
-    assert hits and {h.chunk.doc_id for h in hits} == {"doc123.txt"}
+    hits = fresh.search("marker17x1", k=10, filters=Filters.of(docs=["doc123.txt"]))
+    assert hits and {h.doc_id for h in hits} == {"doc123.txt"}
     assert trainings == []
 
 
@@ -145,8 +146,8 @@ def test_an_update_keeps_a_file_for_the_new_version(
     n = len(trainings)
     data = IndexDir(service.settings.index_dir).load()
     assert len(trainings) == n and "new.txt" in data.documents
-    hits = service.search("marker999x1", k=10, docs=["new.txt"])
-    assert hits and {h.chunk.doc_id for h in hits} == {"new.txt"}
+    hits = service.search("marker999x1", k=10, filters=Filters.of(docs=["new.txt"]))
+    assert hits and {h.doc_id for h in hits} == {"new.txt"}
 
 
 def test_a_small_update_builds_on_the_previous_cells_instead_of_training(
@@ -163,8 +164,8 @@ def test_a_small_update_builds_on_the_previous_cells_instead_of_training(
     vecs = service.embedder.embed([c.text for c in data.chunks if c.doc_id == "doc005.txt"])
     scores, _ = data.chunk_store.search(vecs, 1)
     assert (scores[:, 0] > 0.99).all()  # the new vectors are in the cells
-    hits = service.search("beacon5x1", k=10, docs=["doc005.txt"])
-    assert hits and any("beacon5x1" in h.chunk.text for h in hits)
+    hits = service.search("beacon5x1", k=10, filters=Filters.of(docs=["doc005.txt"]))
+    assert hits and any("beacon5x1" in h.text for h in hits)
     # Kept with its drift: a fresh load reads it, and the drift adds up over updates.
     again = IndexDir(service.settings.index_dir).load()
     assert trainings == [] and again.chunk_store.drift == 2 * per_doc

@@ -7,11 +7,12 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import chunk_transcript
 from qa.errors import IngestError
 from qa.ingest import parse_transcript
 from qa.ingest.text import parse_turns
 from qa.segments import blank
+from qa.settings import ChunkingSettings
 
 PIECES = st.sampled_from(
     [
@@ -90,7 +91,7 @@ def test_chunks_and_sentences_stay_inside_their_turn(text: str, size: tuple[int,
         doc = parse_transcript("x.txt", text)
     except IngestError:
         return  # no transcript text at all: refused, as it should be
-    chunks, sentences = chunk_transcript(doc, ChunkSettings(*size))
+    chunks, sentences = chunk_transcript(doc, ChunkingSettings(size=size[0], overlap=size[1]))
     for c in chunks:
         turn = doc.turns[c.turn_index]
         assert turn.start <= c.start < c.end <= turn.end

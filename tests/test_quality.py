@@ -56,12 +56,13 @@ def test_every_quote_and_passage_is_an_exact_slice(seeded: Built, question: str)
         assert text.count("\n", 0, q.start) + 1 == q.line_start
         assert text.count("\n", 0, q.end - 1) + 1 == q.line_end
     for p in answer.passages:
-        c = p.chunk
-        text = texts.setdefault(c.doc_id, (seeded.source / c.doc_id).read_text(encoding="utf-8"))
-        assert text[c.start : c.end] == c.text
+        text = texts.setdefault(p.doc_id, (seeded.source / p.doc_id).read_text(encoding="utf-8"))
+        assert text[p.start : p.end] == p.text
     # Three quotes, plus one from another document when all three come from one (see answer.py).
     assert len(answer.passages) <= 5 and len(answer.quotes) <= 4
-    assert answer.answerable == bool(answer.quotes)
+    # The answer text carries every quote, each once, and no two quotes are the same span.
+    assert all(answer.answer.count(f"“{q.text}”") == 1 for q in answer.quotes)
+    assert len({(q.doc_id, q.start, q.end) for q in answer.quotes}) == len(answer.quotes)
 
 
 def test_off_topic_question_is_refused(seeded: Built) -> None:

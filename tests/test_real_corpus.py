@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.evaluate import eval_seedqa
+from qa.models import Filters, dump
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -64,7 +65,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[QAService, dict[st
     shutil.copytree(ROOT / "corpora" / "real", base / "src" / "real")
     shutil.copytree(ROOT / "seeds", base / "src" / "seeds")
     service = QAService(Settings(source_dir=base / "src", index_dir=base / "index"))
-    report = service.build().to_dict()
+    report = dump(service.build())
     return service, report
 
 
@@ -92,7 +93,7 @@ def assert_exact(service: QAService, item: dict[str, Any]) -> None:
 def test_every_file_indexes_together(corpus: tuple[QAService, dict[str, Any]]) -> None:
     service, report = corpus
     assert report["documents"] == 10 and report["problems"] == []
-    docs = {d["doc_id"] for d in service.documents()}
+    docs = {d.doc_id for d in service.documents()}
     assert docs == {doc for doc, _ in QUESTIONS}
 
 
@@ -101,7 +102,7 @@ def test_quote_integrity_over_every_file(corpus: tuple[QAService, dict[str, Any]
     checked = multi_segment = 0
     for doc, question in QUESTIONS:
         answer = service.ask(question, k=5)
-        body = answer.to_dict()
+        body = dump(answer)
         assert answer.answerable, question
         assert any(q["doc_id"] == doc for q in body["quotes"]), (question, body["answer"])
         for item in body["quotes"] + body["passages"]:
@@ -109,10 +110,10 @@ def test_quote_integrity_over_every_file(corpus: tuple[QAService, dict[str, Any]
             checked += 1
             multi_segment += len(item["segments"]) > 1
         # The same, filtered to the document: every quote comes from it.
-        only = service.ask(question, k=3, docs=[doc])
+        only = service.ask(question, k=3, filters=Filters.of(docs=[doc]))
         assert only.quotes and all(q.doc_id == doc for q in only.quotes)
         for q in only.quotes:
-            assert_exact(service, q.to_dict())
+            assert_exact(service, dump(q))
     assert checked >= 90 and multi_segment > 0  # some quotes run across several cues
 
 
@@ -123,7 +124,8 @@ def test_citations_carry_title_date_and_times(corpus: tuple[QAService, dict[str,
     assert q.date == "2023-09-08" and q.title and q.title.startswith("Press Gaggle by Secretary")
     assert "2023-09-08" in answer.answer and "“Press Gaggle by Secretary" in answer.answer
     srt = service.ask(
-        "Why should you batch produce your podcast episodes?", docs=["real/example.srt"]
+        "Why should you batch produce your podcast episodes?",
+        filters=Filters.of(docs=["real/example.srt"]),
     )
     first = srt.quotes[0]
     assert first.speaker == "Travis" and first.time_start is not None
@@ -133,12 +135,14 @@ def test_citations_carry_title_date_and_times(corpus: tuple[QAService, dict[str,
 def test_date_filters(corpus: tuple[QAService, dict[str, Any]]) -> None:
     service, _ = corpus
     question = "What did they say about China?"
-    hits = service.search(question, k=10, date_from="2023-09-01", date_to="2023-12-31")
-    assert hits and {h.chunk.doc_id for h in hits} == {QUESTIONS[3][0]}
-    later = service.ask(question, k=5, date_from="2024-01-01")
+    hits = service.search(
+        question, k=10, filters=Filters.of(date_from="2023-09-01", date_to="2023-12-31")
+    )
+    assert hits and {h.doc_id for h in hits} == {QUESTIONS[3][0]}
+    later = service.ask(question, k=5, filters=Filters.of(date_from="2024-01-01"))
     assert later.quotes and all(q.date and q.date >= "2024-01-01" for q in later.quotes)
     # Undated documents (podcasts, subtitles, seeds) drop out once a date filter is set.
-    none = service.search("htop maintainers", k=5, date_to="2000-01-01")
+    none = service.search("htop maintainers", k=5, filters=Filters.of(date_to="2000-01-01"))
     assert none == []
 
 
@@ -146,12 +150,12 @@ def test_speaker_filter_matches_label_or_display_name(
     corpus: tuple[QAService, dict[str, Any]],
 ) -> None:
     service, _ = corpus
-    by_label = service.search("robots", k=20, speakers=["Musk"])
-    by_name = service.search("robots", k=20, speakers=["Elon Musk"])
-    assert by_label and {h.chunk.speaker for h in by_label} == {"Elon Musk"}
-    assert {h.chunk.label for h in by_name} == {"Musk", "Elon Musk"}
-    reporters = service.search("shortage", k=5, speakers=["Q"])
-    assert reporters and all(h.chunk.label == "Q" for h in reporters)
+    by_label = service.search("robots", k=20, filters=Filters.of(speakers=["Musk"]))
+    by_name = service.search("robots", k=20, filters=Filters.of(speakers=["Elon Musk"]))
+    assert by_label and {h.speaker for h in by_label} == {"Elon Musk"}
+    assert {h.label for h in by_name} == {"Musk", "Elon Musk"}
+    reporters = service.search("shortage", k=5, filters=Filters.of(speakers=["Q"]))
+    assert reporters and all(h.label == "Q" for h in reporters)
 
 
 def test_cli_ask_with_date_filter_json(corpus: tuple[QAService, dict[str, Any]]) -> None:

@@ -14,9 +14,9 @@ from qa.embed import HashEmbedder
 from qa.errors import IndexIncompatible
 from qa.service import QAService
 from qa.settings import Settings
-from qa.store import IndexDir
 from qa.store import segment as seg
 from qa.store.cache import EmbeddingCache
+from qa.store.files import IndexDir
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 A, B = "000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"
@@ -33,7 +33,7 @@ def service(tmp_path: Path) -> QAService:
 
 
 def manifest(service: QAService) -> dict[str, dict[str, str]]:
-    return {d: m["segment"] for d, m in service.index_dir.manifest()["documents"].items()}
+    return {d: m.segment for d, m in service.store.manifest().documents.items()}
 
 
 def segment_files(service: QAService) -> set[str]:
@@ -64,7 +64,7 @@ def test_an_update_writes_only_the_new_documents_segment(service: QAService) -> 
         if p.name in mtimes:
             assert p.stat().st_mtime_ns == mtimes[p.name]
     # The version folder holds a manifest and nothing else.
-    version = service.index_dir.current()
+    version = service.store.current()
     assert [p.name for p in (service.settings.index_dir / "versions" / str(version)).iterdir()] == [
         "manifest.json"
     ]
@@ -99,7 +99,7 @@ def test_unreferenced_segments_are_collected_after_the_switch(service: QAService
     stray.write_bytes(b"x")
     (service.settings.index_dir / "segments" / ".tmp-dead-x.seg").write_bytes(b"half")
     result = service.prune()
-    assert result["segments"] == 1 and result["leftovers"] == 1 and not stray.exists()
+    assert result.segments == 1 and result.leftovers == 1 and not stray.exists()
     assert not list((service.settings.index_dir / "segments").glob(".tmp-*"))
 
 
@@ -145,7 +145,7 @@ def test_format_2_index_is_refused_and_rebuilt(service: QAService) -> None:
     with pytest.raises(IndexIncompatible, match="rebuild it with `qa index build`"):
         QAService(service.settings, embedder=HashEmbedder()).load()
     again = QAService(service.settings, embedder=HashEmbedder()).update()
-    assert again.written and again.added == (A, B)
+    assert again.written and again.doc_ids.added == (A, B)
 
 
 def test_cache_keeps_what_kept_versions_use(service: QAService) -> None:
@@ -159,9 +159,9 @@ def test_cache_keeps_what_kept_versions_use(service: QAService) -> None:
     # A is in no kept version now; the default ratio lets the cache keep it until pruned.
     assert cache_size(service) > full
     result = service.prune()
-    assert result["embeddings"] > 0
-    keep = service.index_dir.text_keys(service.index_dir.referenced_segments())
-    assert cache_size(service) == result["embeddings_kept"] == len(keep)
+    assert result.embeddings > 0
+    keep = service.store.text_keys()
+    assert cache_size(service) == result.embeddings_kept == len(keep)
     # What is left is exactly enough: a rebuild of what is indexed embeds nothing.
     report = QAService(service.settings, embedder=HashEmbedder()).build()
     assert report.texts_embedded == 0
@@ -177,14 +177,12 @@ def test_updates_prune_the_cache_once_it_outgrows_the_index(service: QAService) 
     strict.update()
     (src / "new.txt").write_text(NEW, encoding="utf-8")
     strict.update()  # 0 × texts + 10,000 slack: the seeds' few thousand texts stay
-    assert cache_size(strict) > len(
-        strict.index_dir.text_keys(strict.index_dir.referenced_segments())
-    )
+    assert cache_size(strict) > len(strict.store.text_keys())
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("qa.service.CACHE_SLACK", 0)
+        mp.setattr("qa.update.CACHE_SLACK", 0)
         (src / "new.txt").write_text(NEW + "\nDr. Rivera:\nAnd under rocks.\n", encoding="utf-8")
         strict.update()
-    keep = strict.index_dir.text_keys(strict.index_dir.referenced_segments())
+    keep = strict.store.text_keys()
     assert cache_size(strict) == len(keep)
 
 

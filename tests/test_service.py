@@ -13,7 +13,9 @@ import pytest
 
 from qa.embed import HashEmbedder
 from qa.errors import IngestError, InvalidInput
-from qa.service import MAX_QUESTION_CHARS, QAService, clean_question
+from qa.models import Filters, dump
+from qa.searcher import MAX_QUESTION_CHARS, clean_question
+from qa.service import QAService
 from qa.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def verbatim_quotes(built: Built, items: list[tuple[str, int, int, str]]) -> Non
 @pytest.mark.parametrize("k", [1, 3, 5, 12])
 def test_ask_contract(hashed: Built, k: int) -> None:
     answer = hashed.service.ask("How many actuators does the Optimus robot have?", k=k)
-    assert set(answer.to_dict()) == ASK_KEYS
+    assert set(dump(answer)) == ASK_KEYS
     assert answer.question == "How many actuators does the Optimus robot have?"
     assert len(answer.passages) <= k and len(answer.quotes) <= min(k, 3)
     assert answer.answerable == bool(answer.quotes)
@@ -64,7 +66,7 @@ def test_ask_contract(hashed: Built, k: int) -> None:
     verbatim_quotes(hashed, [(q.doc_id, q.start, q.end, q.text) for q in answer.quotes])
     verbatim_quotes(
         hashed,
-        [(p.chunk.doc_id, p.chunk.start, p.chunk.end, p.chunk.text) for p in answer.passages],
+        [(p.doc_id, p.start, p.end, p.text) for p in answer.passages],
     )
 
 
@@ -78,40 +80,40 @@ def test_search_returns_k_ranked_exact_passages(hashed: Built, k: int) -> None:
     assert len(hits) == min(k, len(hashed.service.index.chunks))
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert len({h.chunk.id for h in hits}) == len(hits)
-    verbatim_quotes(
-        hashed, [(h.chunk.doc_id, h.chunk.start, h.chunk.end, h.chunk.text) for h in hits]
-    )
+    assert len({(h.doc_id, h.start) for h in hits}) == len(hits)
+    verbatim_quotes(hashed, [(h.doc_id, h.start, h.end, h.text) for h in hits])
 
 
 def test_search_filters_by_document_and_speaker(hashed: Built) -> None:
     svc = hashed.service
-    by_doc = svc.search("robots", k=10, docs=[BARON])
-    assert by_doc and {h.chunk.doc_id for h in by_doc} == {BARON}
+    by_doc = svc.search("robots", k=10, filters=Filters.of(docs=[BARON]))
+    assert by_doc and {h.doc_id for h in by_doc} == {BARON}
     # Speaker names match case-insensitively.
-    by_speaker = svc.search("robots", k=10, speakers=["ron baron"])
-    assert by_speaker and {h.chunk.speaker for h in by_speaker} == {"Ron Baron"}
-    both = svc.search("robots", k=10, docs=[PENN], speakers=["Mark Penn"])
-    assert both and {(h.chunk.doc_id, h.chunk.speaker) for h in both} == {(PENN, "Mark Penn")}
-    assert svc.search("robots", k=10, docs=["no-such-doc.txt"]) == []
+    by_speaker = svc.search("robots", k=10, filters=Filters.of(speakers=["ron baron"]))
+    assert by_speaker and {h.speaker for h in by_speaker} == {"Ron Baron"}
+    both = svc.search("robots", k=10, filters=Filters.of(docs=[PENN], speakers=["Mark Penn"]))
+    assert both and {(h.doc_id, h.speaker) for h in both} == {(PENN, "Mark Penn")}
+    assert svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"])) == []
 
 
 def test_ask_filters_apply_to_quotes(hashed: Built) -> None:
-    answer = hashed.service.ask("What did they say about Twitter?", speakers=["Ron Baron"])
+    answer = hashed.service.ask(
+        "What did they say about Twitter?", filters=Filters.of(speakers=["Ron Baron"])
+    )
     assert {q.speaker for q in answer.quotes} <= {"Ron Baron"}
-    assert {p.chunk.speaker for p in answer.passages} <= {"Ron Baron"}
+    assert {p.speaker for p in answer.passages} <= {"Ron Baron"}
 
 
 def test_status_and_documents(hashed: Built) -> None:
     svc = hashed.service
     status = svc.status()
-    assert status["status"] == "ok" and status["documents"] == 2
-    assert status["chunks"] == len(svc.index.chunks) > 0 and status["model"] == "hash-bow"
+    assert status.status == "ok" and status.documents == 2
+    assert status.chunks == len(svc.index.chunks) > 0 and status.model == "hash-bow"
     docs = svc.documents()
-    assert [d["doc_id"] for d in docs] == [PENN, BARON]
+    assert [d.doc_id for d in docs] == [PENN, BARON]
     for d in docs:
-        raw = (hashed.source / d["doc_id"]).read_text(encoding="utf-8").encode("utf-8")
-        assert d["sha256"] == hashlib.sha256(raw).hexdigest() and d["chunks"] > 0
+        raw = (hashed.source / d.doc_id).read_text(encoding="utf-8").encode("utf-8")
+        assert d.sha256 == hashlib.sha256(raw).hexdigest() and d.chunks > 0
 
 
 def test_build_reports_what_it_indexed(tmp_path: Path) -> None:
@@ -134,7 +136,7 @@ def test_build_refuses_unreadable_sources(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match=r"bad\.txt"):
         svc.build()
     with pytest.raises(IngestError, match="source folder not found"):
-        svc.build(tmp_path / "missing")
+        svc.build(source=tmp_path / "missing")
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
@@ -169,6 +171,6 @@ def test_real_model_finds_the_answering_sentence(
 @pytest.mark.slow
 def test_real_model_speaker_filter(seeded: Built) -> None:
     answer = seeded.service.ask(
-        "What did the interviewer think X was worth?", speakers=["Ron Baron"]
+        "What did the interviewer think X was worth?", filters=Filters.of(speakers=["Ron Baron"])
     )
     assert answer.quotes and {q.speaker for q in answer.quotes} == {"Ron Baron"}

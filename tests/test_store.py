@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import ChunkSettings, chunk_transcript
+from qa.chunk import chunk_transcript
 from qa.embed import HashEmbedder
 from qa.errors import IndexIncompatible, IndexMissing
 from qa.ingest import read_transcript
+from qa.models import dump
 from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import ChunkingSettings, Settings
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -30,7 +31,7 @@ def service(tmp_path: Path) -> QAService:
 def test_chunks_stay_inside_turns_with_exact_offsets() -> None:
     for path in sorted(SEEDS.glob("*.txt")):
         doc = read_transcript(path, SEEDS)
-        chunks, sentences = chunk_transcript(doc, ChunkSettings(300, 60))
+        chunks, sentences = chunk_transcript(doc, ChunkingSettings(size=300, overlap=60))
         for c in chunks:
             turn = doc.turns[c.turn_index]
             assert turn.start <= c.start < c.end <= turn.end
@@ -44,7 +45,7 @@ def test_chunks_stay_inside_turns_with_exact_offsets() -> None:
 
 def test_answer_chunks_carry_the_interviewers_question() -> None:
     doc = read_transcript(SEEDS / "000_c8b093dbc246d9b3.txt", SEEDS)
-    chunks, _ = chunk_transcript(doc, ChunkSettings(600, 120))
+    chunks, _ = chunk_transcript(doc, ChunkingSettings(size=600, overlap=120))
     up = next(c for c in chunks if c.text == "Yes, it's already up and running.")
     assert up.question == "I know you are building the largest AI center on Earth."
 
@@ -115,18 +116,18 @@ def test_loaded_index_equals_the_built_one(service: QAService) -> None:
     assert (loaded.sentence_vectors == built.sentence_vectors).all()
     assert loaded.manifest == built.manifest
     question = "How many actuators does each Optimus robot have?"
-    assert fresh.ask(question).to_dict() == service.ask(question).to_dict()
-    assert [h.to_dict() for h in fresh.search(question, k=7)] == [
-        h.to_dict() for h in service.search(question, k=7)
+    assert dump(fresh.ask(question)) == dump(service.ask(question))
+    assert [dump(h) for h in fresh.search(question, k=7)] == [
+        dump(h) for h in service.search(question, k=7)
     ]
-    assert fresh.status() == {
+    assert dump(fresh.status()) == {
         "status": "ok",
         "documents": 2,
         "chunks": report.chunks,
         "model": "hash-bow",
         "version": report.version,
     }
-    assert [d["doc_id"] for d in fresh.documents()] == [
+    assert [d.doc_id for d in fresh.documents()] == [
         "000_c8b093dbc246d9b3.txt",
         "003_aef95c100974d035.txt",
     ]
@@ -181,3 +182,62 @@ def test_current_names_a_complete_version_and_old_ones_are_pruned(service: QASer
         QAService(service.settings, HashEmbedder()).load().chunks
     )
     assert not list(root.glob(".CURRENT.*"))
+
+
+def test_a_damaged_segment_is_refused_not_served(service: QAService) -> None:
+    from qa.errors import StorageError
+
+    service.build()
+    tmp_path = service.settings.index_dir.parent
+    segments = sorted((tmp_path / "index" / "segments").glob("*.seg"))
+    data = bytearray(segments[0].read_bytes())
+    at = data.find(b"patients")
+    assert at > 0
+    data[at : at + 8] = b"PATIENTS"  # same length: only the hash can tell
+    segments[0].write_bytes(bytes(data))
+    with pytest.raises(StorageError, match="damaged"):
+        QAService(service.settings, HashEmbedder()).load()
+    # A build writes the segment again; the index loads and quotes the source.
+    QAService(service.settings, HashEmbedder()).build()
+    assert b"PATIENTS" not in segments[0].read_bytes()
+    assert QAService(service.settings, HashEmbedder()).load().chunks
+
+
+def test_a_manifest_naming_another_documents_segment_is_refused(service: QAService) -> None:
+    import json
+
+    from qa.errors import StorageError
+
+    service.build()
+    root = service.settings.index_dir
+    version = (root / "CURRENT").read_text().strip()
+    path = root / "versions" / version / "manifest.json"
+    manifest = json.loads(path.read_text())
+    a, b = sorted(manifest["documents"])
+    manifest["documents"][a]["segment"] = manifest["documents"][b]["segment"]
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(StorageError, match="holds"):
+        QAService(service.settings, HashEmbedder()).load()
+
+
+def test_status_reports_damage_and_prune_then_update_repairs_it(service: QAService) -> None:
+    service.build()
+    seg = sorted((service.settings.index_dir / "segments").glob("*.seg"))[0]
+    data = bytearray(seg.read_bytes())
+    data[-1] ^= 0xFF  # one flipped bit in the cache keys: same size, wrong hash
+    seg.write_bytes(bytes(data))
+    assert service.index_info().problems and "damaged" in service.index_info().problems[0]
+    assert service.prune().segments >= 1  # the damaged file goes
+    report = QAService(service.settings, HashEmbedder()).update()
+    assert report.written and report.unchanged == 2  # re-indexed from the source, not "changed"
+    assert service.index_info().problems == ()
+    assert QAService(service.settings, HashEmbedder()).load().chunks
+
+
+def test_a_truncated_segment_is_re_indexed_by_an_update(service: QAService) -> None:
+    service.build()
+    seg = sorted((service.settings.index_dir / "segments").glob("*.seg"))[0]
+    seg.write_bytes(seg.read_bytes()[:100])
+    report = QAService(service.settings, HashEmbedder()).update()
+    assert report.written
+    assert QAService(service.settings, HashEmbedder()).load().chunks

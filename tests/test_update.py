@@ -59,7 +59,7 @@ def counting(service: QAService) -> CountingEmbedder:
 
 def chunk_texts(service: QAService, doc_id: str) -> set[str]:
     text = (service.settings.source_dir / doc_id).read_text(encoding="utf-8")
-    return {c.text for c in chunk_document(doc_id, text, service.chunking).chunks}
+    return {c.text for c in chunk_document(doc_id, text, service.settings.chunking).chunks}
 
 
 def assert_consistent(service: QAService) -> None:
@@ -72,7 +72,7 @@ def assert_consistent(service: QAService) -> None:
     assert len(data.context_vectors) == len(data.sentences)
     assert {c.doc_id for c in data.chunks} == set(data.documents)
     for doc_id, meta in data.documents.items():
-        assert meta["chunks"] == sum(c.doc_id == doc_id for c in data.chunks)
+        assert meta.chunks == sum(c.doc_id == doc_id for c in data.chunks)
     source = service.settings.source_dir
     for s, text in zip(data.sentences, data.sentence_texts, strict=True):
         chunk = data.chunks[s.chunk_id]
@@ -84,17 +84,22 @@ def assert_consistent(service: QAService) -> None:
 def test_add_change_delete_embed_only_new_text(service: QAService) -> None:
     src = service.settings.source_dir
     first = service.build()
-    assert first.added == (A, B) and first.chunks_embedded == first.chunks > 0
+    assert first.doc_ids.added == (A, B) and first.chunks_embedded == first.chunks > 0
 
     emb = counting(service)
     (src / "new.txt").write_text(NEW, encoding="utf-8")
     added = service.update()
     new_chunks = chunk_texts(service, "new.txt")
-    assert (added.added, added.changed, added.removed, added.unchanged) == (("new.txt",), (), (), 2)
+    assert (added.doc_ids.added, added.doc_ids.changed, added.doc_ids.removed, added.unchanged) == (
+        ("new.txt",),
+        (),
+        (),
+        2,
+    )
     assert added.chunks_embedded == len(new_chunks) and added.written
     assert added.chunks == first.chunks + len(new_chunks)
     # The model saw this document's texts and nothing else.
-    assert set(emb.seen) == set(chunk_document("new.txt", NEW, service.chunking).texts())
+    assert set(emb.seen) == set(chunk_document("new.txt", NEW, service.settings.chunking).texts())
     assert_consistent(service)
 
     # Change one document: only its new text goes through the model.
@@ -105,18 +110,22 @@ def test_add_change_delete_embed_only_new_text(service: QAService) -> None:
         )
     emb = counting(service)
     changed = service.update()
-    assert (changed.added, changed.changed, changed.removed) == ((), (B,), ())
+    assert (changed.doc_ids.added, changed.doc_ids.changed, changed.doc_ids.removed) == (
+        (),
+        (B,),
+        (),
+    )
     assert changed.chunks_embedded == len(chunk_texts(service, B) - before) == 2
     assert not set(emb.seen) & before  # unchanged chunks of the changed document: from the cache
     assert_consistent(service)
 
     # Delete one: nothing embedded, its chunks and vectors are gone from FAISS.
-    gone = service.index.documents[A]["chunks"]
+    gone = service.index.documents[A].chunks
     total = len(service.index.chunks)
     emb = counting(service)
     (src / A).unlink()
     removed = service.update()
-    assert (removed.removed, removed.chunks_embedded, emb.seen) == ((A,), 0, [])
+    assert (removed.doc_ids.removed, removed.chunks_embedded, emb.seen) == ((A,), 0, [])
     assert len(service.index.chunk_store) == total - gone == removed.chunks
     assert all(c.doc_id != A for c in service.index.chunks)
     assert_consistent(service)
@@ -125,7 +134,7 @@ def test_add_change_delete_embed_only_new_text(service: QAService) -> None:
     shutil.copy(SEEDS / A, src / A)
     emb = counting(service)
     back = service.update()
-    assert back.added == (A,) and back.chunks_embedded == 0 and emb.seen == []
+    assert back.doc_ids.added == (A,) and back.chunks_embedded == 0 and emb.seen == []
     assert_consistent(service)
 
 
@@ -145,10 +154,13 @@ def test_incremental_index_equals_a_full_build(service: QAService, tmp_path: Pat
     assert a.sentence_texts == b.sentence_texts and a.question_chunks == b.question_chunks
     np.testing.assert_allclose(a.sentence_vectors, b.sentence_vectors, atol=1e-6)
     np.testing.assert_allclose(a.context_vectors, b.context_vectors, atol=1e-6)
+    # The vector stores hold the same vectors under the same ids: every probe ranks alike.
+    probe = np.random.default_rng(0).standard_normal((8, a.sentence_vectors.shape[1]))
     for store in ("chunk_store", "question_store"):
-        (ia, va), (ib, vb) = getattr(a, store).vectors(), getattr(b, store).vectors()
-        assert (ia == ib).all()
-        np.testing.assert_allclose(va, vb, atol=1e-6)
+        sa, ia = getattr(a, store).search(probe, 10_000)
+        sb, ib = getattr(b, store).search(probe, 10_000)
+        assert ia.shape[1] == len(getattr(a, store)) and (ia == ib).all()
+        np.testing.assert_allclose(sa, sb, atol=1e-5)
     assert a.documents == b.documents
     assert a.sparse.tokens == b.sparse.tokens
     np.testing.assert_allclose(a.sparse.scores("salt bacteria"), b.sparse.scores("salt bacteria"))
@@ -158,7 +170,12 @@ def test_nothing_changed_writes_nothing(service: QAService) -> None:
     first = service.build()
     again = service.update()
     assert not again.written and again.version == first.version
-    assert (again.added, again.changed, again.removed, again.unchanged) == ((), (), (), 2)
+    assert (again.doc_ids.added, again.doc_ids.changed, again.doc_ids.removed, again.unchanged) == (
+        (),
+        (),
+        (),
+        2,
+    )
     # A fresh process (no index in memory) agrees.
     other = QAService(service.settings, embedder=HashEmbedder())
     assert not other.update().written
@@ -166,18 +183,18 @@ def test_nothing_changed_writes_nothing(service: QAService) -> None:
 
 def test_update_without_an_index_builds_one(service: QAService) -> None:
     report = service.update()
-    assert report.written and report.added == (A, B)
+    assert report.written and report.doc_ids.added == (A, B)
     assert_consistent(service)
 
 
 def test_another_model_or_chunking_rebuilds(service: QAService) -> None:
     first = service.build()
     other = QAService(
-        service.settings.model_copy(update={"chunk_size": 300}), embedder=HashEmbedder()
+        service.settings.with_overrides(chunking={"size": 300}), embedder=HashEmbedder()
     )
     report = other.update()
-    assert report.added == (A, B) and report.chunks > first.chunks
-    assert other.index.manifest["chunking"]["size"] == 300
+    assert report.doc_ids.added == (A, B) and report.chunks > first.chunks
+    assert other.index.manifest.chunking["size"] == 300
 
 
 def test_crash_leftovers_are_cleaned_up(service: QAService) -> None:
@@ -188,7 +205,7 @@ def test_crash_leftovers_are_cleaned_up(service: QAService) -> None:
     (idx / "versions" / "999999-never-live").mkdir()  # renamed, CURRENT never switched
     (idx / ".CURRENT.abcdef").write_text("999999-never-live")
     (service.settings.source_dir / ".upload-deadbeef").write_text("half")
-    assert service.index_dir.current() == live
+    assert service.store.current() == live
     (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
     report = service.update()
     left = sorted(p.name for p in (idx / "versions").iterdir())
@@ -249,11 +266,11 @@ def test_a_reader_picks_up_another_writers_version(service: QAService) -> None:
 def test_status_reports_size_and_staleness(service: QAService) -> None:
     service.build()
     info = service.index_info()
-    assert info["documents"] == 2 and info["size_bytes"] > 0 and info["cache_bytes"] > 0
-    assert not info["stale"] and info["last_update"]
+    assert info.documents == 2 and info.size_bytes > 0 and info.cache_bytes > 0
+    assert not info.stale and info.last_update
     (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
     info = service.index_info()
-    assert info["stale"] and info["pending"]["added"] == ["new.txt"]
+    assert info.stale and info.pending["added"] == ["new.txt"]
 
 
 def test_watch_updates_on_changes(service: QAService) -> None:
@@ -294,20 +311,76 @@ def test_renumbering_keeps_every_field() -> None:
     from dataclasses import fields
 
     from qa.models import Chunk, Sentence
-    from qa.update import _chunk_at, _sentence_in
+    from qa.store.segment import chunk_at, sentence_in
 
     c = Chunk(
         1, "d.srt", "Ann", 5, 9, 2, 3, "a b", 0, "q?", "ANN", ((5, 6), (8, 9)),
         ((1.0, 2.0), (2.0, 3.0)), "T", "2024-01-02",
     )  # fmt: skip
-    moved = _chunk_at(c, 7)
+    moved = chunk_at(c, 7)
     assert moved.id == 7
     assert all(
         getattr(moved, f.name) == getattr(c, f.name) for f in fields(Chunk) if f.name != "id"
     )
     s = Sentence(5, 9, 1, 2, 3, ((5, 6), (8, 9)), ((1.0, 2.0), (2.0, 3.0)))
-    s2 = _sentence_in(s, 7)
+    s2 = sentence_in(s, 7)
     assert s2.chunk_id == 7
     assert all(
         getattr(s2, f.name) == getattr(s, f.name) for f in fields(Sentence) if f.name != "chunk_id"
     )
+
+
+def test_editing_a_sidecar_marks_the_document_changed(service: QAService) -> None:
+    src = service.settings.source_dir
+    service.build()
+    sidecar = src / (Path(A).stem + ".meta.json")
+    sidecar.write_text('{"title": "Penn on Musk", "date": "2025-01-02"}', encoding="utf-8")
+    assert service.pending_changes()["changed"] == [A]
+    report = service.update()
+    assert report.doc_ids.changed == (A,) and report.chunks_embedded == 0  # text unchanged
+    chunks = [c for c in service.index.chunks if c.doc_id == A]
+    assert {(c.title, c.date) for c in chunks} == {("Penn on Musk", "2025-01-02")}
+    assert not any(service.pending_changes().values())
+    sidecar.write_text('{"title": "Penn, again"}', encoding="utf-8")
+    assert service.update().doc_ids.changed == (A,)
+    sidecar.unlink()
+    assert service.update().doc_ids.changed == (A,)
+    assert {c.title for c in service.index.chunks if c.doc_id == A} != {"Penn, again"}
+
+
+def test_a_failed_update_after_an_upload_leaves_the_folder_as_it_was(
+    service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.errors import StorageError
+
+    service.build()
+    src = service.settings.source_dir
+    before = (src / A).read_bytes()
+
+    def fail(*_: object, **__: object) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(service.indexer, "update_locked", fail)
+    with pytest.raises(StorageError):
+        service.add_document("fresh.txt", NEW.encode())
+    with pytest.raises(StorageError):
+        service.add_document(A, NEW.encode())
+    with pytest.raises(StorageError):
+        service.delete_document(B)
+    assert not (src / "fresh.txt").exists() and (src / A).read_bytes() == before
+    assert (src / B).is_file()
+
+
+def test_notes_and_sidecars_are_not_writable_through_the_facade(service: QAService) -> None:
+    from qa.errors import BadUpload, NotFound
+
+    src = service.settings.source_dir
+    (src / "SOURCE.md").write_text("notes\n", encoding="utf-8")
+    service.build()
+    for name in ("SOURCE.md", "README.txt", "LICENSE.md", Path(A).stem + ".meta.json"):
+        with pytest.raises(BadUpload):
+            service.add_document(name, NEW.encode())
+        with pytest.raises(NotFound):
+            service.delete_document(name)
+    assert (src / "SOURCE.md").read_text(encoding="utf-8") == "notes\n"
+    assert not (src / "README.txt").exists()

@@ -21,7 +21,7 @@ from qa.debug import POINTS
 from qa.embed import Embedder, SentenceTransformerEmbedder
 from qa.service import QAService
 from qa.settings import Settings
-from qa.store import IndexDir
+from qa.store.files import IndexDir
 
 QA = Path(sys.executable).parent / "qa"
 
@@ -161,7 +161,9 @@ def test_kill9_at_every_point_leaves_a_working_index(
     # The next update recovers: leftovers go, the work finishes, the killed runs' vectors are reused.
     svc = QAService(settings(root), embedder=model)
     report = svc.update()
-    assert report.written and report.added == ("atacama.txt",) and report.texts_embedded == 0
+    assert (
+        report.written and report.doc_ids.added == ("atacama.txt",) and report.texts_embedded == 0
+    )
     assert sorted(p.name for p in versions.iterdir()) == sorted(
         [old, report.version]
     )  # temporaries and never-live versions gone
@@ -281,7 +283,9 @@ def test_updates_under_a_steady_stream_of_questions(
             before = client.get("/health").json()["version"]
             (root / "src" / "kitchen.txt").write_text(KITCHEN, encoding="utf-8")
             report = QAService(settings(root), embedder=model).update()
-            assert report.added == ("kitchen.txt",) and report.chunks_embedded == 0  # cached
+            assert (
+                report.doc_ids.added == ("kitchen.txt",) and report.chunks_embedded == 0
+            )  # cached
             deadline = time.monotonic() + 30
             while client.get("/health").json()["version"] == before:
                 assert time.monotonic() < deadline, "server never loaded the new version"

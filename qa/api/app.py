@@ -34,7 +34,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or QAService(cfg)
-        svc.warm()  # model + index, once; a missing or incompatible index stops start-up here
+        svc.load()  # model + index, once; a missing or incompatible index stops start-up here
         # Which path runs the model (onnx-fp32, or torch when there is no ONNX export): the two
         # give the same answers but differ in start-up time and memory.
         log.info("embedder", extra={"fields": {"backend": svc.embedder.backend}})

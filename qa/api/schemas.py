@@ -1,4 +1,4 @@
-"""Request and response bodies: the HTTP contract, also printed by `qa ask --json`."""
+"""Request bodies and error bodies. Responses are the records of `qa.models` themselves."""
 
 from __future__ import annotations
 
@@ -67,57 +67,6 @@ class AskRequest(BaseModel):
         return value
 
 
-class Passage(BaseModel):
-    text: str
-    doc_id: str
-    speaker: str | None
-    start: int
-    end: int
-    line_start: int
-    line_end: int
-    score: float
-    label: str | None = Field(None, description="the speaker label as written in the transcript")
-    segments: list[tuple[int, int]] = Field(
-        default_factory=list,
-        description="exact [start, end) slices of the source; text is them joined by single spaces",
-    )
-    time_start: float | None = Field(None, description="seconds: start of the first cue quoted")
-    time_end: float | None = Field(None, description="seconds: end of the last cue quoted")
-    title: str | None = None
-    date: str | None = Field(None, description="YYYY-MM-DD, when the document has a date")
-
-
-class Quote(Passage):
-    """A verbatim quote: `" ".join(source_text[s:e] for s, e in segments) == text`; for plain
-    text that is `source_text[start:end] == text`."""
-
-
-class AskResponse(BaseModel):
-    question: str
-    answerable: bool
-    answer: str
-    quotes: list[Quote]
-    passages: list[Passage]
-
-
-class SearchResponse(BaseModel):
-    passages: list[Passage]
-
-
-class Health(BaseModel):
-    status: str
-    documents: int
-    chunks: int
-    model: str
-    version: str
-
-
-class Document(BaseModel):
-    doc_id: str
-    sha256: str
-    chunks: int
-
-
 class ErrorBody(BaseModel):
     error: str
     detail: str
@@ -140,30 +89,6 @@ class DocumentText(BaseModel):
 
     name: str = Field(examples=["interview-2024-05.txt"], description="file name, .txt")
     text: str = Field(description="the transcript, stored as UTF-8")
-
-
-class UpdateResult(BaseModel):
-    """What an index update did (`qa index update --json` prints the same)."""
-
-    added: int
-    changed: int
-    removed: int
-    unchanged: int
-    chunks_embedded: int
-    seconds: float
-    texts_embedded: int
-    documents: int
-    chunks: int
-    sentences: int
-    version: str
-    written: bool
-    phases: dict[str, float]
-    doc_ids: dict[str, list[str]]
-
-
-class DocumentWritten(BaseModel):
-    doc_id: str
-    update: UpdateResult
 
 
 # The error bodies each route may answer with, for the OpenAPI document.

@@ -10,7 +10,6 @@ import typer
 from qa.cli.options import IndexOpt, JsonOpt, KOpt, SourceOpt, open_service
 from qa.cli.output import print_json
 
-FORMATS = ("seedqa", "beir", "squad")
 FormatOpt = Annotated[
     str,
     typer.Option(
@@ -34,7 +33,7 @@ def evaluate(
     beir and squad build their own index of the gold documents in a temporary folder
     (--source/--index are not used) and measure every retrieval mode.
     """
-    report = _evaluate(gold, fmt, k, source, index)
+    report = open_service(source, index).evaluate(gold, fmt=fmt, k=k)
     if as_json:
         print_json(report)
     elif fmt == "seedqa":
@@ -57,27 +56,6 @@ def evaluate(
             f"answer in a top-3 quote ({report['ask_mode']}): {report['answer_in_quote@3']:.3f}"
         )
         typer.echo(f"abstained: {report['abstained']}")
-
-
-def _evaluate(
-    gold: Path, fmt: str, k: int, source: Path | None, index: Path | None
-) -> dict[str, Any]:
-    # Until the facade has QAService.evaluate: the same checks, over qa.evaluate.
-    from qa.errors import InvalidInput
-    from qa.evaluate import eval_beir, eval_seedqa, eval_squad
-
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown --format {fmt!r} (supported: seedqa, beir, squad)")
-    if fmt == "beir":
-        if not (gold / "corpus.jsonl").is_file():
-            raise InvalidInput(f"not a BEIR folder (no corpus.jsonl): {gold}")
-        return eval_beir(gold)
-    if not gold.is_file():
-        raise InvalidInput(f"gold file not found: {gold}")
-    if fmt == "squad":
-        return eval_squad(gold, k=k)
-    svc = open_service(source, index)
-    return eval_seedqa(svc, gold, svc.settings.source_dir, k=k)
 
 
 def _echo_header(report: dict[str, Any], keys: tuple[str, ...]) -> None:

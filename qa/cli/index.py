@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qa.cli.options import IndexOpt, JsonOpt, SourceOpt, open_service
-from qa.cli.output import error, print_json, show_help, warn, wire
+from qa.cli.output import error, print_json, show_help, warn
 from qa.errors import QAError
+from qa.models import dump
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from qa.service import UpdateReport
+    from qa.models import UpdateReport
 
 app = typer.Typer(
     no_args_is_help=False,
@@ -72,7 +73,7 @@ def prune(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     Builds prune by themselves, updates once the cache outgrows the index (QA_CACHE_MAX_RATIO);
     this does it now, e.g. after deleting many transcripts.
     """
-    result = wire(open_service(None, index).prune())
+    result = dump(open_service(None, index).prune())
     if as_json:
         print_json(result)
         return
@@ -105,7 +106,7 @@ def watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = F
 @app.command("status")
 def status(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Documents, chunks, model, size on disk, last update, and unindexed changes in the source."""
-    info = wire(open_service(source, index).index_info())
+    info = dump(open_service(source, index).index_info())
     if as_json:
         print_json(info)
         return
@@ -124,7 +125,7 @@ def print_report(report: UpdateReport, as_json: bool) -> None:
     """An update's problems as warnings, then the report: JSON, or a summary and the doc ids."""
     for problem in report.problems:
         warn(problem)
-    d = wire(report)
+    d = dump(report)
     if as_json:
         print_json(d)
         return

@@ -10,7 +10,7 @@ import typer
 
 from qa.errors import InvalidInput
 from qa.service import QAService
-from qa.settings import load_settings
+from qa.settings import MODES, load_settings
 
 # Optional[...] below: typer reads the annotation at run time, and older versions cannot parse
 # `X | None` inside Annotated for every parameter type.
@@ -22,7 +22,6 @@ IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder 
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
 
 # The query options of `ask` and `search`.
-MODES = ("hybrid", "dense", "bm25")
 ModeOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--mode", help="retrieval: hybrid (default), dense or bm25 [QA_RETRIEVAL__MODE]"),
@@ -63,9 +62,9 @@ def open_service(
     if indexing and settings.embed_threads is None:
         # An index command embeds large batches with no requests to serve: every core helps
         # (README, Speed).
-        settings = settings.model_copy(update={"embed_threads": os.cpu_count() or 1})
+        settings = settings.with_overrides(embed_threads=os.cpu_count() or 1)
     if mode is not None:
         if mode not in MODES:
-            raise InvalidInput(f"unknown --mode {mode!r} (hybrid, dense or bm25)")
-        settings = settings.model_copy(update={"mode": mode})
+            raise InvalidInput(f"unknown --mode {mode!r} ({', '.join(MODES[:-1])} or {MODES[-1]})")
+        settings = settings.with_overrides(retrieval={"mode": mode})
     return QAService(settings)

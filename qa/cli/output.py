@@ -8,17 +8,12 @@ from typing import Any
 
 import typer
 
-
-def wire(record: Any) -> Any:
-    """The JSON data of a record, the same body the HTTP API returns."""
-    if isinstance(record, list | tuple):
-        return [wire(r) for r in record]
-    to_dict = getattr(record, "to_dict", None)
-    return to_dict() if to_dict is not None else record
+from qa.models import dump
 
 
 def print_json(record: Any) -> None:
-    sys.stdout.write(json.dumps(wire(record), ensure_ascii=False, indent=2) + "\n")
+    """A record as JSON on stdout: the same body the HTTP API returns."""
+    sys.stdout.write(json.dumps(dump(record), ensure_ascii=False, indent=2) + "\n")
 
 
 def warn(message: str) -> None:

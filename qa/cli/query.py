@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qa.cli.options import (
     DateFromOpt,
@@ -17,11 +17,12 @@ from qa.cli.options import (
     open_service,
 )
 from qa.cli.output import print_json
+from qa.models import Filters, SearchResult, cite
 
 if TYPE_CHECKING:
     import typer
 
-    from qa.models import Answer, Hit
+    from qa.models import Answer, Passage
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +44,7 @@ def ask(
 ) -> None:
     """Answer QUESTION with verbatim quotes and citations."""
     svc = open_service(source, index, mode)
-    answer = svc.ask(question, k=k, **_filters(doc, speaker, date_from, date_to))
+    answer = svc.ask(question, k=k, filters=_filters(doc, speaker, date_from, date_to))
     if as_json:
         print_json(answer)
     else:
@@ -64,65 +65,49 @@ def search(
 ) -> None:
     """The top passages for QUERY, with scores."""
     svc = open_service(source, index, mode)
-    passages = svc.search(query, k=k, **_filters(doc, speaker, date_from, date_to))
+    passages = svc.search(query, k=k, filters=_filters(doc, speaker, date_from, date_to))
     if as_json:
-        print_json({"passages": [p.to_dict() for p in passages]})
+        print_json(SearchResult(passages=tuple(passages)))
     else:
         _render_passages(passages)
 
 
 def _filters(
     doc: list[str] | None, speaker: list[str] | None, date_from: str | None, date_to: str | None
-) -> dict[str, Any]:
-    return {
-        "docs": doc or (),
-        "speakers": speaker or (),
-        "date_from": date_from,
-        "date_to": date_to,
-    }
+) -> Filters:
+    return Filters.of(docs=doc or (), speakers=speaker or (), date_from=date_from, date_to=date_to)
 
 
 def _render_answer(answer: Answer) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from qa.answer import cite_extra
-
     console = Console()
     if not answer.answerable:
         console.print(Text(answer.answer, style="yellow"))
         return
     for q in answer.quotes:
-        lines = (
-            f"line {q.line_start}"
-            if q.line_start == q.line_end
-            else f"lines {q.line_start}–{q.line_end}"
-        )
         head = Text()
         head.append(q.label or q.speaker or "(no speaker)", style="bold cyan")
-        head.append(
-            f"  {q.doc_id}, {lines}, chars {q.start}–{q.end}{cite_extra(q)}, score {q.score:.3f}",
-            style="dim",
-        )
+        head.append(f"  {cite(q)}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim")
         console.print(head)
         console.print(Text(f"“{q.text}”"), soft_wrap=True)
         console.print()
 
 
-def _render_passages(hits: list[Hit]) -> None:
+def _render_passages(passages: list[Passage]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(show_lines=True)
     for col in ("score", "speaker", "citation", "passage"):
         table.add_column(col)
-    for h in hits:
-        c = h.chunk
-        dated = "".join(f"\n{x}" for x in (c.title, c.date) if x and x != c.doc_id)
+    for p in passages:
+        dated = "".join(f"\n{x}" for x in (p.title, p.date) if x and x != p.doc_id)
         table.add_row(
-            f"{h.score:.3f}",
-            c.label or c.speaker or "",
-            f"{c.doc_id}\nlines {c.line_start}–{c.line_end}{dated}",
-            c.text,
+            f"{p.score:.3f}",
+            p.label or p.speaker or "",
+            f"{p.doc_id}\nlines {p.line_start}–{p.line_end}{dated}",
+            p.text,
         )
     Console().print(table)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from qa.cli.options import IndexOpt, SourceOpt, open_service
-from qa.cli.output import warn
-
-if TYPE_CHECKING:
-    from qa.service import QAService
 
 BuildOpt = Annotated[
     bool,
@@ -36,26 +32,6 @@ def serve(
     from qa.api.server import run
 
     svc = open_service(source, index)
-    found = _check_index(svc, update=build or watch)
-    if found and (build or watch):
-        typer.echo(f"qa: the index was missing or stale ({found}); updated it", err=True)
-    elif found:
-        warn(f"index is stale ({found}); run `qa index update`")
+    svc.check_index(update=build or watch, notify=lambda msg: typer.echo(f"qa: {msg}", err=True))
     s = svc.settings
     run(create_app(service=svc, watch=watch), host or s.host, port or s.port, s.log_level)
-
-
-def _check_index(svc: QAService, *, update: bool) -> str | None:
-    # Until QAService.check_index lands: the same contract, over pending_changes().
-    from qa.errors import IndexIncompatible, IndexMissing
-
-    try:
-        changes = svc.pending_changes()
-    except (IndexMissing, IndexIncompatible):
-        if not update:
-            raise
-        changes = {"missing": ["no usable index yet"]}
-    found = ", ".join(f"{kind}: {len(v)}" for kind, v in changes.items() if v)
-    if found and update:
-        svc.update()
-    return found or None

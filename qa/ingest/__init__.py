@@ -72,6 +72,18 @@ def doc_id_for(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def is_transcript_name(name: str) -> bool:
+    """Whether a file of this name (a path relative to the source folder) is a transcript the
+    index reads: a known suffix, no sidecar, no README/SOURCE/LICENSE note, nothing hidden."""
+    path = PurePosixPath(name)
+    return (
+        path.suffix.lower() in SUFFIXES
+        and not path.name.lower().endswith(SIDECAR)
+        and not _NOT_TRANSCRIPTS.fullmatch(path.name)
+        and not any(part.startswith(".") for part in path.parts)
+    )
+
+
 def list_sources(root: Path) -> list[Path]:
     """Transcript files under `root`, in a stable order; hidden files are skipped."""
     if not root.is_dir():
@@ -79,9 +91,5 @@ def list_sources(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and not p.name.lower().endswith(SIDECAR)
-        and not _NOT_TRANSCRIPTS.fullmatch(p.name)
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        if is_transcript_name(p.relative_to(root).as_posix()) and p.is_file()
     )

@@ -53,3 +53,11 @@ def encode(name: str, text: str, limit: int) -> bytes:
         ) from exc
     check_size(len(data), limit)
     return data
+
+
+def not_a_transcript(name: str) -> BadUpload:
+    """The error for a name qa reads as a note or sidecar, not a transcript."""
+    return BadUpload(
+        f"{name!r} is not a transcript the index reads (README, SOURCE, LICENSE and .meta.json "
+        "files are notes, not transcripts)"
+    )

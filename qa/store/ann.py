@@ -32,37 +32,9 @@ def ivf_params(n: int) -> dict[str, Any]:
     return {"nlist": nlist, "nprobe": nprobe}
 
 
-def choose_index(
-    n: int, dim: int, exact_below: int = EXACT_BELOW, nprobe: int | None = None
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """An empty index for `n` unit vectors of `dim` (inner product = cosine), and how it was chosen.
-
-    The index takes int64 ids (`add_with_ids`) either way. An IVF index must be trained before
-    vectors are added: `train_and_add` does both, and `needs_training` says whether it is due.
-    """
-    if n < exact_below:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        return index, {
-            "type": "flat",
-            "metric": "ip",
-            "storage": "fp32",
-            "exact_below": exact_below,
-        }
-    p = ivf_params(n)
-    if nprobe is not None:
-        p["nprobe"] = nprobe
-    ivf = _ivf(dim, p["nlist"], p["nprobe"])
-    return ivf, {
-        "type": "ivf",
-        "metric": "ip",
-        "storage": "fp16",
-        "exact_below": exact_below,
-        **p,
-    }
-
-
 def plan(n: int, exact_below: int = EXACT_BELOW) -> dict[str, Any]:
-    """How `n` vectors will be indexed: what `choose_index` picks, as the manifest records it.
+    """How `n` vectors will be indexed, as the manifest records it: exact below `exact_below`,
+    IVF over fp16 (nlist ≈ 2·√n, nprobe ≈ 3% of the cells) above.
 
     Flat also when there are too few vectors to train the IVF cells (a threshold set very low).
     """
@@ -82,14 +54,17 @@ def plan(n: int, exact_below: int = EXACT_BELOW) -> dict[str, Any]:
     return {"type": "flat", "metric": "ip", "storage": "fp32", "exact_below": exact_below}
 
 
+def empty_index(params: dict[str, Any], dim: int) -> faiss.Index:
+    """An empty index of the type `params` (from `plan`) names; int64 ids either way. An IVF
+    index must be trained before vectors are added: `train_and_add` does both."""
+    if params.get("type") != "ivf":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    return _ivf(dim, int(params["nlist"]), int(params["nprobe"]))
+
+
 def from_plan(params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
     """An index built as `params` (from `plan`, e.g. read from a manifest) says, filled."""
-    dim = vectors.shape[1]
-    if params.get("type") != "ivf":
-        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        flat.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
-        return flat
-    index = _ivf(dim, int(params["nlist"]), int(params["nprobe"]))
+    index = empty_index(params, vectors.shape[1])
     train_and_add(index, params, ids, vectors)
     return index
 
@@ -122,10 +97,6 @@ def reuse_cells(index: faiss.Index, params: dict[str, Any], dim: int) -> faiss.I
     return cells
 
 
-def needs_training(index: faiss.Index) -> bool:
-    return not bool(index.is_trained)
-
-
 def train_sample(vectors: np.ndarray, nlist: int, seed: int = 0) -> np.ndarray:
     """A random subset of at most TRAIN_POINTS_PER_CELL × nlist rows (all rows if fewer)."""
     want = TRAIN_POINTS_PER_CELL * nlist
@@ -140,7 +111,7 @@ def train_and_add(
 ) -> None:
     """Train `index` on (a sample of) `vectors` if it needs it, then add them under `ids`."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if needs_training(index):
+    if not index.is_trained:
         nlist = int(params["nlist"])
         if len(vectors) < MIN_POINTS_PER_CELL * nlist:
             raise ValueError(
@@ -149,16 +120,6 @@ def train_and_add(
             )
         index.train(train_sample(vectors, nlist))
     index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-
-
-def build_index(
-    vectors: np.ndarray, ids: np.ndarray | None = None, exact_below: int = EXACT_BELOW
-) -> tuple[faiss.Index, dict[str, Any]]:
-    """Choose by size, train if needed and add: the one call a store build needs."""
-    n, dim = vectors.shape
-    index, params = choose_index(n, dim, exact_below)
-    train_and_add(index, params, np.arange(n) if ids is None else ids, vectors)
-    return index, params
 
 
 def clustered_sample(

@@ -1,42 +1,21 @@
-"""FAISS behind a small interface: add / remove / search / save / load."""
+"""FAISS as a `VectorIndex` (qa.store.base): exact inner product, or IVF over fp16 (qa.store.ann)."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from qa.errors import StorageError
+from qa.store import ann
 
-# On 2 cores FAISS's OpenMP threads fight torch's; one thread was measured faster (19.6 → 11.3 ms).
+# On 2 cores FAISS's OpenMP threads fight the model runtime's; one thread was measured faster
+# (docs/benchmarks.md).
 faiss.omp_set_num_threads(1)
 
 
-class VectorStore(ABC):
-    dim: int
-
-    @abstractmethod
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-
-    @abstractmethod
-    def remove(self, ids: np.ndarray) -> int: ...
-
-    @abstractmethod
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each of shape (len(queries), k); missing slots have id -1."""
-
-    @abstractmethod
-    def save(self, path: Path) -> None: ...
-
-    @abstractmethod
-    def __len__(self) -> int: ...
-
-
-class FaissStore(VectorStore):
-    """Exact inner product over unit vectors (cosine), with stable int64 ids."""
+class FaissStore:
+    """Unit vectors (cosine) with int64 ids; satisfies `qa.store.base.VectorIndex`."""
 
     def __init__(self, dim: int, index: faiss.Index | None = None, drift: int = 0) -> None:
         self.dim = dim
@@ -44,16 +23,13 @@ class FaissStore(VectorStore):
         self.drift = drift
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids) == 0:
-            return
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
-            raise StorageError(f"vectors of shape {vectors.shape} do not fit dimension {self.dim}")
-        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-
-    def remove(self, ids: np.ndarray) -> int:
-        return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))  # type: ignore[arg-type]
+    @classmethod
+    def from_plan(cls, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissStore:
+        """A filled store of the type `params` (qa.store.ann.plan, from the manifest) names."""
+        dim = vectors.shape[1]
+        if len(vectors) == 0:
+            return cls(dim)
+        return cls(dim, ann.from_plan(params, np.asarray(ids, dtype=np.int64), vectors))
 
     def search(
         self, queries: np.ndarray, k: int, among: np.ndarray | None = None
@@ -92,59 +68,6 @@ class FaissStore(VectorStore):
     def approximate(self) -> bool:
         """An IVF index (see qa.store.ann), not an exact flat scan."""
         return not isinstance(self._index, faiss.IndexIDMap2)
-
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of everything stored, in storage order (exact: the index is flat)."""
-        n = len(self)
-        if n == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
-        idmap: Any = self._index  # an IndexIDMap2 around a flat index
-        ids = faiss.vector_to_array(idmap.id_map).astype(np.int64)
-        inner = faiss.downcast_index(idmap.index)
-        return ids, np.asarray(inner.reconstruct_n(0, n), dtype=np.float32)
-
-    def save(self, path: Path) -> None:
-        try:
-            faiss.write_index(self._index, str(path))
-        except RuntimeError as exc:
-            raise StorageError(f"cannot write vector index {path}: {exc}") from exc
-
-    @classmethod
-    def build(
-        cls, ids: np.ndarray, vectors: np.ndarray, dim: int, exact_below: int | None = None
-    ) -> tuple[FaissStore, dict[str, Any]]:
-        """A store whose index type follows the size (qa.store.ann), filled; and how it chose.
-
-        Exact below `ann.EXACT_BELOW` vectors (what `FaissStore(dim)` gives), IVF over fp16
-        above. The params belong in the manifest (`manifest["ann"]`).
-        """
-        from qa.store import ann
-
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, dim)
-        if len(vectors) == 0:
-            return cls(dim), ann.choose_index(0, dim)[1]
-        index, params = ann.build_index(
-            vectors, np.asarray(ids, dtype=np.int64), exact_below or ann.EXACT_BELOW
-        )
-        return cls(dim, index), params
-
-    @classmethod
-    def from_plan(cls, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissStore:
-        """A filled store of the type `params` (qa.store.ann.plan, from the manifest) names."""
-        from qa.store import ann
-
-        dim = vectors.shape[1]
-        if len(vectors) == 0:
-            return cls(dim)
-        return cls(dim, ann.from_plan(params, np.asarray(ids, dtype=np.int64), vectors))
-
-    @classmethod
-    def load(cls, path: Path) -> FaissStore:
-        try:
-            index = faiss.read_index(str(path))
-        except RuntimeError as exc:
-            raise StorageError(f"cannot read vector index {path}: {exc}") from exc
-        return cls(index.d, index)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from qa.models import Chunk, Sentence
+from qa.store.manifest import DocEntry
 
 SUFFIX = ".seg"
 KEY_BYTES = 32  # sha256 digests, as qa.store.cache.text_key makes them
@@ -48,16 +49,18 @@ class DocPart:
     tokens: tuple[list[str], ...]  # BM25 tokens per chunk (of the question and the chunk text)
     text_keys: bytes = b""  # embedding-cache keys of every text embedded for it, concatenated
 
-    def entry(self, name: str) -> dict[str, Any]:
+    def entry(self, name: str, size: int, meta_sha256: str | None = None) -> DocEntry:
         """What a version manifest records for this document."""
-        return {
-            "sha256": self.sha256,
-            "chunks": len(self.chunks),
-            "sentences": len(self.sentences),
-            "questions": len(self.question_chunks),
-            "texts": len(self.text_keys) // KEY_BYTES,
-            "segment": name,
-        }
+        return DocEntry(
+            sha256=self.sha256,
+            segment=name,
+            chunks=len(self.chunks),
+            sentences=len(self.sentences),
+            questions=len(self.question_chunks),
+            texts=len(self.text_keys) // KEY_BYTES,
+            size=size,
+            meta_sha256=meta_sha256,
+        )
 
 
 CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
@@ -87,6 +90,11 @@ def encode(part: DocPart) -> tuple[str, bytes]:
     body.append(part.text_keys)
     data = b"".join(body)
     return hashlib.sha256(data).hexdigest()[:40] + SUFFIX, data
+
+
+def name_matches(name: str, data: bytes) -> bool:
+    """Whether `data` is what was written under `name` (the hash of the bytes)."""
+    return name == hashlib.sha256(data).hexdigest()[:40] + SUFFIX
 
 
 def _header(data: bytes) -> tuple[dict[str, Any], int]:

@@ -44,7 +44,7 @@ KEY = "test-write-key"
 
 def snapshot(svc: QAService) -> tuple[list[str], str | None]:
     files = sorted(p.name for p in svc.settings.source_dir.iterdir())
-    return files, svc.index_dir.current()
+    return files, svc.store.current()
 
 
 def test_upload_json_then_multipart_then_delete(client: tuple[TestClient, QAService]) -> None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from qa.models import dump
+
 if TYPE_CHECKING:
     from conftest import Built
 
@@ -36,7 +38,7 @@ def test_ask_json(qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path: Pa
     assert "[000_c8b093dbc246d9b3.txt, line" in body["answer"]
     assert verbatim(body["quotes"] + body["passages"], seeded.source) > 0
     # Same service, same answer as the library gives.
-    assert body == json.loads(json.dumps(seeded.service.ask(question).to_dict()))
+    assert body == json.loads(json.dumps(dump(seeded.service.ask(question))))
 
 
 def test_search_json(qa_cli: QaCli, seeded: Built, verbatim: Verbatim, tmp_path: Path) -> None:
@@ -72,7 +74,7 @@ def test_index_status_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert info["documents"] == 2 and info["stale"] is False
-    assert info["version"] == seeded.service.status()["version"]
+    assert info["version"] == seeded.service.status().version
 
 
 def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
@@ -151,7 +153,7 @@ def test_index_update_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None
     shutil.copytree(seeded.source, src)
     shutil.copytree(seeded.index, idx)
     a, b = "000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"
-    chunking = seeded.service.chunking
+    chunking = seeded.service.settings.chunking
 
     def chunks(doc_id: str) -> set[str]:
         text = (src / doc_id).read_text(encoding="utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -11,14 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from qa.api.deps import ReadKey, ServiceDep, WriteKey
-from qa.api.schemas import (
-    WRITE_ERRORS,
-    Document,
-    DocumentText,
-    DocumentWritten,
-    UpdateResult,
-)
+from qa.api.schemas import WRITE_ERRORS, DocumentText
 from qa.errors import BadUpload, PayloadTooLarge
+from qa.models import DocumentInfo, DocumentWritten, UpdateReport
 
 router = APIRouter(tags=["documents"])
 
@@ -41,8 +34,8 @@ UPLOAD_BODY = {
 BODY_SLACK = 64 * 1024
 
 
-@router.get("/documents", response_model=list[Document])
-def documents(service: ServiceDep, _: ReadKey) -> list[dict[str, Any]]:
+@router.get("/documents", response_model=list[DocumentInfo])
+def documents(service: ServiceDep, _: ReadKey) -> list[DocumentInfo]:
     """The indexed documents with their content hashes and chunk counts."""
     return service.documents()
 
@@ -56,7 +49,7 @@ def documents(service: ServiceDep, _: ReadKey) -> list[dict[str, Any]]:
 )
 async def add_document(
     request: Request, response: Response, service: ServiceDep, _: WriteKey
-) -> dict[str, Any]:
+) -> DocumentWritten:
     """Store a transcript (multipart `file`, or JSON `{name, text}`) and index it.
 
     201 when the document is new, 200 when it replaced one of the same name. A refused
@@ -68,15 +61,15 @@ async def add_document(
         _check_size(max(0, int(length) - BODY_SLACK), limit)
     name, data = await _read_upload(request, limit)
     doc_id, report = await run_in_threadpool(service.add_document, name, data)
-    if doc_id not in report.added:
+    if doc_id not in report.doc_ids.added:
         response.status_code = 200
-    return {"doc_id": doc_id, "update": report.to_dict()}
+    return DocumentWritten(doc_id=doc_id, update=report)
 
 
-@router.delete("/documents/{doc_id:path}", response_model=UpdateResult, responses=WRITE_ERRORS)
-def delete_document(doc_id: str, service: ServiceDep, _: WriteKey) -> dict[str, Any]:
+@router.delete("/documents/{doc_id:path}", response_model=UpdateReport, responses=WRITE_ERRORS)
+def delete_document(doc_id: str, service: ServiceDep, _: WriteKey) -> UpdateReport:
     """Delete a transcript from the source folder and the index."""
-    return service.delete_document(doc_id).to_dict()
+    return service.delete_document(doc_id)
 
 
 def _check_size(size: int, limit: int) -> None:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from qa.api.deps import ReadKey, ServiceDep
-from qa.api.schemas import Health
+from qa.models import Health
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-def health(service: ServiceDep) -> dict[str, Any]:
+def health(service: ServiceDep) -> Health:
     """The live index: documents, chunks, model and version."""
     return service.status()
 
@@ -27,9 +25,9 @@ def metrics(service: ServiceDep, _: ReadKey) -> Response:
     from qa.metrics import INDEX_CHUNKS, INDEX_DOCUMENTS, INDEX_VERSION, REGISTRY
 
     status = service.status()
-    INDEX_DOCUMENTS.set(status["documents"])
-    INDEX_CHUNKS.set(status["chunks"])
-    number = str(status.get("version", "")).split("-")[0]
+    INDEX_DOCUMENTS.set(status.documents)
+    INDEX_CHUNKS.set(status.chunks)
+    number = status.version.split("-")[0]
     if number.isdigit():
         INDEX_VERSION.set(int(number))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

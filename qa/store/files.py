@@ -1,4 +1,5 @@
-"""Index versions on disk: small manifests over shared, immutable per-document segments.
+"""The files backend of the store (`IndexStore`): versions on disk, small manifests over shared,
+immutable per-document segments.
 
     index/
       CURRENT              name of the live version, replaced by atomic rename
@@ -28,8 +29,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,54 +38,24 @@ import numpy as np
 
 from qa.debug import pause_point
 from qa.errors import IndexIncompatible, IndexMissing, StorageError
+from qa.fsio import fsync_dir, write_synced
 from qa.models import Chunk, Sentence
 from qa.sparse import SparseIndex
-from qa.store import ivf_file, segment
+from qa.store import ann, ivf_file, segment
+from qa.store.base import IndexData, VectorIndex, text_key_blocks
+from qa.store.cache import EmbeddingCache
 from qa.store.faiss_store import FaissStore
+from qa.store.lock import IndexLock
+from qa.store.manifest import FORMAT_VERSION, DocEntry, Manifest
 from qa.store.segment import DocPart
 
-FORMAT_VERSION = 3  # 3: per-document segments shared between versions; 2: a whole copy each
 KEEP_VERSIONS = 2
 SEGMENTS = "segments"
-
-
-@dataclass
-class IndexData:
-    """Everything one query needs, for one version."""
-
-    manifest: dict[str, Any]
-    chunks: list[Chunk]
-    sentences: list[Sentence]
-    sentence_texts: list[str]
-    sentence_vectors: np.ndarray
-    context_vectors: np.ndarray  # each sentence embedded with its neighbours (see service)
-    chunk_store: FaissStore
-    question_store: FaissStore
-    question_chunks: list[list[int]]  # question key id → the chunks that answer it
-    sparse: SparseIndex
-    version: str = ""
-    parts: dict[str, DocPart] = field(default_factory=dict)  # segment name → part, for reloads
-    chunk_sentences: dict[int, list[int]] = field(default_factory=dict)
-    speaker_names: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        for i, s in enumerate(self.sentences):
-            self.chunk_sentences.setdefault(s.chunk_id, []).append(i)
-        # Whole labels and their capitalised words: `Elon Musk`, `Elon`, `Musk`.
-        names: set[str] = set()
-        for label in {c.speaker for c in self.chunks if c.speaker}:
-            names.add(label)
-            names.update(w for w in label.split() if len(w) >= 3 and w[0].isupper())
-        self.speaker_names = frozenset(names)
-
-    @property
-    def documents(self) -> dict[str, dict[str, Any]]:
-        docs: dict[str, dict[str, Any]] = self.manifest["documents"]
-        return docs
+CACHE_FILE = "embeddings.sqlite"
 
 
 def assemble(
-    manifest: dict[str, Any],
+    manifest: Manifest,
     parts: Sequence[tuple[str, DocPart]],
     folder: Path | None = None,
     previous: IndexData | None = None,
@@ -97,7 +68,7 @@ def assemble(
     built on the cells of the `previous` version's store when few vectors changed since those
     were trained (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
     """
-    dim = int(manifest["dim"])
+    dim = manifest.dim
     chunks: list[Chunk] = []
     sentences: list[Sentence] = []
     sentence_texts: list[str] = []
@@ -113,9 +84,9 @@ def assemble(
         for name in ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
     }
     # Exact below the threshold, IVF-fp16 above (qa.store.ann): as the writer planned it.
-    plans = manifest.get("ann", {})
+    plans = manifest.ann
     segments = [name for name, _ in parts]
-    version = str(manifest.get("version", ""))
+    version = manifest.version
     earlier = {
         "chunks": _earlier(previous, "chunk_store", parts, "chunk_vectors"),
         "questions": _earlier(previous, "question_store", parts, "question_vectors"),
@@ -149,7 +120,7 @@ def assemble(
         question_store=question_store,
         question_chunks=question_chunks,
         sparse=SparseIndex.from_tokens([t for _, p in parts for t in p.tokens]),
-        version=str(manifest.get("version", "")),
+        version=manifest.version,
         parts=_views(parts, arrays),
     )
 
@@ -163,8 +134,9 @@ def _earlier(
     now = {name for name, _ in parts}
     added = sum(len(getattr(p, attr)) for name, p in parts if name not in previous.parts)
     dropped = sum(len(getattr(p, attr)) for name, p in previous.parts.items() if name not in now)
-    earlier: FaissStore = getattr(previous, store)
-    return earlier, added + dropped
+    earlier = getattr(previous, store)
+    # Cells can be reused only from a store of this backend (FAISS).
+    return (earlier, added + dropped) if isinstance(earlier, FaissStore) else None
 
 
 def _store(
@@ -175,12 +147,10 @@ def _store(
     version: str,
     segments: list[str],
     earlier: tuple[FaissStore, int] | None = None,
-) -> FaissStore:
+) -> VectorIndex:
     """The FAISS store `plan` names over `vectors` (ids = positions). An IVF one is read from the
     version's kept file when it matches; else built on the earlier version's cells if they are
     still close enough to the data, else trained; and then kept for the next load."""
-    from qa.store import ann
-
     plan = plan or {"type": "flat"}
     ids = np.arange(len(vectors))
     if plan.get("type") != "ivf" or folder is None or len(vectors) == 0:
@@ -249,22 +219,9 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 class IndexDir:
+    """The files backend: `index/` as versions over segments (see the module docstring)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.versions = root / "versions"
@@ -279,18 +236,15 @@ class IndexDir:
             raise StorageError(f"cannot read {self.root / 'CURRENT'}: {exc}") from exc
         return name or None
 
-    def manifest(self) -> dict[str, Any]:
-        """The live version's manifest (cheap: no segment is read)."""
+    def manifest(self) -> Manifest:
         name = self.current()
         if name is None:
             raise IndexMissing(f"no index in {self.root}: build one with `qa index build`")
         return _read_manifest(self.versions / name)
 
     def load(
-        self, reuse: IndexData | None = None, known: Mapping[str, DocPart] | None = None
+        self, *, reuse: IndexData | None = None, known: Mapping[str, DocPart] | None = None
     ) -> IndexData:
-        """The live version. Segments found in `reuse` (the version a process holds) or `known`
-        (parts it just wrote) are not read again: a reload reads only what changed."""
         # A writer may replace CURRENT and prune the version we are reading: then read the new one.
         for _ in range(3):
             name = self.current()
@@ -311,47 +265,76 @@ class IndexDir:
         manifest = _read_manifest(self.versions / name)
         have: dict[str, DocPart] = {**(reuse.parts if reuse else {}), **(known or {})}
         parts = []
-        for doc_id in sorted(manifest["documents"]):
-            seg = manifest["documents"][doc_id]["segment"]
-            part = have.get(seg)
-            parts.append((seg, part if part is not None else self.read_segment(seg)))
+        for doc_id in sorted(manifest.documents):
+            entry = manifest.documents[doc_id]
+            part = have.get(entry.segment)
+            if part is None:
+                part = self.read_segment(entry.segment)
+            _check_part(part, doc_id, entry)
+            parts.append((entry.segment, part))
         data = assemble(manifest, parts, self.versions / name, reuse)
         data.version = name
         return data
 
-    def has_segment(self, name: str) -> bool:
-        return bool(name) and (self.segments / name).is_file()
+    def has_document(self, entry: DocEntry) -> bool:
+        try:
+            size = (self.segments / entry.segment).stat().st_size if entry.segment else -1
+        except OSError:
+            return False
+        return size >= 0 and (entry.size == 0 or size == entry.size)
+
+    def verify(self) -> list[str]:
+        problems = []
+        for doc_id, entry in sorted(self.manifest().documents.items()):
+            try:
+                data = (self.segments / entry.segment).read_bytes()
+            except OSError:
+                problems.append(f"{doc_id}: segment {entry.segment} is missing")
+                continue
+            if not segment.name_matches(entry.segment, data):
+                problems.append(f"{doc_id}: segment {entry.segment} is damaged")
+        return problems
 
     def read_segment(self, name: str) -> DocPart:
+        """A segment, checked against its name (the hash of its bytes): a damaged file is an
+        error, never records or vectors that differ from what was written."""
         try:
-            return segment.decode((self.segments / name).read_bytes())
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+            data = (self.segments / name).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
+        if not segment.name_matches(name, data):
+            raise StorageError(
+                f"index segment {name} is damaged (its bytes do not match its hash): "
+                "run `qa index update` to re-index the document"
+            )
+        try:
+            return segment.decode(data)
+        except (ValueError, TypeError, KeyError) as exc:
             raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
 
-    def write_segment(self, part: DocPart) -> str:
-        """Store `part` (if no identical segment exists yet) and return its name.
+    def write_document(self, part: DocPart) -> tuple[str, int]:
+        """Store `part` as a segment (unless an intact identical one exists); its name and size.
 
         The file is fsynced; the folder is fsynced by `save`, before any manifest names it.
         """
         name, data = segment.encode(part)
         path = self.segments / name
-        if path.is_file():
-            return name
+        if path.is_file() and _intact(path, name):
+            return name, len(data)
         try:
             self.segments.mkdir(parents=True, exist_ok=True)
             tmp = self.segments / f".tmp-{uuid.uuid4().hex[:8]}-{name}"
-            _write(tmp, data)
-            os.rename(tmp, path)
+            write_synced(tmp, data)
+            os.replace(tmp, path)  # over a damaged file of the same name, if there was one
         except OSError as exc:
             raise StorageError(f"cannot write index segment {path}: {exc}") from exc
-        return name
+        return name, len(data)
 
-    def save(self, manifest: dict[str, Any]) -> str:
-        """Write `manifest` as a new version (its segments already written) and make it live."""
+    def save(self, manifest: Manifest) -> str:
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             if self.segments.is_dir():
-                _fsync_dir(self.segments)  # the renames of the segments this version names
+                fsync_dir(self.segments)  # the renames of the segments this version names
             self._clean_temporaries()
             # A counter first, so names sort in creation order even within one second.
             numbers = [
@@ -360,20 +343,19 @@ class IndexDir:
             name = f"{max(numbers, default=0) + 1:06d}-" + time.strftime("%Y%m%dT%H%M%S")
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir()
-            manifest["version"] = name
-            # Compact: with `indent`, json falls back to its pure-Python encoder (3× slower).
-            body = json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
-            _write(tmp / "manifest.json", body.encode())
-            _fsync_dir(tmp)
+            write_synced(
+                tmp / "manifest.json", manifest.model_copy(update={"version": name}).to_json()
+            )
+            fsync_dir(tmp)
             pause_point("version-written")
             previous = self.current()
             os.rename(tmp, self.versions / name)
-            _fsync_dir(self.versions)
+            fsync_dir(self.versions)
             pause_point("version-renamed")
             pointer = self.root / f".CURRENT.{uuid.uuid4().hex[:6]}"
-            _write(pointer, name.encode())
+            write_synced(pointer, name.encode())
             os.replace(pointer, self.root / "CURRENT")
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
             pause_point("current-switched")
         except OSError as exc:
             raise StorageError(f"cannot write index to {self.root}: {exc}") from exc
@@ -381,12 +363,9 @@ class IndexDir:
         return name
 
     def recover(self) -> list[str]:
-        """Remove what an interrupted writer left; call with the index lock held.
-
-        Returns the names removed. Versions newer than CURRENT were renamed into place by a run
-        that died before switching CURRENT: they were never live, so nobody can be reading them.
-        Segments only they named go with the next switch's collection (or are reused by it).
-        """
+        """Versions newer than CURRENT were renamed into place by a run that died before
+        switching CURRENT: they were never live, so nobody can be reading them. Segments only
+        they named go with the next switch's collection (or are reused by it)."""
         if not self.versions.is_dir():
             return []
         removed = [p.name for p in self.versions.glob(".tmp-*")]
@@ -415,33 +394,40 @@ class IndexDir:
             except (OSError, ValueError):
                 continue
             if manifest.get("format") == FORMAT_VERSION:
-                names.update(d["segment"] for d in manifest["documents"].values())
+                names.update(str(d.get("segment", "")) for d in manifest["documents"].values())
         return names
 
-    def text_keys(self, names: Iterable[str]) -> set[bytes]:
-        """Embedding-cache keys of the texts these segments were built from."""
-        keys: set[bytes] = set()
-        for name in names:
+    def text_keys(self) -> set[bytes]:
+        blocks = []
+        for name in self.referenced_segments():
             try:
-                block = segment.keys_of((self.segments / name).read_bytes())
-            except (OSError, ValueError, KeyError) as exc:
-                raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
-            keys.update(
-                block[i : i + segment.KEY_BYTES] for i in range(0, len(block), segment.KEY_BYTES)
-            )
-        return keys
+                data = (self.segments / name).read_bytes()
+                if segment.name_matches(name, data):
+                    blocks.append(segment.keys_of(data))
+            except (OSError, ValueError, KeyError):
+                continue  # a damaged segment keeps no cache entries: they are re-embedded
+        return text_key_blocks(blocks, segment.KEY_BYTES)
 
     def size_on_disk(self) -> int:
-        """Bytes of the live version: its manifest and the segments it names."""
         name = self.current()
         if name is None:
             return 0
         manifest = _read_manifest(self.versions / name)
         total = (self.versions / name / "manifest.json").stat().st_size
-        for seg in {d["segment"] for d in manifest["documents"].values()}:
+        for seg in {d.segment for d in manifest.documents.values()}:
             with contextlib.suppress(OSError):  # collected meanwhile by a writer
                 total += (self.segments / seg).stat().st_size
         return total
+
+    def cache_bytes(self) -> int:
+        folder = self.root / "cache"
+        return sum(p.stat().st_size for p in folder.glob("*") if p.is_file())
+
+    def lock(self, timeout: float) -> IndexLock:
+        return IndexLock(self.root, timeout)
+
+    def cache(self, model: str, dim: int) -> EmbeddingCache:
+        return EmbeddingCache(self.root / "cache" / CACHE_FILE, model, dim)
 
     def _clean_temporaries(self) -> None:
         for p in self.versions.glob(".tmp-*"):
@@ -459,42 +445,57 @@ class IndexDir:
         for old in names[:-KEEP_VERSIONS]:
             if old not in keep:
                 shutil.rmtree(self.versions / old, ignore_errors=True)
-        self.collect_segments()
+        self._collect(verify=False)
 
-    def collect_segments(self) -> int:
-        """Delete segments no version on disk names; call with the index lock held."""
+    def collect(self) -> int:
+        """Also deletes damaged segments a version names: the next update then finds the
+        document missing and indexes it again."""
+        return self._collect(verify=True)
+
+    def _collect(self, *, verify: bool) -> int:
         if not self.segments.is_dir():
             return 0
         used = self.referenced_segments()
         gone = 0
         for p in self.segments.glob(f"*{segment.SUFFIX}"):
-            if p.name not in used:
+            if p.name not in used or (verify and not _intact(p, p.name)):
                 p.unlink(missing_ok=True)
                 gone += 1
         return gone
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def _intact(path: Path, name: str) -> bool:
     try:
-        manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        return segment.name_matches(name, path.read_bytes())
+    except OSError:
+        return False
+
+
+def _check_part(part: DocPart, doc_id: str, entry: DocEntry) -> None:
+    """A manifest must name the segment of this document, at this content hash."""
+    if part.doc_id != doc_id or part.sha256 != entry.sha256:
+        raise StorageError(
+            f"index segment {entry.segment} holds {part.doc_id!r}, not {doc_id!r} at the hash "
+            "the manifest records: run `qa index update` to re-index it"
+        )
+
+
+def _read_manifest(path: Path) -> Manifest:
+    try:
+        data = (path / "manifest.json").read_bytes()
     except FileNotFoundError as exc:
         raise IndexMissing(
             f"index version {path.name} has no manifest: rebuild with `qa index build`"
         ) from exc
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise StorageError(f"cannot read manifest in {path}: {exc}") from exc
-    if manifest.get("format") != FORMAT_VERSION:
+    try:
+        fmt = json.loads(data).get("format")
+    except (ValueError, AttributeError) as exc:
+        raise StorageError(f"cannot read manifest in {path}: {exc}") from exc
+    if fmt != FORMAT_VERSION:
         raise IndexIncompatible(
-            f"index in {path.parent.parent} has format {manifest.get('format')!r}, this qa reads "
+            f"index in {path.parent.parent} has format {fmt!r}, this qa reads "
             f"format {FORMAT_VERSION}: rebuild it with `qa index build`"
         )
-    return manifest
-
-
-def check_model(manifest: dict[str, Any], model: str, dim: int) -> None:
-    """Refuse an index built with another model or dimension."""
-    if manifest.get("model") != model or manifest.get("dim") != dim:
-        raise IndexIncompatible(
-            f"index was built with model {manifest.get('model')!r} (dim {manifest.get('dim')}), "
-            f"but this service uses {model!r} (dim {dim}): rebuild it with `qa index build`"
-        )
+    return Manifest.from_json(data, str(path))

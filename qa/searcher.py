@@ -1,0 +1,82 @@
+"""Questions → passages and answers, over the live index, with a cache of question vectors."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+
+from qa.answer import compose, select_quotes
+from qa.embed import Embedder, MicroBatcher
+from qa.errors import InvalidInput
+from qa.live import LiveIndex
+from qa.models import Answer, Filters, Passage
+from qa.retrieve import Query, retrieve, speaker_names
+from qa.settings import Settings
+from qa.store import IndexData
+
+MAX_QUESTION_CHARS = 2000
+QUERY_CACHE_SIZE = 1024
+
+
+def clean_question(question: str) -> str:
+    q = question.strip()
+    if not q:
+        raise InvalidInput("question must not be empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InvalidInput(f"question is longer than {MAX_QUESTION_CHARS} characters")
+    return q
+
+
+class Searcher:
+    def __init__(self, settings: Settings, live: LiveIndex, embedder: Callable[[], Embedder]):
+        self._settings = settings
+        self._live = live
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._batcher: Embedder | None = None
+        # Repeated questions skip the model: vectors depend on the text only, not on the index.
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def search(self, question: str, *, k: int, filters: Filters) -> list[Passage]:
+        q = clean_question(question)
+        index = self._live.get()  # one version for the whole request
+        hits = retrieve(index, self._query(q, index), k, self._settings.retrieval, filters)
+        return [Passage.of(h) for h in hits]
+
+    def ask(self, question: str, *, k: int, filters: Filters) -> Answer:
+        q = clean_question(question)
+        index = self._live.get()
+        query = self._query(q, index)
+        retrieval = self._settings.retrieval
+        pool = retrieve(index, query, max(k, retrieval.candidates), retrieval, filters)
+        answering = self._settings.answer
+        if k < answering.max_quotes:
+            answering = answering.model_copy(update={"max_quotes": k})
+        quotes, passages = select_quotes(index, query, pool, answering)
+        return compose(q, quotes, passages[:k], answering)
+
+    def _query(self, question: str, index: IndexData) -> Query:
+        content, named = speaker_names(question, index.speaker_names)
+        key = (question, content)
+        with self._lock:
+            vecs = self._cache.get(key)
+            if vecs is not None:
+                self._cache.move_to_end(key)
+        if vecs is None:
+            texts = [question] if content in ("", question) else [question, content]
+            vecs = self._model().embed_batch(texts)  # one forward pass, even for two texts
+            with self._lock:
+                self._cache[key] = vecs
+                if len(self._cache) > QUERY_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return Query(text=question, vec=vecs[0], content_vec=vecs[-1], named=named)
+
+    def _model(self) -> Embedder:
+        with self._lock:
+            if self._batcher is None:
+                # Concurrent requests share forward passes (a micro-batcher).
+                self._batcher = MicroBatcher(self._embedder())
+            return self._batcher

@@ -1,0 +1,111 @@
+"""The source folder: the transcripts the index is built from, and what may be written there.
+
+Only transcript files the index would read can be written or deleted through qa (never
+`SOURCE.md`, a README or licence, a `.meta.json` sidecar, a hidden file or anything outside the
+folder). Writes are atomic (a temporary name, fsync, rename) and can be undone, so a change whose
+update fails leaves the folder as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from qa.errors import NotFound, StorageError
+from qa.fsio import atomic_write, fsync_dir
+from qa.ingest import is_transcript_name, parse_transcript
+from qa.ingest import upload as uploads
+
+UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """How to put a file back as it was before a write or delete."""
+
+    path: Path
+    before: bytes | None  # None: the file did not exist
+
+
+class SourceFolder:
+    def __init__(self, root: Path, *, max_upload_bytes: int) -> None:
+        self.root = root
+        self.max_upload_bytes = max_upload_bytes
+
+    def check_upload(self, name: str, data: bytes) -> str:
+        """The document id for an upload, after every check (name, size, encoding, parsable
+        text); nothing is written. BadUpload / UnsupportedType / PayloadTooLarge otherwise."""
+        doc_id = uploads.check_name(name)
+        if not is_transcript_name(doc_id):
+            raise uploads.not_a_transcript(doc_id)
+        parse_transcript(doc_id, uploads.decode(name, data, self.max_upload_bytes))
+        return doc_id
+
+    def check_size(self, size: int) -> None:
+        """PayloadTooLarge if an upload of `size` bytes is over the limit."""
+        uploads.check_size(size, self.max_upload_bytes)
+
+    def path_of(self, doc_id: str) -> Path:
+        """The file of a transcript qa may touch; NotFound for anything else."""
+        parts = PurePosixPath(doc_id).parts
+        if (
+            not parts
+            or doc_id.startswith("/")
+            or "\\" in doc_id
+            or any(p == ".." for p in parts)
+            or not is_transcript_name(doc_id)
+        ):
+            raise NotFound(f"no document {doc_id!r}")
+        return self.root / doc_id
+
+    def write(self, doc_id: str, data: bytes) -> Undo:
+        path = self.path_of(doc_id)
+        undo = Undo(path, _read_or_none(path))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data, prefix=UPLOAD_PREFIX)
+        except OSError as exc:
+            raise StorageError(f"cannot store {doc_id} in the source folder: {exc}") from exc
+        return undo
+
+    def delete(self, doc_id: str) -> Undo | None:
+        """Remove the transcript's file; None when there was no file."""
+        path = self.path_of(doc_id)
+        before = _read_or_none(path)
+        if before is None:
+            return None
+        try:
+            path.unlink()
+            fsync_dir(path.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {doc_id} from the source folder: {exc}") from exc
+        return Undo(path, before)
+
+    def undo(self, change: Undo | None) -> None:
+        """Put the file back as it was (best effort: the update that failed is reported)."""
+        if change is None:
+            return
+        with contextlib.suppress(OSError):
+            if change.before is None:
+                change.path.unlink(missing_ok=True)
+                fsync_dir(change.path.parent)
+            else:
+                atomic_write(change.path, change.before, prefix=UPLOAD_PREFIX)
+
+    def clean(self) -> None:
+        """Uploads interrupted before their rename (call with the index lock held)."""
+        if self.root.is_dir():
+            for p in self.root.glob(f"{UPLOAD_PREFIX}*"):
+                with contextlib.suppress(OSError):
+                    os.unlink(p)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
