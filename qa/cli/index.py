@@ -116,6 +116,8 @@ def status(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = 
         "cache_bytes": _size(info["cache_bytes"]),
         "pending": _describe(info["pending"]) or "none",
     }
+    if "problems" in shown:
+        shown["problems"] = "; ".join(shown["problems"]) or "none"
     names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
     for key, value in shown.items():
         typer.echo(f"{names.get(key, key):10} {value}")

@@ -103,11 +103,7 @@ def _render_passages(passages: list[Passage]) -> None:
     for col in ("score", "speaker", "citation", "passage"):
         table.add_column(col)
     for p in passages:
-        dated = "".join(f"\n{x}" for x in (p.title, p.date) if x and x != p.doc_id)
-        table.add_row(
-            f"{p.score:.3f}",
-            p.label or p.speaker or "",
-            f"{p.doc_id}\nlines {p.line_start}–{p.line_end}{dated}",
-            p.text,
-        )
+        # The one citation format, its document on a line of its own: `doc.txt` / `line 4, …`.
+        where = cite(p).removeprefix(f"{p.doc_id}, ")
+        table.add_row(f"{p.score:.3f}", p.label or p.speaker or "", f"{p.doc_id}\n{where}", p.text)
     Console().print(table)
