@@ -14,7 +14,7 @@ COPY qa ./qa
 RUN pip install .
 # The default embedder runs MiniLM's own weights as ONNX, without importing torch: export once.
 ENV QA_ONNX_DIR=/app/.onnx
-RUN python -m qa.export_onnx
+RUN python -m qa.embed.export
 
 COPY seeds ./seeds
 # Build the index at image build time so the container serves at once.

@@ -213,6 +213,9 @@ def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
         time_end=times[-1][1] if times else None,
         title=chunk.title,
         date=chunk.date,
+        page=first.page,
+        page_line_start=first.page_line_start,
+        page_line_end=last.page_line_end,
     )
 
 

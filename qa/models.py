@@ -22,6 +22,9 @@ from qa.errors import InvalidInput
 Segment = tuple[int, int]
 # Seconds from the start of the media, per segment: the cue it comes from (None: unreadable).
 Timing = tuple[float | None, float | None]
+# A line of a paged document (PDF): where its content starts, its page (1-based) and the line
+# number printed in the margin (None when the page has none).
+PageLine = tuple[int, int, int | None]
 
 
 def _normalise_segments(obj: Any) -> None:
@@ -69,6 +72,7 @@ class Transcript:
     source_url: str | None = None
     problems: tuple[str, ...] = ()  # what could not be read (`line 12: ...`), the rest is indexed
     wrapped: bool = False  # lines are wrapped (Markdown): a line break alone ends no sentence
+    page_lines: tuple[PageLine, ...] = ()  # paged formats (PDF): each content line's page
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,9 @@ class Sentence:
     line_end: int
     segments: tuple[Segment, ...] = ()
     times: tuple[Timing, ...] = ()
+    page: int | None = None  # paged formats (PDF): the page it starts on
+    page_line_start: int | None = None  # the line numbers printed on the page, when it has them
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_segments(self)
@@ -106,6 +113,9 @@ class Chunk:
     times: tuple[Timing, ...] = ()
     title: str | None = None
     date: str | None = None
+    page: int | None = None  # paged formats (PDF), as on Sentence
+    page_line_start: int | None = None
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_segments(self)
@@ -141,6 +151,9 @@ class Passage:
     time_end: float | None = None
     title: str | None = None
     date: str | None = None  # YYYY-MM-DD, when the document has a date
+    page: int | None = None  # paged formats (PDF): page and printed line numbers
+    page_line_start: int | None = None
+    page_line_end: int | None = None
 
     @classmethod
     def of(cls, hit: Hit) -> Passage:
@@ -160,6 +173,9 @@ class Passage:
             time_end=c.times[-1][1] if c.times else None,
             title=c.title,
             date=c.date,
+            page=c.page,
+            page_line_start=c.page_line_start,
+            page_line_end=c.page_line_end,
         )
 
 
@@ -182,6 +198,9 @@ class Quote:
     time_end: float | None = None
     title: str | None = None
     date: str | None = None
+    page: int | None = None  # paged formats (PDF): page and printed line numbers
+    page_line_start: int | None = None
+    page_line_end: int | None = None
 
     def __post_init__(self) -> None:
         if not self.segments:
@@ -281,6 +300,14 @@ class DocChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A file in the source folder that is not indexed, and why (unreadable, unsupported)."""
+
+    doc_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateReport:
     """What an index update did (`qa index update --json` and `POST /index/update`)."""
 
@@ -299,6 +326,7 @@ class UpdateReport:
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step: scan, embed, …
     problems: tuple[str, ...] = ()  # `doc: line N: ...`, what the readers could not read
     doc_ids: DocChanges = DocChanges()
+    skipped: tuple[SkippedFile, ...] = ()  # not indexed, with the reason (also in `problems`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,8 +357,10 @@ class Health:
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
     doc_id: str
-    sha256: str
+    sha256: str | None  # None for a skipped file that could not even be hashed
     chunks: int
+    status: str = "indexed"  # or "skipped"
+    reason: str | None = None  # why a skipped file is not indexed
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +379,7 @@ class IndexStatus:
     # Damaged or missing stored documents (`qa index build` rewrites them; `qa index prune`
     # drops them so that the next update indexes those documents again).
     problems: tuple[str, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()  # files the last update could not index
 
 
 def clock(seconds: float | None) -> str:
@@ -357,6 +388,18 @@ def clock(seconds: float | None) -> str:
         return "?"
     whole = int(seconds)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def where(q: Quote | Passage) -> str:
+    """`line 64`, `lines 40–41`; for a PDF `p. 12, ll. 4–9` (or `p. 12` without printed lines)."""
+    if q.page is not None:
+        a, b = q.page_line_start, q.page_line_end
+        if a is None:
+            return f"p. {q.page}"
+        return f"p. {q.page}, l. {a}" if b in (None, a) else f"p. {q.page}, ll. {a}–{b}"
+    if q.line_start == q.line_end:
+        return f"line {q.line_start}"
+    return f"lines {q.line_start}–{q.line_end}"
 
 
 def cite(q: Quote | Passage) -> str:

@@ -17,7 +17,9 @@ from typing import Any
 from qa.answertype import places
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
+from qa.ingest import read_source_text
 from qa.live import LiveIndex
+from qa.metrics import UPDATE_SECONDS
 from qa.models import (
     Answer,
     DocumentInfo,
@@ -26,6 +28,7 @@ from qa.models import (
     IndexStatus,
     Passage,
     PruneReport,
+    SkippedFile,
     UpdateReport,
 )
 from qa.searcher import Searcher
@@ -62,10 +65,7 @@ class QAService:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    s = self.settings
-                    self._embedder = load_embedder(
-                        s.embedder, s.model_name, s.model_path, s.onnx_dir, threads=s.embed_threads
-                    )
+                    self._embedder = load_embedder(self.settings)
         return self._embedder
 
     @property
@@ -90,22 +90,31 @@ class QAService:
 
     # -- indexing -------------------------------------------------------------------------
     def build(
-        self, *, source: Path | None = None, progress: Progress | None = None
+        self, *, source: Path | None = None, progress: Progress | None = None, strict: bool = False
     ) -> UpdateReport:
         """Index every transcript into a new version: an update from empty (vectors cached)."""
-        return self.update(source=source, full=True, progress=progress)
+        return self.update(source=source, full=True, progress=progress, strict=strict)
 
     def update(
-        self, *, source: Path | None = None, full: bool = False, progress: Progress | None = None
+        self,
+        *,
+        source: Path | None = None,
+        full: bool = False,
+        progress: Progress | None = None,
+        strict: bool = False,
     ) -> UpdateReport:
-        """Bring the index in line with the source folder; one writer at a time."""
+        """Bring the index in line with the source folder; one writer at a time. Files that
+        cannot be read are skipped and reported (`strict`: refused, nothing written)."""
         folder = source or self.settings.source_dir
         if not folder.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {folder}")
         with self.indexer.locked():
             if folder == self.source.root:
                 self.source.clean()
-            return self.indexer.update_locked(folder, full=full, progress=progress)
+            report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
+        if report.written:
+            UPDATE_SECONDS.observe(report.seconds)
+        return report
 
     def check_index(self, *, update: bool, notify: Callable[[str], None] | None = None) -> bool:
         """Before serving: whether the index was missing or stale. When `update`, bring it up to
@@ -158,7 +167,10 @@ class QAService:
 
     def _update_locked(self) -> UpdateReport:
         self.source.clean()
-        return self.indexer.update_locked(self.settings.source_dir)
+        report = self.indexer.update_locked(self.settings.source_dir)
+        if report.written:
+            UPDATE_SECONDS.observe(report.seconds)
+        return report
 
     def _indexed(self) -> set[str]:
         held = self.live.held
@@ -200,6 +212,7 @@ class QAService:
             stale=any(changes.values()),
             pending=changes,
             problems=tuple(self.store.verify()),
+            skipped=tuple(SkippedFile(d, e.reason) for d, e in sorted(manifest.skipped.items())),
         )
 
     def status(self) -> Health:
@@ -214,8 +227,33 @@ class QAService:
         )
 
     def documents(self) -> list[DocumentInfo]:
-        """The indexed documents with their content hash and chunk count."""
-        return [
+        """The indexed documents with their content hash and chunk count, then the files the
+        last update skipped, with the reason."""
+        index = self.index
+        indexed = [
             DocumentInfo(doc_id=doc_id, sha256=d.sha256, chunks=d.chunks)
-            for doc_id, d in sorted(self.index.documents.items())
+            for doc_id, d in sorted(index.documents.items())
         ]
+        skipped = [
+            DocumentInfo(doc_id=d, sha256=e.sha256, chunks=0, status="skipped", reason=e.reason)
+            for d, e in sorted(index.manifest.skipped.items())
+        ]
+        return indexed + skipped
+
+    def document_text(self, doc_id: str) -> str:
+        """The canonical text of an indexed document: what its quotes' offsets refer to.
+
+        For .docx and .pdf the text extracted when it was indexed (kept with the document); for
+        text formats the file as `Path.read_text(encoding="utf-8")` reads it.
+        """
+        index = self.index
+        entry = index.documents.get(doc_id)
+        if entry is None:
+            raise NotFound(f"no document {doc_id!r} in the index")
+        part = index.parts.get(entry.segment)
+        if part is not None and part.text is not None:
+            return part.text
+        try:
+            return read_source_text(self.source.path_of(doc_id))
+        except IngestError as exc:
+            raise NotFound(f"{doc_id}: its source file cannot be read ({exc.message})") from exc

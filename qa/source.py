@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from qa.errors import NotFound, StorageError
 from qa.fsio import atomic_write, fsync_dir
-from qa.ingest import is_transcript_name, parse_transcript
+from qa.ingest import is_transcript_name
 from qa.ingest import upload as uploads
 
 UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
@@ -40,7 +40,7 @@ class SourceFolder:
         doc_id = uploads.check_name(name)
         if not is_transcript_name(doc_id):
             raise uploads.not_a_transcript(doc_id)
-        parse_transcript(doc_id, uploads.decode(name, data, self.max_upload_bytes))
+        uploads.check_content(doc_id, data, self.max_upload_bytes)  # parsed as indexing will
         return doc_id
 
     def check_size(self, size: int) -> None:

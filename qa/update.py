@@ -25,20 +25,33 @@ from qa.embed import Embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, StorageError
 from qa.ingest import (
     doc_id_for,
+    is_binary,
     list_sources,
+    list_unsupported,
     parse_transcript,
     read_source_text,
     read_transcript,
     sidecar_for,
+    source_hash,
+    unsupported_reason,
 )
+from qa.ingest.pages import with_pages
 from qa.live import LiveIndex
-from qa.metrics import UPDATE_SECONDS
-from qa.models import Chunk, DocChanges, PruneReport, Sentence, Transcript, UpdateReport
+from qa.models import (
+    Chunk,
+    DocChanges,
+    PruneReport,
+    Sentence,
+    SkippedFile,
+    Transcript,
+    UpdateReport,
+)
 from qa.segments import join
 from qa.settings import ChunkingSettings, Settings
 from qa.sparse import tokenize
 from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
+from qa.store.manifest import SkippedEntry
 from qa.store.segment import DocPart
 
 log = logging.getLogger("qa")
@@ -87,13 +100,68 @@ def _sha256(text: str) -> str:
 
 
 def scan(source: Path) -> dict[str, SourceState]:
-    """doc id → (sha256 of the text every offset refers to, sha256 of its sidecar or None)."""
+    """doc id → (content hash (qa.ingest.source_hash), sha256 of its sidecar or None)."""
+    return scan_sources(source)[0]
+
+
+def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str]]:
+    """(doc id → SourceState, doc id → why it cannot be indexed) for the files under `source`.
+
+    One bad file never stops the others: a file that cannot even be read, or is of a type qa
+    does not read, is named with its reason instead of failing the scan. Files that read but do
+    not parse are found when they are parsed (Indexer.update_locked).
+    """
     out: dict[str, SourceState] = {}
+    bad: dict[str, str] = {}
     for path in list_sources(source):
-        sidecar = sidecar_for(path)
-        meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
-        out[doc_id_for(path, source)] = (_sha256(read_source_text(path)), meta)
-    return out
+        doc_id = doc_id_for(path, source)
+        try:
+            sidecar = sidecar_for(path)
+            meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
+            out[doc_id] = (source_hash(path), meta)
+        except IngestError as exc:
+            bad[doc_id] = _reason(doc_id, exc.message)
+    for path in list_unsupported(source):
+        bad[doc_id_for(path, source)] = unsupported_reason(path)
+    return out, bad
+
+
+def _reason(doc_id: str, message: str) -> str:
+    """An error message without the file name it starts with (the report names the file)."""
+    for prefix in (f"{doc_id}: ", f"{doc_id.rsplit('/', 1)[-1]}: "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def _still_skipped(
+    previous: dict[str, SkippedEntry], current: dict[str, SourceState]
+) -> dict[str, SkippedEntry]:
+    """Files that failed before and have the same content hash now: not read again."""
+    return {
+        d: e
+        for d, e in previous.items()
+        if e.sha256 is not None and d in current and current[d][0] == e.sha256
+    }
+
+
+def _skipped_files(skipped: dict[str, SkippedEntry]) -> tuple[SkippedFile, ...]:
+    return tuple(SkippedFile(d, skipped[d].reason) for d in sorted(skipped))
+
+
+def _skipped_problems(skipped: dict[str, SkippedEntry]) -> tuple[str, ...]:
+    return tuple(f"{f.doc_id}: skipped: {f.reason}" for f in _skipped_files(skipped))
+
+
+def _check_strict(strict: bool, skipped: dict[str, SkippedEntry], problems: Sequence[str]) -> None:
+    """`--strict`: any skipped file or reader problem fails the update before anything is
+    written, so the previous version keeps serving."""
+    if not strict:
+        return
+    found = [*_skipped_problems(skipped), *problems]
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise IngestError(f"--strict: {found[0]}{more}; nothing was written")
 
 
 def indexed_state(manifest: Manifest) -> dict[str, SourceState]:
@@ -141,6 +209,7 @@ class _Chunked:
     questions: list[tuple[str, list[int]]]
     bm25: list[str]  # what BM25 indexes for each chunk (see bm25_text)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
+    text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)
@@ -155,6 +224,7 @@ def chunk_document(
     """Chunk one document; `transcript` is it already read (with its sidecar metadata applied)."""
     doc = transcript or parse_transcript(doc_id, text)
     chunks, sentences = chunk_transcript(doc, chunking)
+    chunks, sentences = with_pages(doc, chunks, sentences)  # PDF: page and printed lines
     # A subtitle sentence is several cue slices joined by spaces, not one slice of the file.
     sentence_texts = [join(text, s.segments) for s in sentences]
     # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -173,6 +243,7 @@ def chunk_document(
         questions=list(questions.values()),
         bm25=[bm25_text(c, turns[c.turn_index], chunking.bm25_scope) for c in chunks],
         problems=tuple(doc.problems),
+        text=text if is_binary(doc_id) else None,
     )
 
 
@@ -196,6 +267,7 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         tokens=tuple(tokenize(t) for t in doc.bm25),
         # What the cache may not forget while a kept version names this segment.
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
+        text=doc.text,
     )
 
 
@@ -239,6 +311,7 @@ def manifest_for(
     chunking: ChunkingSettings,
     documents: dict[str, DocEntry],
     exact_below: int = ann.EXACT_BELOW,
+    skipped: dict[str, SkippedEntry] | None = None,
 ) -> Manifest:
     """A version's manifest: settings, per document its hash, counts and segment, and which
     vector index each store gets when the version is loaded (qa.store.ann)."""
@@ -255,7 +328,7 @@ def manifest_for(
         "chunks": ann.plan(draft.counts.chunks, exact_below),
         "questions": ann.plan(draft.counts.questions, exact_below),
     }
-    return draft.model_copy(update={"ann": plans})
+    return draft.model_copy(update={"ann": plans, "skipped": dict(sorted((skipped or {}).items()))})
 
 
 def cache_model(emb: Embedder) -> str:
@@ -293,31 +366,31 @@ class Indexer:
         with self._store.lock(self._settings.lock_timeout):
             yield
 
-    def update(
-        self, source: Path, *, full: bool = False, progress: Progress | None = None
-    ) -> UpdateReport:
-        """Bring the index in line with `source` (`full`: from empty, vectors still cached)."""
-        if not source.is_dir():  # before the lock, which would create the index folder
-            raise IngestError(f"source folder not found: {source}")
-        with self.locked():
-            report = self.update_locked(source, full=full, progress=progress)
-        if report.written:
-            UPDATE_SECONDS.observe(report.seconds)
-        return report
-
     def update_locked(
-        self, source: Path, *, full: bool = False, progress: Progress | None = None
+        self,
+        source: Path,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        strict: bool = False,
     ) -> UpdateReport:
-        """`update` for a caller that already holds the lock."""
+        """Bring the index in line with `source` (`full`: from empty, vectors still cached);
+        the caller holds the lock. `strict`: any skipped file or reader problem fails it."""
         watch = Stopwatch()
         store = self._store
         store.recover()
-        current = scan(source)
+        current, unreadable = scan_sources(source)
         watch.lap("scan")
         # Only the manifest is read: unchanged documents' records are named, never opened.
         previous = None if full else self._previous()
         watch.lap("load")
-        changes = plan(current, indexed_state(previous) if previous else {})
+        # One bad file never stops the others. A file that failed before and has not changed
+        # since is not read again; the manifest keeps the list.
+        old_skipped = previous.skipped if previous else {}
+        skipped = {d: SkippedEntry(reason=r) for d, r in unreadable.items()}
+        skipped.update(_still_skipped(old_skipped, current))
+        readable = {d: h for d, h in current.items() if d not in skipped}
+        changes = plan(readable, indexed_state(previous) if previous else {})
         # An unchanged document whose stored records are gone (deleted by hand, a partial
         # restore) is indexed again from its source, its vectors from the cache.
         lost = tuple(
@@ -327,7 +400,8 @@ class Indexer:
         )
         if lost:
             log.warning("qa: %d segment(s) missing, re-indexing %s", len(lost), ", ".join(lost))
-        if previous is not None and not changes.touched and not lost:
+        if previous is not None and not changes.touched and not lost and skipped == old_skipped:
+            _check_strict(strict, skipped, ())
             self._live.refresh(previous.version)
             return UpdateReport(
                 added=0,
@@ -343,18 +417,24 @@ class Indexer:
                 version=previous.version,
                 written=False,
                 phases=dict(watch.phases),
+                problems=_skipped_problems(skipped),
+                skipped=_skipped_files(skipped),
             )
 
         kept = set(changes.unchanged) - set(lost)
         documents = {d: previous.documents[d] for d in kept} if previous else {}
         chunking = self._settings.chunking
-        todo = [
-            chunk_document(doc.doc_id, doc.text, chunking, doc)
-            for doc in (
-                read_transcript(source / d, source)
-                for d in (*changes.added, *changes.changed, *lost)
-            )
-        ]
+        todo = []
+        for name in (*changes.added, *changes.changed, *lost):
+            try:
+                doc = read_transcript(source / name, source)
+            except IngestError as exc:  # skipped and reported; the others are indexed
+                skipped[name] = SkippedEntry(
+                    sha256=current[name][0], reason=_reason(name, exc.message)
+                )
+                continue
+            todo.append(chunk_document(doc.doc_id, doc.text, chunking, doc))
+        _check_strict(strict, skipped, [f"{d.doc_id}: {p}" for d in todo for p in d.problems])
         watch.lap("chunk")
         emb = self._embedder()
         cache = store.cache(cache_model(emb), emb.dim)
@@ -373,7 +453,7 @@ class Indexer:
                 name, size = store.write_document(part)
                 written[name] = part
                 documents[d.doc_id] = part.entry(name, size, current[d.doc_id][1])
-            manifest = manifest_for(emb, chunking, documents, self._settings.exact_below)
+            manifest = manifest_for(emb, chunking, documents, self._settings.exact_below, skipped)
             version = store.save(manifest)
             watch.lap("save")
             self._maybe_prune_cache(cache, full, manifest)
@@ -383,10 +463,16 @@ class Indexer:
         self._live.refresh(version, written)
         watch.lap("reload")
         chunk_texts = {c.text for d in todo for c in d.chunks}
+        # A changed document that no longer reads is out of the index: it counts as removed.
+        added = tuple(d for d in changes.added if d in documents)
+        changed = tuple(d for d in changes.changed if d in documents)
+        removed = tuple(
+            sorted({*changes.removed, *(d for d in changes.changed if d not in documents)})
+        )
         return UpdateReport(
-            added=len(changes.added),
-            changed=len(changes.changed),
-            removed=len(changes.removed),
+            added=len(added),
+            changed=len(changed),
+            removed=len(removed),
             unchanged=len(changes.unchanged),
             chunks_embedded=len(chunk_texts & embedded),
             texts_embedded=len(embedded),
@@ -397,8 +483,10 @@ class Indexer:
             version=version,
             written=True,
             phases=dict(watch.phases),
-            problems=tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
-            doc_ids=DocChanges(changes.added, changes.changed, changes.removed),
+            problems=_skipped_problems(skipped)
+            + tuple(f"{d.doc_id}: {p}" for d in todo for p in d.problems),
+            doc_ids=DocChanges(added, changed, removed),
+            skipped=_skipped_files(skipped),
         )
 
     def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: Manifest) -> None:
@@ -454,7 +542,9 @@ class Indexer:
     def pending(self, source: Path) -> dict[str, list[str]]:
         """How the source folder differs from the live index (by content hash)."""
         manifest = self._store.manifest()
-        p = plan(scan(source), indexed_state(manifest))
+        current = scan(source)
+        known_bad = _still_skipped(manifest.skipped, current)  # not pending: skipped
+        p = plan({d: h for d, h in current.items() if d not in known_bad}, indexed_state(manifest))
         changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
         if manifest.chunking != self._settings.chunking.as_dict():
             changes["settings"] = ["chunking settings differ from the index"]

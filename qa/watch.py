@@ -57,16 +57,26 @@ def watch(
             on_update(report)
 
     run()
-    for _ in watch_changes(
+    settled = False
+    for changes in watch_changes(
         source,
         watch_filter=lambda _, path: is_transcript(source, path),
         debounce=service.settings.watch_debounce_ms,
         stop_event=stop,
         rust_timeout=1000,
+        yield_on_timeout=True,
         raise_interrupt=False,
     ):
         if stop.is_set():
             break
+        if not changes:
+            # The first quiet second proves the watcher is running: one more update catches
+            # what changed between the first update and the watcher's start.
+            if not settled:
+                settled = True
+                run()
+            continue
+        settled = True
         run()
 
 

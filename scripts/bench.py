@@ -874,7 +874,7 @@ def render(r: dict[str, Any], argv: str) -> str:
         "and other jobs share those cores. Repeated questions skip the model (LRU cache).\n"
         "- Cold `qa ask` with torch is bounded below by `import torch` + sentence-transformers "
         "(~4–5 s here). The default (QA_EMBEDDER=auto) runs MiniLM's own fp32 weights, exported "
-        "to ONNX by scripts/setup (qa/export_onnx.py), through onnxruntime without that import; "
+        "to ONNX by scripts/setup (qa/embed/export.py), through onnxruntime without that import; "
         "its vectors equal torch's to ~1e-6, so its dev-set answers are torch's, quote for quote "
         "(backends table). The int8 graph is faster still to load but not equal.\n"
         "- Server path (all backends): `/ask` and `/search` are async and hand only the service "

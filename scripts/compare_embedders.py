@@ -38,7 +38,7 @@ def main() -> None:
     from qa.settings import Settings
 
     backends = ("torch", args.other)
-    embedders = {b: load_embedder(b) for b in backends}
+    embedders = {b: load_embedder(Settings(embedder=b)) for b in backends}
     print("backends:", {b: e.backend for b, e in embedders.items()})
     questions = [json.loads(line)["question"] for line in DEV.read_text().splitlines() if line]
     tmp = Path(tempfile.mkdtemp(prefix="qa-compare-"))

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -27,6 +27,8 @@ ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
 QUOTE_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
 # Added with subtitles and metadata: null, or one segment, for the plain-text seeds.
 QUOTE_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
+# Added with PDFs: the page and printed line numbers (null for every other format).
+QUOTE_KEYS |= {"page", "page_line_start", "page_line_end"}
 
 EVAL_REPORT = pytest.StashKey[dict[str, Any]]()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings

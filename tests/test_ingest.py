@@ -311,8 +311,8 @@ def test_transcript_identity(tmp_path: Path) -> None:
 
 
 def test_list_sources_is_sorted_and_skips_hidden_and_other_files(tmp_path: Path) -> None:
-    # .md is a transcript format now; README/SOURCE notes and other file types are not.
-    for rel in ["b.txt", "a.TXT", "sub/c.txt", ".hidden.txt", ".git/d.txt", "SOURCE.md", "x.pdf"]:
+    # .md and .pdf are transcript formats now; README/SOURCE notes and other file types are not.
+    for rel in ["b.txt", "a.TXT", "sub/c.txt", ".hidden.txt", ".git/d.txt", "SOURCE.md", "x.png"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("Alice:\nx\n", encoding="utf-8")
     assert [doc_id_for(p, tmp_path) for p in list_sources(tmp_path)] == [

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings

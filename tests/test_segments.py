@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.errors import IndexIncompatible
 from qa.service import QAService
 from qa.settings import Settings

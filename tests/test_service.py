@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.errors import IngestError, InvalidInput
 from qa.models import Filters, dump
 from qa.searcher import MAX_QUESTION_CHARS, clean_question
@@ -128,16 +128,23 @@ def test_build_reports_what_it_indexed(tmp_path: Path) -> None:
     assert {q.text for q in answer.quotes} <= {"Where is the cat?", "On the mat.", "It sleeps."}
 
 
-def test_build_refuses_unreadable_sources(tmp_path: Path) -> None:
+def test_build_skips_unreadable_sources_and_strict_refuses_them(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     (src / "bad.txt").write_bytes(b"Alice:\n\xff\xfe")
+    (src / "good.txt").write_text("Alice:\nHello.\n", encoding="utf-8")
     svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index"), HashEmbedder())
-    with pytest.raises(IngestError, match=r"bad\.txt"):
-        svc.build()
+    with pytest.raises(IngestError, match=r"--strict: bad\.txt: skipped: not valid UTF-8"):
+        svc.build(strict=True)
+    assert not (tmp_path / "index" / "CURRENT").exists()
+    report = svc.build()  # one bad file never stops the others
+    assert report.doc_ids.added == ("good.txt",)
+    assert [f.doc_id for f in report.skipped] == ["bad.txt"]
+    assert report.problems[0].startswith("bad.txt: skipped: not valid UTF-8 (byte offset 7")
+    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index2"), HashEmbedder())
     with pytest.raises(IngestError, match="source folder not found"):
         svc.build(source=tmp_path / "missing")
-    assert not (tmp_path / "index" / "CURRENT").exists()
+    assert not (tmp_path / "index2" / "CURRENT").exists()
 
 
 # -- with the real model ----------------------------------------------------------------------

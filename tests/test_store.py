@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes import HashEmbedder
 
 from qa.chunk import chunk_transcript
-from qa.embed import HashEmbedder
 from qa.errors import IndexIncompatible, IndexMissing
 from qa.ingest import read_transcript
 from qa.models import dump

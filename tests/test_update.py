@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import HashEmbedder
 from qa.errors import IndexBusy
 from qa.service import QAService
 from qa.settings import Settings

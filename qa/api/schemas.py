@@ -87,7 +87,9 @@ class InvalidRequestBody(ErrorBody):
 class DocumentText(BaseModel):
     """`POST /documents` as JSON (the other form is a multipart upload with a `file` part)."""
 
-    name: str = Field(examples=["interview-2024-05.txt"], description="file name, .txt")
+    name: str = Field(
+        examples=["interview-2024-05.txt"], description="file name of a text format (.txt, …)"
+    )
     text: str = Field(description="the transcript, stored as UTF-8")
 
 
@@ -102,7 +104,11 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "the request lacks the QA_API_KEY Bearer token"},
     403: {"model": ErrorBody, "description": "write endpoints are disabled (no QA_API_KEY)"},
     409: {"model": ErrorBody, "description": "another update held the index lock too long"},
-    413: {"model": ErrorBody, "description": "document larger than QA_MAX_UPLOAD_BYTES"},
+    413: {
+        "model": ErrorBody,
+        "description": "document larger than QA_MAX_UPLOAD_BYTES, a .docx inflating past its"
+        " limit, or a PDF with too many pages",
+    },
     415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
     **ERRORS,
 }

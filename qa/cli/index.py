@@ -24,6 +24,12 @@ app = typer.Typer(
 )
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="fail on any problem (a skipped or partly read file)")
+]
+# `qa index build/update` finished, every readable file indexed, but some were skipped or read
+# only in part (README: Exit codes). Failures keep their own codes (qa.errors).
+EXIT_PROBLEMS = 20
 # Below this many texts to embed an update is quick: a progress bar would only flicker.
 PROGRESS_MIN = 300
 
@@ -40,6 +46,7 @@ def build(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Index every transcript in the source folder (default seeds/) into a new version.
 
@@ -48,8 +55,9 @@ def build(
     """
     svc = open_service(source, index, indexing=True)
     with ProgressBar(quiet or as_json) as bar:
-        report = svc.build(progress=bar)
+        report = svc.build(progress=bar, strict=strict)
     print_report(report, as_json)
+    _exit_for(report)
 
 
 @app.command("update")
@@ -58,12 +66,14 @@ def update(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
     svc = open_service(source, index, indexing=True)
     with ProgressBar(quiet or as_json) as bar:
-        report = svc.update(progress=bar)
+        report = svc.update(progress=bar, strict=strict)
     print_report(report, as_json)
+    _exit_for(report)
 
 
 @app.command("prune")
@@ -116,11 +126,19 @@ def status(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = 
         "cache_bytes": _size(info["cache_bytes"]),
         "pending": _describe(info["pending"]) or "none",
     }
-    if "problems" in shown:
-        shown["problems"] = "; ".join(shown["problems"]) or "none"
+    shown["problems"] = "; ".join(info["problems"]) or "none"
+    shown["skipped"] = (
+        "; ".join(f"{f['doc_id']} ({f['reason']})" for f in info["skipped"]) or "none"
+    )
     names = {"size_bytes": "size", "cache_bytes": "cache", "last_update": "updated"}
     for key, value in shown.items():
         typer.echo(f"{names.get(key, key):10} {value}")
+
+
+def _exit_for(report: UpdateReport) -> None:
+    """Done with problems (files skipped or partly read) is not success: EXIT_PROBLEMS."""
+    if report.problems:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def print_report(report: UpdateReport, as_json: bool) -> None:

@@ -1,18 +1,30 @@
-"""Read transcript files into `Transcript`s: one reader per format, offsets into the file's text."""
+"""Read transcript files into `Transcript`s: one reader per format, offsets into the file's text.
+
+For text formats the canonical text (what every offset refers to) is the file as
+`Path.read_text(encoding="utf-8")` reads it. For .docx and .pdf it is the text extracted from the
+file, which the index stores with the document; their content hash is that of the file's bytes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from qa.errors import IngestError
+from qa.ingest import docx, pdf
 from qa.ingest.jsonturns import parse_json_turns
 from qa.ingest.markdown import parse_markdown
 from qa.ingest.meta import parse_sidecar, with_overrides
+from qa.ingest.speakers import rename_speakers, sidecar_speakers
 from qa.ingest.subtitles import parse_subtitles
 from qa.ingest.text import parse_text
+from qa.ingest.whisper import looks_like_whisper, parse_whisper
 from qa.models import Transcript
 
 log = logging.getLogger("qa.ingest")
@@ -24,30 +36,94 @@ READERS: dict[str, Callable[[str, str], Transcript]] = {
     ".markdown": parse_markdown,
     ".srt": parse_subtitles,
     ".vtt": parse_subtitles,
-    ".json": parse_json_turns,
+    ".json": lambda doc_id, text: (
+        parse_whisper(doc_id, text) if looks_like_whisper(text) else parse_json_turns(doc_id, text)
+    ),
+    ".pdf": pdf.parse_pdf_text,  # its stored canonical text parses again to the same turns
 }
-SUFFIXES = frozenset(READERS)
+# Formats whose canonical text is extracted from the file's bytes.
+BINARY_READERS: dict[str, Callable[[str, bytes], Transcript]] = {
+    ".docx": docx.parse_docx,
+    ".pdf": pdf.parse_pdf,
+}
+SUFFIXES = frozenset(READERS) | frozenset(BINARY_READERS)
 SIDECAR = ".meta.json"
 # Notes that travel with a corpus but are not transcripts.
 _NOT_TRANSCRIPTS = re.compile(r"(?:readme|source|sources|licen[cs]e|copying)(?:\.[^.]+)?", re.I)
 
 
-def read_source_text(path: Path) -> str:
-    """The text every offset refers to: exactly `Path.read_text(encoding="utf-8")`."""
+def _suffix(name: str) -> str:
+    return PurePosixPath(name).suffix.lower()
+
+
+def is_binary(name: str) -> bool:
+    """Whether a file's canonical text is extracted (.docx, .pdf) rather than the file itself."""
+    return _suffix(name) in BINARY_READERS
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise IngestError(
-            f"{path.name}: not valid UTF-8 (byte offset {exc.start}: {exc.reason})"
-        ) from exc
+        return path.read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
+def decode_text(name: str, data: bytes) -> str:
+    """Bytes of a text format as `Path.read_text(encoding="utf-8")` reads them (CRLF → LF)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{name}: not valid UTF-8 (byte offset {exc.start}: {exc.reason})"
+        ) from exc
+    nul = text.find("\0")
+    if nul >= 0:  # valid UTF-8, but no transcript has NUL characters: a binary file
+        raise IngestError(f"{name}: a binary file, not text (NUL character at offset {nul})")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_source_text(path: Path) -> str:
+    """The text every offset refers to: `Path.read_text(encoding="utf-8")` for text formats,
+    the extracted text for .docx and .pdf."""
+    data = _read_bytes(path)
+    if _suffix(path.name) == ".docx":
+        return docx.extract(path.name, data).text
+    if _suffix(path.name) == ".pdf":
+        return pdf.extract(path.name, data)
+    return decode_text(path.name, data)
+
+
+def source_hash(path: Path) -> str:
+    """The content hash `scan` compares: of the text for text formats, of the bytes for .docx and
+    .pdf (extracting them for every scan would cost more than it tells) and for a text file that
+    cannot be decoded (so that it is not read again until it changes)."""
+    data = _read_bytes(path)
+    if not is_binary(path.name):
+        with contextlib.suppress(IngestError):  # undecodable: hashed by its bytes
+            data = decode_text(path.name, data).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
 def parse_transcript(doc_id: str, text: str) -> Transcript:
-    """Parse already-read text (pure: no I/O); the reader is chosen by the suffix of `doc_id`."""
-    reader = READERS.get(PurePosixPath(doc_id).suffix.lower(), parse_text)
+    """Parse already-read text (pure: no I/O); the reader is chosen by the suffix of `doc_id`.
+
+    A .docx's canonical text parses without its heading styles (they are in the file only).
+    """
+    reader = READERS.get(_suffix(doc_id))
+    if reader is None:
+        if _suffix(doc_id) == ".docx":
+            return parse_text(doc_id, text)
+        reader = parse_text
     return reader(doc_id, text)
+
+
+def parse_file(doc_id: str, data: bytes) -> Transcript:
+    """A file's bytes → its transcript (pure: no I/O); `text` is the canonical text."""
+    binary = BINARY_READERS.get(_suffix(doc_id))
+    if binary is not None:
+        doc = binary(doc_id, data)
+        return replace(doc, sha256=hashlib.sha256(data).hexdigest())
+    return parse_transcript(doc_id, decode_text(PurePosixPath(doc_id).name, data))
 
 
 def sidecar_for(path: Path) -> Path | None:
@@ -59,10 +135,14 @@ def sidecar_for(path: Path) -> Path | None:
 
 
 def read_transcript(path: Path, root: Path) -> Transcript:
-    doc = parse_transcript(doc_id_for(path, root), read_source_text(path))
+    doc = parse_file(doc_id_for(path, root), _read_bytes(path))
     sidecar = sidecar_for(path)
     if sidecar is not None:
-        doc = with_overrides(doc, parse_sidecar(sidecar.name, read_source_text(sidecar)))
+        text = read_source_text(sidecar)
+        doc = with_overrides(doc, parse_sidecar(sidecar.name, text))
+        names = sidecar_speakers(sidecar.name, json.loads(text))
+        if names:
+            doc = replace(doc, turns=rename_speakers(doc.turns, names))
     for problem in doc.problems:
         log.warning("%s: %s", doc.doc_id, problem)
     return doc
@@ -72,24 +152,41 @@ def doc_id_for(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def is_transcript_name(name: str) -> bool:
-    """Whether a file of this name (a path relative to the source folder) is a transcript the
-    index reads: a known suffix, no sidecar, no README/SOURCE/LICENSE note, nothing hidden."""
+def _not_a_note(name: str) -> bool:
+    """Not hidden, not a sidecar, not a README/SOURCE/LICENSE note (`name` relative to the root)."""
     path = PurePosixPath(name)
     return (
-        path.suffix.lower() in SUFFIXES
-        and not path.name.lower().endswith(SIDECAR)
+        not path.name.lower().endswith(SIDECAR)
         and not _NOT_TRANSCRIPTS.fullmatch(path.name)
         and not any(part.startswith(".") for part in path.parts)
     )
 
 
-def list_sources(root: Path) -> list[Path]:
-    """Transcript files under `root`, in a stable order; hidden files are skipped."""
+def is_transcript_name(name: str) -> bool:
+    """Whether a file of this name (relative to the source folder) is a transcript the index
+    reads: a known suffix, and not hidden, a sidecar or a note."""
+    return _suffix(name) in SUFFIXES and _not_a_note(name)
+
+
+def _candidates(root: Path) -> list[Path]:
+    """Files under `root` that could be transcripts: not hidden, not sidecars or notes."""
     if not root.is_dir():
         raise IngestError(f"source folder not found: {root}")
     return sorted(
-        p
-        for p in root.rglob("*")
-        if is_transcript_name(p.relative_to(root).as_posix()) and p.is_file()
+        p for p in root.rglob("*") if _not_a_note(p.relative_to(root).as_posix()) and p.is_file()
     )
+
+
+def list_sources(root: Path) -> list[Path]:
+    """Transcript files under `root`, in a stable order; hidden files are skipped."""
+    return [p for p in _candidates(root) if p.suffix.lower() in SUFFIXES]
+
+
+def list_unsupported(root: Path) -> list[Path]:
+    """Files under `root` of a type qa does not read (reported, never indexed)."""
+    return [p for p in _candidates(root) if p.suffix.lower() not in SUFFIXES]
+
+
+def unsupported_reason(path: Path) -> str:
+    kind = f"{path.suffix} files" if path.suffix else "files without a suffix"
+    return f"unsupported file type: {kind} are not read (qa reads {', '.join(sorted(SUFFIXES))})"

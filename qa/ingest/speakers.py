@@ -8,9 +8,12 @@ written stays on the turn for citations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
+from qa.errors import IngestError
 from qa.models import Turn
 
 
@@ -50,3 +53,35 @@ def resolve_turns(turns: Sequence[Turn]) -> tuple[Turn, ...]:
         replace(t, speaker=names[t.speaker], label=t.label or t.speaker) if t.speaker else t
         for t in turns
     )
+
+
+_DIARISED = re.compile(r"SPEAKER[ _-]?(\d{1,3})", re.I)
+
+
+def diarised_name(label: str) -> str:
+    """`SPEAKER_00` (a diariser's label, counting from 0) → `Speaker 1`; other labels unchanged."""
+    m = _DIARISED.fullmatch(label.strip())
+    return f"Speaker {int(m.group(1)) + 1}" if m else label
+
+
+def sidecar_speakers(name: str, data: Any) -> dict[str, str]:
+    """The `speakers` mapping of a sidecar (`{"SPEAKER_00": "Jane Roe"}`), checked."""
+    speakers = data.get("speakers") if isinstance(data, dict) else None
+    if speakers is None:
+        return {}
+    if not isinstance(speakers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in speakers.items()
+    ):
+        raise IngestError(f'{name}: "speakers" must map labels to names ({{"SPEAKER_00": "Jane"}})')
+    return {k.strip(): " ".join(v.split()) for k, v in speakers.items()}
+
+
+def rename_speakers(turns: Sequence[Turn], names: dict[str, str]) -> tuple[Turn, ...]:
+    """Turns whose label or display name a sidecar renames; a key may be written as the file has
+    it (`SPEAKER_00`) or as shown (`Speaker 1`)."""
+    table = {**{diarised_name(k): v for k, v in names.items()}, **names}
+    out = []
+    for t in turns:
+        new = next((table[n] for n in (t.label, t.speaker) if n is not None and n in table), None)
+        out.append(replace(t, speaker=new, label=new) if new else t)
+    return tuple(out)

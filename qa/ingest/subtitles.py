@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from qa.ingest.headers import NAME, is_name
 from qa.ingest.meta import finish
-from qa.ingest.text import NAME
 from qa.models import Segment, Timing, Transcript, Turn
 
 _STAMP = re.compile(r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})")
@@ -25,6 +25,9 @@ _TIMING = re.compile(r"^(?P<a>\S+)[ \t]+-->[ \t]+(?P<b>\S+)(?:[ \t].*)?$")
 _TAG = re.compile(r"<[^>\n]*>|\{\\[^}\n]*\}")  # <i>, </v>, <00:01.000>, {\an8}
 _VOICE = re.compile(r"<v(?:\.[\w.\-]+)*[ \t]+(?P<name>[^>\n]+?)[ \t]*>")
 _CUE_LABEL = re.compile(rf"[ \t]*(?:-[ \t]*)?(?P<label>{NAME})[ \t]*:(?=\s|$)")
+# YouTube's automatic captions time each word inline (`<00:00:01.234><c> word</c>`) and roll:
+# each cue repeats the line before, and 10 ms cues repeat the whole screen.
+_INLINE_TIME = re.compile(r"<(?P<t>(?:\d{1,3}:)?\d{1,2}:\d{1,2}\.\d{1,3})>")
 _BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)")
 _WS = " \t\r\u00a0\ufeff"
 
@@ -71,8 +74,14 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def read_cues(text: str, webvtt: bool) -> tuple[list[_Cue], str | None, list[str]]:
-    """Cues with their text lines, the WebVTT header title, and what could not be read."""
+def read_cues(
+    text: str, webvtt: bool, rolling: bool = False
+) -> tuple[list[_Cue], str | None, list[str]]:
+    """Cues with their text lines, the WebVTT header title, and what could not be read.
+
+    `rolling` (YouTube's captions): as WebVTT says, only an empty line ends a cue; a line of
+    one space is the empty first row of the caption window.
+    """
     lines = _lines(text)
     problems: list[str] = []
     cues: list[_Cue] = []
@@ -89,6 +98,8 @@ def read_cues(text: str, webvtt: bool) -> tuple[list[_Cue], str | None, list[str
     for i, (s, e) in enumerate(lines):
         n, line = i + 1, text[s:e]
         blank = not line.strip(_WS)
+        if rolling and state == "cue" and blank and line.strip("\r"):
+            continue  # a row of spaces inside a rolling cue
         if state == "header" and i == first:
             continue
         if "-->" in line:
@@ -142,9 +153,45 @@ def _pieces(text: str, start: int, end: int) -> list[Segment]:
     return out
 
 
+def _plain(text: str, start: int, end: int) -> str:
+    """A cue line's words without markup, for telling a repeated caption line."""
+    return " ".join(_TAG.sub(" ", text[start:end]).split())
+
+
+def _word_times(text: str, start: int, end: int, cue: Timing) -> list[tuple[Segment, Timing]]:
+    """A line's pieces, each timed from the inline timestamp before it to the next one."""
+    stamps = [(m.start(), _seconds(m.group("t"))) for m in _INLINE_TIME.finditer(text, start, end)]
+    out = []
+    for piece in _pieces(text, start, end):
+        before = [t for at, t in stamps if at < piece[0] and t is not None]
+        after = [t for at, t in stamps if at >= piece[1] and t is not None]
+        out.append((piece, (before[-1] if before else cue[0], after[0] if after else cue[1])))
+    return out
+
+
+def _rolling(text: str, cues: list[_Cue]) -> list[_Cue]:
+    """Cues with the lines YouTube repeats taken out: a line equal to one of the last two kept
+    lines is the screen scrolling, not speech."""
+    kept: list[str] = []
+    out = []
+    for cue in cues:
+        lines = []
+        for line in cue.lines:
+            words = _plain(text, line[1], line[2])
+            if not words or words in kept[-2:]:
+                continue
+            kept.append(words)
+            lines.append(line)
+        out.append(_Cue(cue.times, lines))
+    return out
+
+
 def parse_subtitles(doc_id: str, text: str) -> Transcript:
     webvtt = PurePosixPath(doc_id).suffix.lower() == ".vtt"
-    cues, title, problems = read_cues(text, webvtt)
+    rolling = webvtt and _INLINE_TIME.search(text) is not None
+    cues, title, problems = read_cues(text, webvtt, rolling)
+    if rolling:
+        cues = _rolling(text, cues)
     turns: list[Turn] = []
     speaker: str | None = None
     label_start: int | None = None
@@ -169,6 +216,8 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
             named, at, content = None, None, s
             voice = _VOICE.search(text, s, e)
             label = _CUE_LABEL.match(text, s, e) if k == 0 else None
+            if label and not is_name(label.group("label")):
+                label = None  # `However: ...` is prose; names may be in any script (`Søren Ås`)
             if voice:
                 named, at = voice.group("name").strip(), voice.start()
             elif label:
@@ -176,8 +225,8 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
             if named is not None and named != speaker:
                 close()
                 speaker, label_start, segs, times = named, at, [], []
-            for piece in _pieces(text, content, e):
+            for piece, timing in _word_times(text, content, e, cue.times):
                 segs.append(piece)
-                times.append(cue.times)
+                times.append(timing if rolling else cue.times)
     close()
     return finish(doc_id, text, turns, title=title, problems=problems)

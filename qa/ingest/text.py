@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.ingest.headers import find_headers, header_turns, uses_headers
 from qa.ingest.meta import finish, front_matter, metadata_fields
 from qa.models import Transcript, Turn
 from qa.segments import trim
@@ -164,13 +165,22 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     return turns
 
 
+def speaker_turns(text: str, skip: int = 0) -> list[Turn]:
+    """Turns of a text: by timestamped headers (Otter, Rev, Descript) when it has them, else by
+    labels (`parse_turns`)."""
+    headers = find_headers(text, skip)
+    if uses_headers(text, headers, skip):
+        return header_turns(text, headers, skip)
+    return parse_turns(text, skip=skip)
+
+
 def parse_text(doc_id: str, text: str) -> Transcript:
     """A plain-text transcript (`.txt`); YAML front matter, if any, is metadata, not a turn."""
     fm = front_matter(text)
     return finish(
         doc_id,
         text,
-        parse_turns(text, skip=fm.end),
+        speaker_turns(text, skip=fm.end),
         **metadata_fields(fm.fields),
         problems=[fm.problem] if fm.problem else [],
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from qa.errors import BadUpload, PayloadTooLarge, UnsupportedType
-from qa.ingest import SUFFIXES
+from qa.ingest import SUFFIXES, is_binary, parse_file
+from qa.models import Transcript
 
 MAX_NAME_BYTES = 255
 
@@ -53,6 +54,19 @@ def encode(name: str, text: str, limit: int) -> bytes:
         ) from exc
     check_size(len(data), limit)
     return data
+
+
+def check_content(name: str, data: bytes, limit: int) -> Transcript:
+    """The upload parsed exactly as indexing will read it back, or the reason it is refused.
+
+    Text formats must be valid UTF-8 (400 naming the byte offset); a .docx must be a zip within
+    the entry and inflated-size limits (400, or 413 for a zip bomb) and a PDF within the page
+    limit (413) with a text layer (400); every format needs some transcript text (400).
+    """
+    check_size(len(data), limit)
+    if not is_binary(name):
+        decode(name, data, limit)
+    return parse_file(name, data)  # IngestError is a 400, PayloadTooLarge a 413
 
 
 def not_a_transcript(name: str) -> BadUpload:

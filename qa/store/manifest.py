@@ -32,6 +32,15 @@ class DocEntry(BaseModel):
     meta_sha256: str | None = None
 
 
+class SkippedEntry(BaseModel):
+    """A file an update could not index; kept so an unchanged bad file is not read again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str | None = None  # None: it could not even be hashed, or is of an unsupported type
+    reason: str
+
+
 class Counts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -53,6 +62,7 @@ class Manifest(BaseModel):
     # Per store (`chunks`, `questions`): how the vector backend indexes it (qa.store.ann). The
     # plan is the backend's own business; the rest of qa never reads inside it.
     ann: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, SkippedEntry] = {}  # files in the source folder that are not indexed
     created: str = ""
     version: str = ""
 

@@ -48,6 +48,9 @@ class DocPart:
     question_vectors: np.ndarray
     tokens: tuple[list[str], ...]  # BM25 tokens per chunk (of the question and the chunk text)
     text_keys: bytes = b""  # embedding-cache keys of every text embedded for it, concatenated
+    # The canonical text of a .docx or .pdf (what its offsets refer to; the file is not text);
+    # None for text formats, whose canonical text is the file itself.
+    text: str | None = None
 
     def entry(self, name: str, size: int, meta_sha256: str | None = None) -> DocEntry:
         """What a version manifest records for this document."""
@@ -83,6 +86,8 @@ def encode(part: DocPart) -> tuple[str, bytes]:
         "rows": [len(getattr(part, a)) for a in _ARRAYS],
         "keys": len(part.text_keys) // KEY_BYTES,
     }
+    if part.text is not None:
+        header["text"] = part.text
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
     body = [_LEN.pack(len(head)), head]
     for a in _ARRAYS:
@@ -129,6 +134,7 @@ def decode(data: bytes) -> DocPart:
         question_chunks=tuple(tuple(q) for q in header["question_chunks"]),
         tokens=tuple(header["tokens"]),
         text_keys=keys,
+        text=header.get("text"),
         **arrays,
     )
 
@@ -146,11 +152,15 @@ def chunk_at(c: Chunk, id_: int) -> Chunk:
     return Chunk(
         id_, c.doc_id, c.speaker, c.start, c.end, c.line_start, c.line_end, c.text, c.turn_index,
         c.question, c.label, c.segments, c.times, c.title, c.date,
+        c.page, c.page_line_start, c.page_line_end,
     )  # fmt: skip
 
 
 def sentence_in(s: Sentence, chunk_id: int) -> Sentence:
-    return Sentence(s.start, s.end, chunk_id, s.line_start, s.line_end, s.segments, s.times)
+    return Sentence(
+        s.start, s.end, chunk_id, s.line_start, s.line_end, s.segments, s.times,
+        s.page, s.page_line_start, s.page_line_end,
+    )  # fmt: skip
 
 
 def concat(arrays: Sequence[np.ndarray], dim: int) -> np.ndarray:

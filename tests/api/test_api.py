@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.errors import IndexMissing
 from qa.models import dump
 from qa.service import QAService
@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
 ITEM_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
 ITEM_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
+ITEM_KEYS |= {"page", "page_line_start", "page_line_end"}  # PDFs: null for other formats
 Verbatim = Callable[[Any, Path], int]
 
 
@@ -91,7 +92,11 @@ def test_health_and_documents(client: TestClient, seeded: Built) -> None:
     assert "MiniLM" in health["model"] and health["version"]
     docs = client.get("/documents").json()
     assert [d["doc_id"] for d in docs] == ["000_c8b093dbc246d9b3.txt", "003_aef95c100974d035.txt"]
-    assert all(set(d) == {"doc_id", "sha256", "chunks"} and len(d["sha256"]) == 64 for d in docs)
+    assert all(
+        set(d) == {"doc_id", "sha256", "chunks", "status", "reason"} and len(d["sha256"]) == 64
+        for d in docs
+    )
+    assert {(d["status"], d["reason"]) for d in docs} == {("indexed", None)}
 
 
 def test_openapi_and_docs(client: TestClient) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -72,10 +72,11 @@ def test_upload_json_then_multipart_then_delete(client: tuple[TestClient, QAServ
 
     r = c.delete("/documents/rivera.txt")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
-    (svc.settings.source_dir / "notes.pdf").write_text("keep me", encoding="utf-8")
-    for other in ("notes.pdf", "../index/CURRENT", ".hidden.txt"):
+    # Only transcripts are deleted: not a file of another type (.rtf), nor outside the folder.
+    (svc.settings.source_dir / "notes.rtf").write_text("keep me", encoding="utf-8")
+    for other in ("notes.rtf", "../index/CURRENT", ".hidden.txt"):
         assert c.delete(f"/documents/{other}").status_code == 404
-    assert (svc.settings.source_dir / "notes.pdf").exists()
+    assert (svc.settings.source_dir / "notes.rtf").exists()
     assert (svc.settings.index_dir / "CURRENT").exists()
 
 
@@ -86,7 +87,9 @@ def test_upload_json_then_multipart_then_delete(client: tuple[TestClient, QAServ
         ("sub/evil.txt", NEW.encode(), 400, "bad_upload", "path separators"),
         ("a..b.txt", NEW.encode(), 400, "bad_upload", "'..'"),
         (".hidden.txt", NEW.encode(), 400, "bad_upload", "dot"),
-        ("notes.pdf", NEW.encode(), 415, "unsupported_media_type", ".txt"),
+        ("notes.rtf", NEW.encode(), 415, "unsupported_media_type", ".txt"),
+        ("notes.pdf", NEW.encode(), 400, "ingest_error", "not a readable PDF"),
+        ("notes.docx", NEW.encode(), 400, "ingest_error", "not a zip file"),
         ("../../etc/x.txt", NEW.encode(), 400, "bad_upload", "path separators"),
         ("bad.txt", b"Alice:\nhello \xff world\n", 400, "bad_upload", "byte offset 13"),
         ("empty.txt", b"   \n\n", 400, "ingest_error", "no transcript text"),

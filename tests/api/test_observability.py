@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import HashEmbedder
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.models import Answer
 from qa.service import QAService
 from qa.settings import Settings

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from fakes import HashEmbedder
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -15,7 +16,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qa.api import create_app
-from qa.embed import HashEmbedder
 from qa.service import QAService
 from qa.settings import Settings
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from qa.api.deps import ReadKey, ServiceDep, WriteKey
-from qa.api.schemas import WRITE_ERRORS, DocumentText
+from qa.api.schemas import WRITE_ERRORS, DocumentText, ErrorBody
 from qa.errors import BadUpload, PayloadTooLarge
 from qa.models import DocumentInfo, DocumentWritten, UpdateReport
 
@@ -38,6 +39,20 @@ BODY_SLACK = 64 * 1024
 def documents(service: ServiceDep, _: ReadKey) -> list[DocumentInfo]:
     """The indexed documents with their content hashes and chunk counts."""
     return service.documents()
+
+
+@router.get(
+    "/documents/{doc_id:path}/text",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, 404: {"model": ErrorBody}},
+)
+def document_text(doc_id: str, service: ServiceDep, _: ReadKey) -> PlainTextResponse:
+    """The document's canonical text, which every quote's offsets refer to.
+
+    For text formats, the file as UTF-8; for .docx and .pdf, the text extracted when it was
+    indexed: `" ".join(text[s:e] for s, e in quote.segments) == quote.text`.
+    """
+    return PlainTextResponse(service.document_text(doc_id))
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Embedders: the micro-batcher shares forward passes and returns each caller its own rows."""
+"""qa.embed.batching: the micro-batcher shares forward passes and returns each caller its rows."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from fakes import HashEmbedder
 
-from qa.embed import Embedder, HashEmbedder, MicroBatcher
+from qa.embed import Embedder, MicroBatcher
 
 
 class SlowCounting(Embedder):
@@ -46,10 +47,3 @@ def test_a_failing_pass_fails_its_callers_without_hanging() -> None:
 
     with pytest.raises(RuntimeError, match="model exploded"):
         MicroBatcher(Broken()).embed_batch(["x"])
-
-
-def test_hash_embedder_is_normalised_and_deterministic() -> None:
-    e = HashEmbedder()
-    a, b = e.embed_batch(["robots on Mars", "robots on Mars"])
-    assert np.allclose(a, b) and np.isclose(np.linalg.norm(a), 1.0)
-    assert e.embed([]).shape == (0, e.dim)

