@@ -9,6 +9,7 @@ import typer
 
 from qa.cli import eval as eval_cmd
 from qa.cli import index, query, serve
+from qa.cli.index import EXIT_PROBLEMS
 from qa.cli.output import error, show_help
 from qa.errors import QAError
 
@@ -22,6 +23,8 @@ app.add_typer(index.app, name="index")
 query.register(app)
 app.command()(serve.serve)
 app.command("eval")(eval_cmd.evaluate)
+
+__all__ = ["EXIT_PROBLEMS", "app", "main"]
 
 _state = {"debug": False}
 
