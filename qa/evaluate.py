@@ -10,16 +10,21 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa.chunk import chunk_transcript
 from qa.embed import Embedder
+from qa.errors import InvalidInput
 from qa.ingest import parse_transcript, read_source_text
 from qa.segments import join
-from qa.service import QAService
 from qa.settings import Mode, Settings, load_settings
+
+if TYPE_CHECKING:
+    # Only a type: the facade calls in here (`QAService.evaluate`), and beir/squad make their
+    # services with the class they are given.
+    from qa.service import QAService
 
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 Log = Callable[[str], None]
@@ -215,6 +220,8 @@ def eval_beir(
     split: str = "test",
     passages: int = 300,
     log: Log = _stderr,
+    *,
+    service_type: type[QAService],
 ) -> dict[str, Any]:
     """nDCG@10, Recall@10/@100, MRR@10 per retrieval mode on a BEIR folder.
 
@@ -245,14 +252,14 @@ def eval_beir(
                 wanted.add(c.text)
                 if c.question:
                     wanted.add(c.question)
-        inner = embedder or QAService(base).embedder
-        first = QAService(base, embedder=_RetrievalOnly(inner, wanted, log))
+        inner = embedder or service_type(base).embedder
+        first = service_type(base, embedder=_RetrievalOnly(inner, wanted, log))
         log(f"beir: indexing {len(corpus)} documents ({len(wanted)} texts to embed)…")
         report = first.build()
         log(f"beir: indexed {report.chunks} chunks in {report.seconds:.0f}s")
         results: dict[str, Any] = {}
         for mode in modes:
-            svc = QAService(_with_mode(base, mode), embedder=first.embedder)
+            svc = service_type(_with_mode(base, mode), embedder=first.embedder)
             t0 = time.perf_counter()
             sums = {"ndcg@10": 0.0, "recall@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
             for qid, rels in qrels.items():
@@ -293,6 +300,8 @@ def eval_squad(
     k: int = 5,
     quotes: int = 3,
     log: Log = _stderr,
+    *,
+    service_type: type[QAService],
 ) -> dict[str, Any]:
     """Each paragraph is a document: gold-paragraph recall@1/@k per mode (`search`), and with the
     configured mode the rate at which one of the top `quotes` quotes of `ask` contains the gold
@@ -311,13 +320,13 @@ def eval_squad(
         src, idx = Path(tmp) / "src", Path(tmp) / "index"
         _write_docs(src, docs)
         base = base.model_copy(update={"source_dir": src, "index_dir": idx})
-        first = QAService(base, embedder=_QueryCache(embedder or QAService(base).embedder))
+        first = service_type(base, embedder=_QueryCache(embedder or service_type(base).embedder))
         log(f"squad: indexing {len(docs)} paragraphs…")
         report = first.build()
         log(f"squad: indexed {report.chunks} chunks in {report.seconds:.0f}s")
         recall: dict[str, Any] = {}
         for mode in modes:
-            svc = QAService(_with_mode(base, mode), embedder=first.embedder)
+            svc = service_type(_with_mode(base, mode), embedder=first.embedder)
             r1 = rk = 0
             for question, doc, _ in items:
                 ranked = _ranked_docs(svc, question, max(k * 4, 20), k)
@@ -349,3 +358,22 @@ def eval_squad(
         "abstained": abstained,
         "ask_seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+FORMATS = ("seedqa", "beir", "squad")
+
+
+def evaluate(service: QAService, gold: Path, *, fmt: str = "seedqa", k: int = 5) -> dict[str, Any]:
+    """`qa eval`: seedqa against `service`'s index; beir and squad on their own temporary index,
+    with `service`'s settings otherwise."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown --format {fmt!r} (supported: {', '.join(FORMATS)})")
+    if fmt == "beir":
+        if not (gold / "corpus.jsonl").is_file():
+            raise InvalidInput(f"not a BEIR folder (no corpus.jsonl): {gold}")
+        return eval_beir(gold, settings=service.settings, service_type=type(service))
+    if not gold.is_file():
+        raise InvalidInput(f"gold file not found: {gold}")
+    if fmt == "squad":
+        return eval_squad(gold, settings=service.settings, k=k, service_type=type(service))
+    return eval_seedqa(service, gold, service.settings.source_dir, k=k)

@@ -168,14 +168,17 @@ def main() -> None:
     if args.only in (None, "scifact"):
         t0 = time.perf_counter()
         results["scifact"] = eval_beir(
-            ROOT / "eval" / "scifact", settings=settings, embedder=embedder
+            ROOT / "eval" / "scifact", settings=settings, embedder=embedder, service_type=QAService
         )
         wall["scifact"] = time.perf_counter() - t0
         _save(results, started, wall)
     if args.only in (None, "xquad"):
         t0 = time.perf_counter()
         results["xquad"] = eval_squad(
-            ROOT / "eval" / "xquad-en" / "xquad.en.json", settings=settings, embedder=embedder
+            ROOT / "eval" / "xquad-en" / "xquad.en.json",
+            settings=settings,
+            embedder=embedder,
+            service_type=QAService,
         )
         wall["xquad"] = time.perf_counter() - t0
         _save(results, started, wall)

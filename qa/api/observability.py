@@ -1,4 +1,4 @@
-"""Request ids, JSON access logs, metrics, security headers and a per-request deadline.
+"""Request ids, JSON access logs, request metrics, security headers and a per-request deadline.
 
 One pure ASGI middleware, so it adds microseconds, not a task per request.
 """
@@ -13,7 +13,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -138,12 +137,8 @@ class Observability:
 
 
 def install(app: FastAPI, cors_origins: list[str], timeout: float) -> None:
-    """Wire middleware (CORS closed unless allow-listed) and GET /metrics into `app`."""
+    """Wire the middleware into `app`: CORS (closed unless allow-listed), then Observability."""
     from fastapi.middleware.cors import CORSMiddleware
-    from fastapi.responses import Response
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    from qa.metrics import INDEX_CHUNKS, INDEX_DOCUMENTS, INDEX_VERSION, REGISTRY
 
     if cors_origins:
         app.add_middleware(
@@ -154,15 +149,3 @@ def install(app: FastAPI, cors_origins: list[str], timeout: float) -> None:
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(Observability, timeout=timeout)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics(request: Request) -> Response:
-        service = getattr(request.app.state, "service", None)
-        if service is not None:
-            status = service.status()
-            INDEX_DOCUMENTS.set(status.documents)
-            INDEX_CHUNKS.set(status.chunks)
-            number = status.version.split("-")[0]
-            if number.isdigit():
-                INDEX_VERSION.set(int(number))
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,10 +1,10 @@
-"""Request and response bodies: the HTTP contract, also printed by `qa ask --json`."""
+"""Request bodies and error bodies. Responses are the records of `qa.models` themselves."""
 
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -80,67 +80,6 @@ class AskRequest(BaseModel):
         return value
 
 
-class Passage(BaseModel):
-    text: str
-    doc_id: str
-    speaker: str | None
-    start: int
-    end: int
-    line_start: int
-    line_end: int
-    score: float
-    label: str | None = Field(None, description="the speaker label as written in the transcript")
-    segments: list[tuple[int, int]] = Field(
-        default_factory=list,
-        description="exact [start, end) slices of the source; text is them joined by single spaces",
-    )
-    time_start: float | None = Field(None, description="seconds: start of the first cue quoted")
-    time_end: float | None = Field(None, description="seconds: end of the last cue quoted")
-    title: str | None = None
-    date: str | None = Field(None, description="YYYY-MM-DD, when the document has a date")
-    page: int | None = Field(None, description="PDF: the page the text starts on")
-    page_line_start: int | None = Field(None, description="PDF: first printed line number")
-    page_line_end: int | None = Field(None, description="PDF: last printed line number")
-
-
-class Quote(Passage):
-    """A verbatim quote: `" ".join(source_text[s:e] for s, e in segments) == text`; for plain
-    text that is `source_text[start:end] == text`. `source_text` is the document's canonical
-    text: the file as UTF-8 for text formats, the extracted text for .docx and .pdf
-    (`GET /documents/{doc_id}/text` returns it for every format)."""
-
-
-class AskResponse(BaseModel):
-    question: str
-    answerable: bool
-    answer: str
-    quotes: list[Quote]
-    passages: list[Passage]
-
-
-class SearchResponse(BaseModel):
-    passages: list[Passage]
-
-
-class Health(BaseModel):
-    status: str
-    documents: int
-    chunks: int
-    model: str
-    version: str
-
-
-class Document(BaseModel):
-    doc_id: str
-    sha256: str | None = Field(
-        description="content hash: of the text, or of the file's bytes for .docx, .pdf and "
-        "undecodable files; null for a skipped file of an unsupported type"
-    )
-    chunks: int
-    status: str = Field("indexed", description="indexed, or skipped (not readable: see reason)")
-    reason: str | None = Field(None, description="why a skipped file could not be indexed")
-
-
 class ErrorBody(BaseModel):
     error: str
     detail: str
@@ -167,32 +106,22 @@ class DocumentText(BaseModel):
     text: str = Field(description="the transcript, stored as UTF-8")
 
 
-class UpdateResult(BaseModel):
-    """What an index update did (`qa index update --json` prints the same)."""
-
-    added: int
-    changed: int
-    removed: int
-    unchanged: int
-    chunks_embedded: int
-    seconds: float
-    texts_embedded: int
-    documents: int
-    chunks: int
-    sentences: int
-    version: str
-    written: bool
-    phases: dict[str, float]
-    doc_ids: dict[str, list[str]]
-    problems: list[str] = Field(
-        default_factory=list,
-        description="`doc: ...`: files skipped, and what readers could not read",
-    )
-    skipped: list[dict[str, str]] = Field(
-        default_factory=list, description="files not indexed: {doc_id, reason}"
-    )
-
-
-class DocumentWritten(BaseModel):
-    doc_id: str
-    update: UpdateResult
+# The error bodies each route may answer with, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    503: {"model": ErrorBody, "description": "index or model unavailable"},
+    422: {"model": InvalidRequestBody, "description": "invalid request"},
+}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "bad name, encoding or transcript"},
+    401: {"model": ErrorBody, "description": "the request lacks the QA_API_KEY Bearer token"},
+    403: {"model": ErrorBody, "description": "write endpoints are disabled (no QA_API_KEY)"},
+    409: {"model": ErrorBody, "description": "another update held the index lock too long"},
+    413: {
+        "model": ErrorBody,
+        "description": "document larger than QA_MAX_UPLOAD_BYTES, a .docx inflating past its"
+        " limit, or a PDF with too many pages",
+    },
+    415: {"model": ErrorBody, "description": "not a transcript format qa reads"},
+    **ERRORS,
+}

@@ -20,7 +20,7 @@ from qa.api import create_app
 from qa.service import QAService
 from qa.settings import Settings
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def _app():  # type: ignore[no-untyped-def]

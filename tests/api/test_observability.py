@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from fakes import HashEmbedder
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from qa.api import create_app
 from qa.models import Answer
 from qa.service import QAService
 from qa.settings import Settings
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,16 @@ def test_question_text_stays_out_of_info_logs(
     assert any(
         getattr(r, "fields", {}).get("question") == "secret robots plan" for r in caplog.records
     )
+
+
+def test_metrics_need_the_read_key_when_one_is_set(built: Settings) -> None:
+    keyed = built.model_copy(update={"read_api_key": SecretStr("r34d")})
+    with client(keyed) as c:
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = c.get("/metrics", headers={"Authorization": "Bearer r34d"})
+        assert ok.status_code == 200 and "qa_requests_total" in ok.text
+        assert c.get("/health").status_code == 200  # still open, for load balancers
 
 
 class SlowWrites(QAService):

@@ -103,7 +103,7 @@ def test_openapi_and_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/ask", "/search", "/health", "/documents"} <= set(spec["paths"])
-    ask = spec["components"]["schemas"]["AskResponse"]["properties"]
+    ask = spec["components"]["schemas"]["Answer"]["properties"]
     assert set(ask) == ASK_KEYS
 
 

@@ -15,7 +15,7 @@ from qa.api import create_app
 from qa.service import QAService
 from qa.settings import Settings
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 NEW = "Interviewer:\nWhere do the bacteria live?\n\nDr. Rivera:\nInside salt crystals.\n"
 
 
