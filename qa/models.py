@@ -373,6 +373,9 @@ class Health:
     chunks: int
     model: str
     version: str
+    # Transcripts were added to or removed from the source folder since this version (by name;
+    # `qa index status` compares contents). Quotes from a removed one are not served meanwhile.
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,7 +216,17 @@ class QAService:
             chunks=len(index.chunks),
             model=index.manifest.model,
             version=index.version,
+            stale=self._names_differ(index),
         )
+
+    def _names_differ(self, index: IndexData) -> bool:
+        """Whether the folder's transcripts differ by name from the version's (a listing, no
+        reading: cheap enough for a load balancer's health checks)."""
+        try:
+            names = self.source.names()
+        except QAError:
+            return True
+        return names != set(index.documents) | set(index.manifest.skipped)
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents with their content hash and chunk count, then the files the

@@ -217,3 +217,20 @@ def test_document_text_is_the_canonical_text_of_indexed_documents_only(hashed: B
     for unknown in ("SOURCE.md", "nope.txt", "../seeds/" + PENN):
         with pytest.raises(NotFound):
             service.document_text(unknown)
+
+
+def test_health_says_stale_when_a_transcript_is_added_or_deleted(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("Alice:\nHello there.\n", encoding="utf-8")
+    svc = QAService(
+        Settings(source_dir=src, index_dir=tmp_path / "index", reload_interval=-1),
+        HashEmbedder(),
+    )
+    svc.build()
+    assert svc.status().stale is False
+    (src / "a.txt").unlink()
+    assert svc.status().stale is True
+    svc.update()
+    (src / "b.txt").write_text("Bob:\nHi.\n", encoding="utf-8")
+    assert svc.status().stale is True
