@@ -78,6 +78,11 @@ class Searcher:
     def _verbatim(self, index: IndexData, item: Quote | Passage) -> bool:
         return self._texts.holds(index, item.doc_id, item.segments, item.text)
 
+    def clear_cache(self) -> None:
+        """Forget the question vectors (benchmarks time the model, not the cache)."""
+        with self._lock:
+            self._cache.clear()
+
     def _query(self, question: str, index: IndexData) -> Query:
         content, named = speaker_names(question, index.speaker_names)
         key = (question, content)
