@@ -126,6 +126,7 @@ def test_loaded_index_equals_the_built_one(service: QAService) -> None:
         "chunks": report.chunks,
         "model": "hash-bow",
         "version": report.version,
+        "stale": False,
     }
     assert [d.doc_id for d in fresh.documents()] == [
         "000_c8b093dbc246d9b3.txt",
