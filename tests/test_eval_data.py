@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (question file, the folder its `doc` names are relative to)
 SETS = [
     ("eval/heldout_qa.jsonl", "corpora/heldout"),
+    ("eval/dev2_qa.jsonl", "corpora/train"),
     ("eval/real_qa.jsonl", "corpora/real"),
 ]
 FIELDS = {"id", "question", "doc", "answer_quotes", "speaker", "kind"}
