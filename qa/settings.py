@@ -20,6 +20,9 @@ ENV_PREFIX = "QA_"
 NESTED = "__"
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Contexts = Literal[
+    "embedded", "derived"
+]  # how sentence-context vectors are made (qa.store.contexts)
 Fusion = Literal["zscore", "rrf"]
 Bm25Scope = Literal["turn", "chunk"]
 # auto: the model's own fp32 weights exported to ONNX (qa.embed.export), torch when the export is
@@ -43,6 +46,9 @@ class ChunkingSettings(_Group):
     # bound on what one long turn costs per chunk; more than any turn of the seeds or the real
     # corpus, so their results are unchanged (docs/reliability.md).
     bm25_window: Annotated[int, Field(ge=1)] = 768
+    # Sentence-context vectors: embedded (each context text through the model), or derived from
+    # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost).
+    contexts: Contexts = "embedded"
 
     def as_dict(self) -> dict[str, object]:
         """What the manifest records (and compares) of the chunking."""
@@ -52,6 +58,7 @@ class ChunkingSettings(_Group):
             "splitter": "recursive-v1",
             "bm25_scope": self.bm25_scope,
             "bm25_window": self.bm25_window,
+            "contexts": self.contexts,
         }
 
 

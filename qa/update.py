@@ -52,6 +52,7 @@ from qa.settings import ChunkingSettings, Settings
 from qa.sparse import tokenize, tokenize_spans
 from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
+from qa.store.contexts import derive_contexts
 from qa.store.manifest import SkippedEntry
 from qa.store.segment import DocPart
 
@@ -210,11 +211,12 @@ class _Chunked:
     chunks: list[Chunk]
     sentences: list[Sentence]
     sentence_texts: list[str]
-    contexts: list[str]
+    contexts: list[str]  # empty when they are derived (`derived`)
     questions: list[tuple[str, list[int]]]
     bm25: list[list[str]]  # the BM25 tokens of each chunk (see bm25_tokens)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
     text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
+    derived: bool = False  # context vectors derived from the sentences' (qa.store.contexts)
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)
@@ -230,6 +232,7 @@ def chunk_document(
     doc = transcript or parse_transcript(doc_id, text)
     chunks, sentences = chunk_transcript(doc, chunking)
     chunks, sentences = with_pages(doc, chunks, sentences)  # PDF: page and printed lines
+    derived = chunking.contexts == "derived"
     # A subtitle sentence is several cue slices joined by spaces, not one slice of the file.
     sentence_texts = [join(text, s.segments) for s in sentences]
     # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -243,11 +246,12 @@ def chunk_document(
         chunks=chunks,
         sentences=sentences,
         sentence_texts=sentence_texts,
-        contexts=sentence_contexts(chunks, sentences, sentence_texts),
+        contexts=[] if derived else sentence_contexts(chunks, sentences, sentence_texts),
         questions=list(questions.values()),
         bm25=bm25_tokens(doc, chunks, chunking),
         problems=tuple(doc.problems),
         text=text if is_binary(doc_id) else None,
+        derived=derived,
     )
 
 
@@ -257,6 +261,20 @@ def _stack(vectors: dict[str, np.ndarray], texts: Iterable[str], dim: int) -> np
 
 
 def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) -> DocPart:
+    sentence_vectors = _stack(vectors, doc.sentence_texts, dim)
+    question_vectors = _stack(vectors, (q for q, _ in doc.questions), dim)
+    question_chunks = tuple(tuple(ids) for _, ids in doc.questions)
+    if doc.derived:
+        contexts = derive_contexts(
+            doc.chunks,
+            doc.sentences,
+            doc.sentence_texts,
+            sentence_vectors,
+            question_chunks,
+            question_vectors,
+        )
+    else:
+        contexts = _stack(vectors, doc.contexts, dim)
     return DocPart(
         doc_id=doc.doc_id,
         sha256=doc.sha256,
@@ -264,14 +282,15 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         sentences=tuple(doc.sentences),
         sentence_texts=tuple(doc.sentence_texts),
         chunk_vectors=_stack(vectors, (c.text for c in doc.chunks), dim),
-        sentence_vectors=_stack(vectors, doc.sentence_texts, dim),
-        context_vectors=_stack(vectors, doc.contexts, dim),
-        question_chunks=tuple(tuple(ids) for _, ids in doc.questions),
-        question_vectors=_stack(vectors, (q for q, _ in doc.questions), dim),
+        sentence_vectors=sentence_vectors,
+        context_vectors=contexts,
+        question_chunks=question_chunks,
+        question_vectors=question_vectors,
         tokens=tuple(doc.bm25),
         # What the cache may not forget while a kept version names this segment.
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
         text=doc.text,
+        derived_contexts=doc.derived,
     )
 
 
@@ -381,8 +400,9 @@ def manifest_for(
 def same_chunking(manifest: Manifest, chunking: ChunkingSettings) -> bool:
     """Whether a version was chunked as `chunking` says. Versions written before the BM25
     window existed had none: they count as having today's, which changes no turn of ordinary
-    length (docs/reliability.md), so upgrading does not re-index everything."""
-    recorded = {"bm25_window": chunking.bm25_window, **manifest.chunking}
+    length (docs/reliability.md), so upgrading does not re-index everything; nor had they the
+    choice of derived contexts (qa.store.contexts): theirs were embedded."""
+    recorded = {"bm25_window": chunking.bm25_window, "contexts": "embedded", **manifest.chunking}
     return recorded == chunking.as_dict()
 
 
