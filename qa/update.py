@@ -54,7 +54,7 @@ from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
 from qa.store.contexts import derive_contexts
 from qa.store.manifest import SkippedEntry
-from qa.store.segment import DocPart
+from qa.store.segment import STORED_DTYPE, DocPart
 
 log = logging.getLogger("qa")
 CACHE_SLACK = 10_000  # cached embeddings tolerated beyond the ratio (a few interviews' worth)
@@ -256,8 +256,12 @@ def chunk_document(
 
 
 def _stack(vectors: dict[str, np.ndarray], texts: Iterable[str], dim: int) -> np.ndarray:
+    """The rows as the segment will store them (float16, qa.store.segment), back in float32: the
+    part this process serves equals what any other process reads from the file."""
     rows = [vectors[t] for t in texts]
-    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+    if not rows:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack(rows).astype(STORED_DTYPE).astype(np.float32)
 
 
 def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) -> DocPart:
