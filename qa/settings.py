@@ -20,9 +20,11 @@ ENV_PREFIX = "QA_"
 NESTED = "__"
 
 Mode = Literal["hybrid", "dense", "bm25"]
-Contexts = Literal[
-    "embedded", "derived"
-]  # how sentence-context vectors are made (qa.store.contexts)
+# How sentence-context vectors are made: embedded, or derived (qa.store.contexts).
+Contexts = Literal["embedded", "derived"]
+# What the embedding cache keeps after an update: every vector ("keep"), or nothing ("journal":
+# it only carries an interrupted update's vectors to the next; the segments hold the rest).
+CacheMode = Literal["keep", "journal"]
 Fusion = Literal["zscore", "rrf"]
 Bm25Scope = Literal["turn", "chunk"]
 # auto: the model's own fp32 weights exported to ONNX (qa.embed.export), torch when the export is
@@ -142,6 +144,9 @@ class Settings(BaseSettings):
     # holds more than this many times the live version's texts (+10,000); a build always does;
     # <0: only `qa index prune` does.
     cache_max_ratio: float = 2.0
+    # "journal": the cache is emptied after every update, so no second copy of every vector is
+    # kept; a changed document's unchanged texts are then taken from its previous segment.
+    cache_mode: CacheMode = "keep"
     watch_debounce_ms: Annotated[int, Field(ge=0)] = (
         500  # `qa index watch`: closer changes make one update
     )

@@ -350,16 +350,33 @@ class _Offsets:
         return self._joined[k] + max(0, offset - self._sources[k])
 
 
+def stored_vectors(part: DocPart) -> dict[str, np.ndarray]:
+    """text → vector for every text a stored document was built from (its chunks, questions,
+    sentences and embedded contexts): what a new version of it need not embed again."""
+    out = dict(zip((c.text for c in part.chunks), part.chunk_vectors, strict=True))
+    asked = [part.chunks[ids[0]].question or "" for ids in part.question_chunks]
+    out.update(zip(asked, part.question_vectors, strict=True))
+    out.update(zip(part.sentence_texts, part.sentence_vectors, strict=True))
+    if not part.derived_contexts:
+        contexts = sentence_contexts(part.chunks, part.sentences, part.sentence_texts)
+        out.update(zip(contexts, part.context_vectors, strict=True))
+    return out
+
+
 def embed_missing(
     texts: Sequence[str],
     embedder: Embedder,
     cache: EmbeddingCache,
     batch_size: int,
     progress: Progress | None = None,
+    known: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], set[str]]:
-    """Vectors for `texts`: from the cache, or embedded and then cached. Returns (vectors, embedded)."""
+    """Vectors for `texts`: `known` ones (read from stored documents), else from the cache, else
+    embedded and then cached. Returns (vectors, embedded)."""
     unique = list(dict.fromkeys(texts))
-    vectors = cache.get_many(unique)
+    have = known or {}
+    vectors = {t: have[t] for t in unique if t in have}
+    vectors.update(cache.get_many(t for t in unique if t not in vectors))
     # Sorted by length: a batch of similar lengths pads less (sentences vs 600-character chunks).
     todo = sorted((t for t in unique if t not in vectors), key=len)
     step = max(1, batch_size)
@@ -533,6 +550,7 @@ class Indexer:
                 cache,
                 self._settings.batch_size,
                 progress,
+                self._stored(todo, cache.model, previous),
             )
             watch.lap("embed")
             written: dict[str, DocPart] = {}
@@ -583,6 +601,36 @@ class Indexer:
             skipped=_skipped_files(skipped),
         )
 
+    def _stored(
+        self, todo: Sequence[_Chunked], model: str, previous: Manifest | None
+    ) -> dict[str, np.ndarray]:
+        """The vectors of the documents in `todo` as the live version stores them (a changed
+        document's unchanged texts; every text on a rebuild), if the live version was embedded
+        by the same model. Optional for a backend: one without `read_segment` relies on the cache.
+        """
+        read = getattr(self._store, "read_segment", None)
+        if read is None:
+            return {}
+        try:
+            live = previous or (self._store.manifest() if self._store.current() else None)
+        except QAError:
+            return {}
+        if live is None or model != (
+            f"{live.model}+{live.embedder}" if live.embedder == "onnx-int8" else live.model
+        ):
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for doc in todo:
+            entry = live.documents.get(doc.doc_id)
+            if entry is None:
+                continue
+            try:
+                part = read(entry.segment)
+            except QAError:
+                continue  # a lost or damaged segment: the cache or the model then
+            out.update(stored_vectors(part))
+        return out
+
     def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: Manifest) -> None:
         """After a build, or once the cache outgrows what the live version uses, prune it.
 
@@ -590,6 +638,9 @@ class Indexer:
         stored document's key block, so an ordinary update only does that when the cache holds
         more than `cache_max_ratio` × the live version's texts + CACHE_SLACK.
         """
+        if self._settings.cache_mode == "journal":
+            cache.prune(set())  # the segments hold every vector now
+            return
         ratio = self._settings.cache_max_ratio
         if ratio < 0:
             return

@@ -14,6 +14,7 @@ from qa.service import QAService
 from qa.settings import ChunkingSettings, Settings
 from qa.store import ann
 from qa.store import segment as seg
+from qa.store.cache import EmbeddingCache
 from qa.store.contexts import derive_contexts
 from qa.store.faiss_store import FaissStore
 
@@ -97,3 +98,29 @@ def test_derived_contexts_are_not_embedded_nor_stored(tmp_path: Path) -> None:
     # Switching the setting makes the index stale: the next update rebuilds it.
     switched = embedded.settings.model_copy(update={"chunking": derived.settings.chunking})
     assert "settings" in QAService(switched, embedder=HashEmbedder()).pending_changes()
+
+
+def test_journal_cache_keeps_no_second_copy_and_updates_reuse_the_segments(
+    tmp_path: Path,
+) -> None:
+    service = _service(tmp_path)
+    service = QAService(
+        service.settings.model_copy(update={"cache_mode": "journal"}), embedder=HashEmbedder()
+    )
+    first = service.build()
+    cache = service.settings.index_dir / "cache" / "embeddings.sqlite"
+    assert first.texts_embedded > 0
+    journal = EmbeddingCache(cache, "m", 64)
+    assert len(journal) == 0  # the segments hold every vector
+    journal.close()
+    # One new turn in a changed document: only its texts go through the model; the rest comes
+    # from the document's previous segment.
+    doc = service.settings.source_dir / "003_aef95c100974d035.txt"
+    doc.write_text(
+        doc.read_text(encoding="utf-8") + "\n\nInterviewer:\nAnd the salt flats?\n",
+        encoding="utf-8",
+    )
+    again = service.update()
+    assert again.changed == 1 and 0 < again.texts_embedded <= 3
+    rebuilt = QAService(service.settings, embedder=HashEmbedder()).build()
+    assert rebuilt.texts_embedded == 0
