@@ -91,7 +91,11 @@ def indexing(tmp: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     model.embed(chunk_texts, base.batch_size)
     raw = time.perf_counter() - t0
-    out["raw_model"] = {"texts": len(chunk_texts), "seconds": raw, "texts_per_s": len(chunk_texts) / raw}
+    out["raw_model"] = {
+        "texts": len(chunk_texts),
+        "seconds": raw,
+        "texts_per_s": len(chunk_texts) / raw,
+    }
     try:
         from importlib.metadata import version
 
@@ -249,7 +253,9 @@ def recall(data: Any, queries: np.ndarray) -> dict[str, Any]:
     }
 
 
-def structure(n: int, tmp: Path, stand_in: StandIn, pool: list[str], dev: list[str]) -> dict[str, Any]:
+def structure(
+    n: int, tmp: Path, stand_in: StandIn, pool: list[str], dev: list[str]
+) -> dict[str, Any]:
     src, idx = tmp / f"src-{n}", tmp / f"idx-{n}"
     chars = write_interviews(src, n, pool)
     s = Settings(source_dir=src, index_dir=idx, reload_interval=-1)
