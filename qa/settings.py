@@ -20,6 +20,11 @@ ENV_PREFIX = "QA_"
 NESTED = "__"
 
 Mode = Literal["hybrid", "dense", "bm25"]
+# How sentence-context vectors are made: embedded, or derived (qa.store.contexts).
+Contexts = Literal["embedded", "derived"]
+# What the embedding cache keeps after an update: every vector ("keep"), or nothing ("journal":
+# it only carries an interrupted update's vectors to the next; the segments hold the rest).
+CacheMode = Literal["keep", "journal"]
 Fusion = Literal["zscore", "rrf"]
 Bm25Scope = Literal["turn", "chunk"]
 # auto: the model's own fp32 weights exported to ONNX (qa.embed.export), torch when the export is
@@ -43,6 +48,9 @@ class ChunkingSettings(_Group):
     # bound on what one long turn costs per chunk; more than any turn of the seeds or the real
     # corpus, so their results are unchanged (docs/reliability.md).
     bm25_window: Annotated[int, Field(ge=1)] = 768
+    # Sentence-context vectors: embedded (each context text through the model), or derived from
+    # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost).
+    contexts: Contexts = "embedded"
 
     def as_dict(self) -> dict[str, object]:
         """What the manifest records (and compares) of the chunking."""
@@ -52,6 +60,7 @@ class ChunkingSettings(_Group):
             "splitter": "recursive-v1",
             "bm25_scope": self.bm25_scope,
             "bm25_window": self.bm25_window,
+            "contexts": self.contexts,
         }
 
 
@@ -135,6 +144,9 @@ class Settings(BaseSettings):
     # holds more than this many times the live version's texts (+10,000); a build always does;
     # <0: only `qa index prune` does.
     cache_max_ratio: float = 2.0
+    # "journal": the cache is emptied after every update, so no second copy of every vector is
+    # kept; a changed document's unchanged texts are then taken from its previous segment.
+    cache_mode: CacheMode = "keep"
     watch_debounce_ms: Annotated[int, Field(ge=0)] = (
         500  # `qa index watch`: closer changes make one update
     )

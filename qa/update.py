@@ -52,8 +52,9 @@ from qa.settings import ChunkingSettings, Settings
 from qa.sparse import tokenize, tokenize_spans
 from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
+from qa.store.contexts import derive_contexts
 from qa.store.manifest import SkippedEntry
-from qa.store.segment import DocPart
+from qa.store.segment import STORED_DTYPE, DocPart
 
 log = logging.getLogger("qa")
 CACHE_SLACK = 10_000  # cached embeddings tolerated beyond the ratio (a few interviews' worth)
@@ -210,11 +211,12 @@ class _Chunked:
     chunks: list[Chunk]
     sentences: list[Sentence]
     sentence_texts: list[str]
-    contexts: list[str]
+    contexts: list[str]  # empty when they are derived (`derived`)
     questions: list[tuple[str, list[int]]]
     bm25: list[list[str]]  # the BM25 tokens of each chunk (see bm25_tokens)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
     text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
+    derived: bool = False  # context vectors derived from the sentences' (qa.store.contexts)
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)
@@ -230,6 +232,7 @@ def chunk_document(
     doc = transcript or parse_transcript(doc_id, text)
     chunks, sentences = chunk_transcript(doc, chunking)
     chunks, sentences = with_pages(doc, chunks, sentences)  # PDF: page and printed lines
+    derived = chunking.contexts == "derived"
     # A subtitle sentence is several cue slices joined by spaces, not one slice of the file.
     sentence_texts = [join(text, s.segments) for s in sentences]
     # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -243,20 +246,39 @@ def chunk_document(
         chunks=chunks,
         sentences=sentences,
         sentence_texts=sentence_texts,
-        contexts=sentence_contexts(chunks, sentences, sentence_texts),
+        contexts=[] if derived else sentence_contexts(chunks, sentences, sentence_texts),
         questions=list(questions.values()),
         bm25=bm25_tokens(doc, chunks, chunking),
         problems=tuple(doc.problems),
         text=text if is_binary(doc_id) else None,
+        derived=derived,
     )
 
 
 def _stack(vectors: dict[str, np.ndarray], texts: Iterable[str], dim: int) -> np.ndarray:
+    """The rows as the segment will store them (float16, qa.store.segment), back in float32: the
+    part this process serves equals what any other process reads from the file."""
     rows = [vectors[t] for t in texts]
-    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, dim), dtype=np.float32)
+    if not rows:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack(rows).astype(STORED_DTYPE).astype(np.float32)
 
 
 def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) -> DocPart:
+    sentence_vectors = _stack(vectors, doc.sentence_texts, dim)
+    question_vectors = _stack(vectors, (q for q, _ in doc.questions), dim)
+    question_chunks = tuple(tuple(ids) for _, ids in doc.questions)
+    if doc.derived:
+        contexts = derive_contexts(
+            doc.chunks,
+            doc.sentences,
+            doc.sentence_texts,
+            sentence_vectors,
+            question_chunks,
+            question_vectors,
+        )
+    else:
+        contexts = _stack(vectors, doc.contexts, dim)
     return DocPart(
         doc_id=doc.doc_id,
         sha256=doc.sha256,
@@ -264,14 +286,15 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         sentences=tuple(doc.sentences),
         sentence_texts=tuple(doc.sentence_texts),
         chunk_vectors=_stack(vectors, (c.text for c in doc.chunks), dim),
-        sentence_vectors=_stack(vectors, doc.sentence_texts, dim),
-        context_vectors=_stack(vectors, doc.contexts, dim),
-        question_chunks=tuple(tuple(ids) for _, ids in doc.questions),
-        question_vectors=_stack(vectors, (q for q, _ in doc.questions), dim),
+        sentence_vectors=sentence_vectors,
+        context_vectors=contexts,
+        question_chunks=question_chunks,
+        question_vectors=question_vectors,
         tokens=tuple(doc.bm25),
         # What the cache may not forget while a kept version names this segment.
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
         text=doc.text,
+        derived_contexts=doc.derived,
     )
 
 
@@ -327,16 +350,33 @@ class _Offsets:
         return self._joined[k] + max(0, offset - self._sources[k])
 
 
+def stored_vectors(part: DocPart) -> dict[str, np.ndarray]:
+    """text → vector for every text a stored document was built from (its chunks, questions,
+    sentences and embedded contexts): what a new version of it need not embed again."""
+    out = dict(zip((c.text for c in part.chunks), part.chunk_vectors, strict=True))
+    asked = [part.chunks[ids[0]].question or "" for ids in part.question_chunks]
+    out.update(zip(asked, part.question_vectors, strict=True))
+    out.update(zip(part.sentence_texts, part.sentence_vectors, strict=True))
+    if not part.derived_contexts:
+        contexts = sentence_contexts(part.chunks, part.sentences, part.sentence_texts)
+        out.update(zip(contexts, part.context_vectors, strict=True))
+    return out
+
+
 def embed_missing(
     texts: Sequence[str],
     embedder: Embedder,
     cache: EmbeddingCache,
     batch_size: int,
     progress: Progress | None = None,
+    known: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], set[str]]:
-    """Vectors for `texts`: from the cache, or embedded and then cached. Returns (vectors, embedded)."""
+    """Vectors for `texts`: `known` ones (read from stored documents), else from the cache, else
+    embedded and then cached. Returns (vectors, embedded)."""
     unique = list(dict.fromkeys(texts))
-    vectors = cache.get_many(unique)
+    have = known or {}
+    vectors = {t: have[t] for t in unique if t in have}
+    vectors.update(cache.get_many(t for t in unique if t not in vectors))
     # Sorted by length: a batch of similar lengths pads less (sentences vs 600-character chunks).
     todo = sorted((t for t in unique if t not in vectors), key=len)
     step = max(1, batch_size)
@@ -381,8 +421,9 @@ def manifest_for(
 def same_chunking(manifest: Manifest, chunking: ChunkingSettings) -> bool:
     """Whether a version was chunked as `chunking` says. Versions written before the BM25
     window existed had none: they count as having today's, which changes no turn of ordinary
-    length (docs/reliability.md), so upgrading does not re-index everything."""
-    recorded = {"bm25_window": chunking.bm25_window, **manifest.chunking}
+    length (docs/reliability.md), so upgrading does not re-index everything; nor had they the
+    choice of derived contexts (qa.store.contexts): theirs were embedded."""
+    recorded = {"bm25_window": chunking.bm25_window, "contexts": "embedded", **manifest.chunking}
     return recorded == chunking.as_dict()
 
 
@@ -509,6 +550,7 @@ class Indexer:
                 cache,
                 self._settings.batch_size,
                 progress,
+                self._stored(todo, cache.model, previous),
             )
             watch.lap("embed")
             written: dict[str, DocPart] = {}
@@ -559,6 +601,36 @@ class Indexer:
             skipped=_skipped_files(skipped),
         )
 
+    def _stored(
+        self, todo: Sequence[_Chunked], model: str, previous: Manifest | None
+    ) -> dict[str, np.ndarray]:
+        """The vectors of the documents in `todo` as the live version stores them (a changed
+        document's unchanged texts; every text on a rebuild), if the live version was embedded
+        by the same model. Optional for a backend: one without `read_segment` relies on the cache.
+        """
+        read = getattr(self._store, "read_segment", None)
+        if read is None:
+            return {}
+        try:
+            live = previous or (self._store.manifest() if self._store.current() else None)
+        except QAError:
+            return {}
+        if live is None or model != (
+            f"{live.model}+{live.embedder}" if live.embedder == "onnx-int8" else live.model
+        ):
+            return {}
+        out: dict[str, np.ndarray] = {}
+        for doc in todo:
+            entry = live.documents.get(doc.doc_id)
+            if entry is None:
+                continue
+            try:
+                part = read(entry.segment)
+            except QAError:
+                continue  # a lost or damaged segment: the cache or the model then
+            out.update(stored_vectors(part))
+        return out
+
     def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: Manifest) -> None:
         """After a build, or once the cache outgrows what the live version uses, prune it.
 
@@ -566,6 +638,9 @@ class Indexer:
         stored document's key block, so an ordinary update only does that when the cache holds
         more than `cache_max_ratio` × the live version's texts + CACHE_SLACK.
         """
+        if self._settings.cache_mode == "journal":
+            cache.prune(set())  # the segments hold every vector now
+            return
         ratio = self._settings.cache_max_ratio
         if ratio < 0:
             return

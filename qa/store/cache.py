@@ -3,6 +3,10 @@
 Re-adding a text the index has seen before (an unchanged chunk of a changed document, a document
 deleted and added back, a rebuild, an update that crashed half-way) costs a lookup, not a forward
 pass. SQLite commits are atomic, so a crash loses at most the batch being written.
+
+Vectors are kept as float16, as segments store them (qa.store.segment): half the bytes, and a
+vector read from the cache is exactly what a segment would hold. Entries written as float32
+before are still read.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ class EmbeddingCache:
         keys = {text_key(self.model, t): t for t in texts}
         found: dict[str, np.ndarray] = {}
         items = list(keys)
-        size = self.dim * 4
+        half, full = self.dim * 2, self.dim * 4
         try:
             for at in range(0, len(items), _BATCH):
                 part = items[at : at + _BATCH]
@@ -55,15 +59,17 @@ class EmbeddingCache:
                     part,
                 ).fetchall()
                 for key, blob in rows:
-                    if len(blob) == size:
-                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+                    if len(blob) == half:
+                        found[keys[key]] = np.frombuffer(blob, dtype="<f2").astype(np.float32)
+                    elif len(blob) == full:
+                        found[keys[key]] = np.frombuffer(blob, dtype="<f4")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read the embedding cache {self.path}: {exc}") from exc
         return found
 
     def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         rows = [
-            (text_key(self.model, t), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+            (text_key(self.model, t), np.ascontiguousarray(v, dtype="<f2").tobytes())
             for t, v in zip(texts, vectors, strict=True)
         ]
         try:

@@ -9,7 +9,13 @@ versions use). It is named by the hash of its own bytes, so a name always means 
 versions share unchanged documents' segments, and a crashed writer's segment is simply reused.
 
 File layout: 8-byte little-endian header length, a JSON header (records, texts, tokens, array
-shapes), then float32 arrays (little-endian) in HEADER_ARRAYS order, then the 32-byte cache keys.
+shapes, `dtype`), then the arrays (little-endian) in _ARRAYS order, then the 32-byte cache keys.
+
+Vectors are stored as float16 (`"dtype": "f2"`, format 5): half the bytes, and scores move by
+~1e-3, far below what separates answers (docs/benchmarks-archive.md); they are float32 again in
+memory. Segments written before (no `dtype`) hold float32 and read as before. Context vectors
+derived from the sentence vectors (`"contexts": "derived"`, qa.store.contexts) are not stored:
+they are derived again when the segment is read.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from typing import Any
 import numpy as np
 
 from qa.models import Chunk, Sentence
+from qa.store.contexts import derive_contexts
 from qa.store.manifest import DocEntry
 
 SUFFIX = ".seg"
 KEY_BYTES = 32  # sha256 digests, as qa.store.cache.text_key makes them
 _ARRAYS = ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
 _LEN = struct.Struct("<Q")
+STORED_DTYPE = "f2"  # numpy's name for float16 (float32 segments, format 4 and before: "f4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ class DocPart:
     # The canonical text of a .docx or .pdf (what its offsets refer to; the file is not text);
     # None for text formats, whose canonical text is the file itself.
     text: str | None = None
+    derived_contexts: bool = False  # context vectors derived, not embedded (qa.store.contexts)
 
     def entry(self, name: str, size: int, meta_sha256: str | None = None) -> DocEntry:
         """What a version manifest records for this document."""
@@ -83,18 +92,26 @@ def encode(part: DocPart) -> tuple[str, bytes]:
         "sentence_texts": list(part.sentence_texts),
         "question_chunks": [list(q) for q in part.question_chunks],
         "tokens": list(part.tokens),
-        "rows": [len(getattr(part, a)) for a in _ARRAYS],
+        "rows": [0 if _skipped(part, a) else len(getattr(part, a)) for a in _ARRAYS],
+        "dtype": STORED_DTYPE,
         "keys": len(part.text_keys) // KEY_BYTES,
     }
     if part.text is not None:
         header["text"] = part.text
+    if part.derived_contexts:
+        header["contexts"] = "derived"
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
     body = [_LEN.pack(len(head)), head]
     for a in _ARRAYS:
-        body.append(np.ascontiguousarray(getattr(part, a), dtype="<f4").tobytes())
+        if not _skipped(part, a):
+            body.append(np.ascontiguousarray(getattr(part, a), dtype=f"<{STORED_DTYPE}").tobytes())
     body.append(part.text_keys)
     data = b"".join(body)
     return hashlib.sha256(data).hexdigest()[:40] + SUFFIX, data
+
+
+def _skipped(part: DocPart, array: str) -> bool:
+    return array == "context_vectors" and part.derived_contexts
 
 
 def name_matches(name: str, data: bytes) -> bool:
@@ -115,26 +132,44 @@ def decode(data: bytes) -> DocPart:
     """A part back from its bytes (ValueError/KeyError/TypeError if they are not a segment)."""
     header, at = _header(data)
     dim = int(header["dim"])
+    dtype = np.dtype(f"<{header.get('dtype', 'f4')}")
     arrays: dict[str, np.ndarray] = {}
     for a, rows in zip(_ARRAYS, header["rows"], strict=True):
-        size = rows * dim * 4
+        size = rows * dim * dtype.itemsize
         if at + size > len(data):
             raise ValueError("truncated segment vectors")
-        arrays[a] = np.frombuffer(data, dtype="<f4", count=rows * dim, offset=at).reshape(rows, dim)
+        stored = np.frombuffer(data, dtype=dtype, count=rows * dim, offset=at).reshape(rows, dim)
+        # float32 in memory either way (a view of the file's bytes when they were float32).
+        arrays[a] = stored if dtype == np.dtype("<f4") else stored.astype(np.float32)
         at += size
     keys = data[at : at + header["keys"] * KEY_BYTES]
     if len(keys) != header["keys"] * KEY_BYTES:
         raise ValueError("truncated segment keys")
+    chunks = tuple(Chunk(*row) for row in header["chunks"])
+    sentences = tuple(Sentence(*row) for row in header["sentences"])
+    sentence_texts = tuple(header["sentence_texts"])
+    question_chunks = tuple(tuple(q) for q in header["question_chunks"])
+    derived = header.get("contexts") == "derived"
+    if derived:
+        arrays["context_vectors"] = derive_contexts(
+            chunks,
+            sentences,
+            sentence_texts,
+            arrays["sentence_vectors"],
+            question_chunks,
+            arrays["question_vectors"],
+        )
     return DocPart(
         doc_id=header["doc_id"],
         sha256=header["sha256"],
-        chunks=tuple(Chunk(*row) for row in header["chunks"]),
-        sentences=tuple(Sentence(*row) for row in header["sentences"]),
-        sentence_texts=tuple(header["sentence_texts"]),
-        question_chunks=tuple(tuple(q) for q in header["question_chunks"]),
+        chunks=chunks,
+        sentences=sentences,
+        sentence_texts=sentence_texts,
+        question_chunks=question_chunks,
         tokens=tuple(header["tokens"]),
         text_keys=keys,
         text=header.get("text"),
+        derived_contexts=derived,
         **arrays,
     )
 
@@ -142,7 +177,7 @@ def decode(data: bytes) -> DocPart:
 def keys_of(data: bytes) -> bytes:
     """The cache keys block alone (pruning needs no records or vectors)."""
     header, at = _header(data)
-    at += sum(header["rows"]) * int(header["dim"]) * 4
+    at += sum(header["rows"]) * int(header["dim"]) * np.dtype(header.get("dtype", "f4")).itemsize
     return data[at : at + header["keys"] * KEY_BYTES]
 
 
