@@ -66,6 +66,18 @@ class RetrievalSettings(_Group):
     bm25_weight: float = 1.0
 
 
+class CalibrationSettings(_Group):
+    """Logistic map from the first quote's evidence to `Answer.confidence` (qa.coverage).
+
+    Fitted on the dev sets by `scripts/fit_confidence.py` (README, Quality).
+    """
+
+    bias: float = -6.0
+    score: float = 7.0  # × the first quote's score (before the answer-type penalty)
+    margin: float = 4.0  # × its lead over the second quote
+    failed: float = -2.0  # when the first quote fails a coverage check
+
+
 class AnswerSettings(_Group):
     """Passages → quotes: sentence cosine + passage_weight × passage score, ± adjustments."""
 
@@ -86,6 +98,17 @@ class AnswerSettings(_Group):
     # Below this best-quote score the answer is "not found": between off-topic questions and the
     # weakest answerable dev question (README, Quality).
     abstain_threshold: float = 0.45
+    # On topic but no quote's turn names the question's focal terms or has the type it asks for:
+    # `related`, not answered (qa.coverage).
+    coverage_checks: bool = True
+    # The focal-term check (qa.coverage): refuses more in-domain unanswerables, but also more
+    # answerable questions than the issue allows on the dev sets, so it is off (README, Quality).
+    focal_check: bool = False
+    focal_df: float = 0.05  # a focal term in at least this share of the passages is the setting
+    coverage_promote: bool = False  # a quote that passes the checks goes first
+    lone_margin: float = 0.1  # the lead a single quote is given for confidence
+    abstain_confidence: float = 0.1  # the most confidence a `not_found` answer shows
+    calibration: CalibrationSettings = CalibrationSettings()
 
 
 def _default_onnx_dir() -> Path:
