@@ -72,10 +72,10 @@ class CalibrationSettings(_Group):
     Fitted on the dev sets by `scripts/fit_confidence.py` (README, Quality).
     """
 
-    bias: float = -6.0
-    score: float = 7.0  # × the first quote's score (before the answer-type penalty)
-    margin: float = 4.0  # × its lead over the second quote
-    failed: float = -2.0  # when the first quote fails a coverage check
+    bias: float = -3.041
+    score: float = 2.932  # × the first quote's score
+    margin: float = 0.746  # × its lead over the second quote
+    failed: float = -2.597  # when the first quote fails a coverage check (coverage `related`)
 
 
 class AnswerSettings(_Group):

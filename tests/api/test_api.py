@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+ASK_KEYS = {
+    "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence", "related"
+}  # fmt: skip
 ITEM_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
 ITEM_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}
 ITEM_KEYS |= {"page", "page_line_start", "page_line_end"}  # PDFs: null for other formats
