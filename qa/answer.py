@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from qa.answertype import expected
-from qa.coverage import confidence, focal_terms, mentions, tokens_of
+from qa.coverage import confidence, focal_terms, mentions
 from qa.models import Answer, Hit, Passage, Quote, cite
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
 from qa.settings import AnswerSettings
+from qa.sparse import tokenize
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
@@ -111,8 +113,13 @@ def select_quotes(
         if len(picked) >= settings.max_quotes:
             break
     _diversify(index, scored, picked, used, settings)
-    focal = _focal(index, query, hits, settings)
-    turns_text: dict[tuple[str, int], str] = {}
+    # By default only for questions asking for a value (a count, an amount, a date, a place):
+    # whose value it is matters there, while an open question's answer may not repeat the name.
+    checked = settings.focal_check == "all" or (
+        settings.focal_check == "typed" and wanted is not None
+    )
+    focal = _focal(index, query, hits, settings) if checked else frozenset()
+    turns_text: dict[tuple[str, int], set[str]] = {}
     out = []
     for ids_, score in picked:
         typed = (
@@ -139,21 +146,29 @@ def _focal(
 ) -> frozenset[str]:
     """The question's focal terms that are rare among the retrieved passages.
 
-    A term most passages share ("the White House" in a briefing) is the setting, not what is
-    asked about; one that few passages have names the entity or event the question is about.
+    A term most passages share (the institution a briefing is held at) is the setting, not what
+    is asked about; one that few passages have names the entity or event the question is about.
     """
-    if not settings.focal_check or not hits:
-        return frozenset()
     terms = focal_terms(query.text, query.named)
-    if not terms:
+    if not terms or not hits:
         return terms
-    seen = [tokens_of(h.chunk.text) for h in hits]
-    return frozenset(t for t in terms if sum(t in s for s in seen) < settings.focal_df * len(hits))
+    counts = dict.fromkeys(terms, 0)
+    for h in hits:
+        # The chunk's own words (the stored BM25 tokens span its whole turn: too wide a setting).
+        for t in terms.intersection(_tokens(h.chunk.text)):
+            counts[t] += 1
+    return frozenset(t for t, n in counts.items() if n < settings.focal_df * len(hits))
 
 
-def _setting(index: IndexData, sid: int, memo: dict[tuple[str, int], str]) -> str:
-    """What a quote is said in: its whole speaker turn, the question it answers, and its
-    document's title and editorial text (a heading names the event: "the CES interview")."""
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> frozenset[str]:
+    """A chunk's BM25 tokens; the same passages come back for many questions."""
+    return frozenset(tokenize(text))
+
+
+def _setting(index: IndexData, sid: int, memo: dict[tuple[str, int], set[str]]) -> set[str]:
+    """The tokens of what a quote is said in: its whole speaker turn, the question it answers,
+    and its document's title and editorial text (a heading names the event or the outlet)."""
     cid = index.sentences[sid].chunk_id
     chunk = index.chunks[cid]
     key = (chunk.doc_id, chunk.turn_index)
@@ -166,7 +181,7 @@ def _setting(index: IndexData, sid: int, memo: dict[tuple[str, int], str]) -> st
         doc = index.chunks[lo : hi + 1]
         parts = [chunk.title or "", chunk.question or ""]
         parts += [c.text for c in doc if c.turn_index == chunk.turn_index or c.speaker is None]
-        memo[key] = " ".join(parts)
+        memo[key] = set(tokenize(" ".join(parts)))
     return memo[key]
 
 

@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from functools import lru_cache
-
-import Stemmer
+from collections.abc import Collection, Iterable
 
 from qa.settings import CalibrationSettings
+from qa.sparse import tokenize
 
 _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"(?<![\w.,])\d[\d,.]*\d|(?<![\w.,])\d(?![\w])")
-_WORD = re.compile(r"\w+")
 # Capitalised in a question without naming anything in particular: question and function words,
 # titles and roles, and words that are capitalised by convention (days, "I").
-_NOT_FOCAL = frozenset(
-    """
+_NOT_FOCAL_WORDS = """
     a an the and or but of in on at to for from by with about as is are was were be been do does
     did has have had will would can could should may might must shall what which who whom whose
     when where why how whether if according after before during since until while so then than
@@ -40,22 +36,12 @@ _NOT_FOCAL = frozenset(
     ambassador general chairman chair ceo press speaker director deputy administrator leader
     spokesperson host guest interviewer reporter journalist moderator q a.m p.m okay yes no
     monday tuesday wednesday thursday friday saturday sunday
-    """.split()
-)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def _stem(word: str) -> str:
-    w = word.casefold().removesuffix("'s").removesuffix("’s").strip(".'’-")
-    return str(_stemmer().stemWord(w))
+"""
+_NOT_FOCAL = frozenset(_NOT_FOCAL_WORDS.split())
 
 
 def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
-    """The stems of the question's focal words (see the module doc) and its numbers."""
+    """The question's focal words (see the module doc) and numbers, as BM25 tokens (stems)."""
     skip = {n.casefold() for n in named}
     out: set[str] = set()
     for m in _CAPITALISED.finditer(question):
@@ -65,24 +51,15 @@ def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
         folded = word.casefold().removesuffix("'s").removesuffix("’s")
         if folded in _NOT_FOCAL or folded in skip or len(folded) < 2:
             continue
-        for part in re.split(r"[-.'’]", folded):
-            if part and part not in _NOT_FOCAL and part not in skip:
-                out.add(_stem(part))
+        out.update(t for t in tokenize(word) if t not in _NOT_FOCAL and t not in skip)
     for m in _NUMBER.finditer(question):
-        out.add(m.group(0).replace(",", ""))
+        out.update(tokenize(m.group(0)))
     return frozenset(out)
 
 
-def tokens_of(text: str) -> set[str]:
-    """The stems and numbers of `text`, as `focal_terms` writes them."""
-    have = {_stem(w) for w in _WORD.findall(text)}
-    have.update(m.group(0).replace(",", "") for m in _NUMBER.finditer(text))
-    return have
-
-
-def mentions(text: str, terms: frozenset[str]) -> bool:
-    """Some focal term occurs in `text` (by stem; numbers without thousands separators)."""
-    return not terms or bool(terms & tokens_of(text))
+def mentions(tokens: Collection[str], terms: frozenset[str]) -> bool:
+    """Some focal term is among `tokens` (`qa.sparse.tokenize` of a text)."""
+    return not terms or any(t in tokens for t in terms)
 
 
 def confidence(cal: CalibrationSettings, top: float, second: float, *, failed: bool) -> float:

@@ -21,9 +21,10 @@ from qa.settings import Settings
 
 DEV = Path(__file__).resolve().parent.parent / "tests" / "data" / "seed_qa_dev.jsonl"
 VARIANTS = {
-    "checks off": {"coverage_checks": False},
-    "default": {},
-    "focal check": {"focal_check": True},
+    "checks off": {"coverage_checks": False, "focal_check": "off"},
+    "type check only": {"focal_check": "off"},
+    "default (focal check on typed questions)": {},
+    "focal check on every question": {"focal_check": "all"},
 }
 
 

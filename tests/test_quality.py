@@ -58,7 +58,13 @@ def test_qa_eval_prints_the_calibration_table(seeded: Built) -> None:
     assert result.exit_code == 0, result.output
     assert "false_refusal_rate" in result.output and "refusal_rate_unanswerable" in result.output
     table = result.output.split("reliability (")[1].splitlines()[1:]
-    assert [row.split()[0] for row in table] == ["0.0–0.2", "0.2–0.4", "0.4–0.6", "0.6–0.8", "0.8–1.0"]
+    assert [row.split()[0] for row in table] == [
+        "0.0–0.2",
+        "0.2–0.4",
+        "0.4–0.6",
+        "0.6–0.8",
+        "0.8–1.0",
+    ]
     assert sum(int(row.split()[1]) for row in table) == len(DEV_ROWS)
 
 
