@@ -61,6 +61,7 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
     quotes_checked = quotes_exact = 0
     latencies: list[float] = []
     confidences: list[tuple[float, bool]] = []  # per question: confidence, first quote is right
+    refused_by_kind: dict[str, tuple[int, int]] = {}  # unanswerable kind → (questions, refused)
     per_question: list[dict[str, Any]] = []
     for row in rows:
         t0 = time.perf_counter()
@@ -73,6 +74,9 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         if not row["answer_quotes"]:
             unanswerable += 1
             refused += not answer.answerable
+            kind = str(row.get("kind") or "unanswerable")
+            seen, no = refused_by_kind.get(kind, (0, 0))
+            refused_by_kind[kind] = (seen + 1, no + (not answer.answerable))
             confidences.append((answer.confidence, False))
             per_question.append(
                 {
@@ -124,6 +128,8 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         "false_abstentions": false_abstain,
         # Refused = coverage other than `answered` (related or not found).
         "refusal_rate_unanswerable": round(refused / max(unanswerable, 1), 3),
+        # In-domain ("unanswerable") and off-topic rows apart, when the gold file says which.
+        "refused_by_kind": {k: f"{no}/{seen}" for k, (seen, no) in sorted(refused_by_kind.items())},
         "false_refusal_rate": round(false_abstain / n, 3),
         "coverage": {c: sum(p["coverage"] == c for p in per_question) for c in COVERAGES},
         "reliability": reliability(confidences),
