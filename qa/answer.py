@@ -115,9 +115,11 @@ def select_quotes(
     _diversify(index, scored, picked, used, settings)
     # By default only for questions asking for a value (a count, an amount, a date, a place):
     # whose value it is matters there, while an open question's answer may not repeat the name.
-    checked = settings.focal_check == "all" or (
-        settings.focal_check == "typed" and wanted is not None
-    )
+    # And only for what speakers said: unlabelled text (an article, a summary) has no turn, and
+    # its names may sit anywhere in the document.
+    checked = (
+        settings.focal_check == "all" or (settings.focal_check == "typed" and wanted is not None)
+    ) and any(_speaker(index, ids_[0]) is not None for ids_, _ in picked)
     focal = _focal(index, query, hits, settings) if checked else frozenset()
     turns_text: dict[tuple[str, int], set[str]] = {}
     out = []
