@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from qa.answertype import expected
+from qa.coverage import confidence, focal_terms, mentions
 from qa.models import Answer, Hit, Passage, Quote, cite
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
 from qa.settings import AnswerSettings
+from qa.sparse import tokenize
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
+RELATED_ANSWER = (
+    "The transcripts discuss this, but no passage states what was asked; the closest quotes are "
+    "related reading, not an answer."
+)
 STALE_ANSWER = (
     "The transcripts that answered this changed since they were indexed, so their quotes can no "
     "longer be checked: run `qa index update`."
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A quote and what the coverage checks found (qa.coverage)."""
+
+    quote: Quote
+    states: bool  # its turn mentions the question's focal terms and it has the type asked for
+    penalty: float  # what the answer-type check took off its score
+
+
 def select_quotes(
     index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
-) -> tuple[list[Quote], list[Hit]]:
+) -> tuple[list[Candidate], list[Hit]]:
     """Score every sentence of the retrieved passages; keep the best distinct ones.
 
     Also returns the passages re-ranked by their best sentence, so passages and quotes agree.
@@ -96,8 +113,78 @@ def select_quotes(
         if len(picked) >= settings.max_quotes:
             break
     _diversify(index, scored, picked, used, settings)
-    quotes = [_quote(index, ids_, score) for ids_, score in picked]
-    return quotes, reranked
+    # By default only for questions asking for a value (a count, an amount, a date, a place):
+    # whose value it is matters there, while an open question's answer may not repeat the name.
+    # And only for what speakers said: unlabelled text (an article, a summary) has no turn, and
+    # its names may sit anywhere in the document.
+    checked = (
+        settings.focal_check == "all" or (settings.focal_check == "typed" and wanted is not None)
+    ) and any(_speaker(index, ids_[0]) is not None for ids_, _ in picked)
+    focal = _focal(index, query, hits, settings) if checked else frozenset()
+    turns_text: dict[tuple[str, int], set[str]] = {}
+    out = []
+    for ids_, score in picked:
+        typed = (
+            wanted is None
+            or not wanted.strict
+            or any(wanted.matches(index.sentence_texts[i]) for i in ids_)
+        )
+        penalty = 0.0 if typed else settings.type_penalty
+        states = typed and (not focal or mentions(_setting(index, ids_[0], turns_text), focal))
+        out.append(Candidate(_quote(index, ids_, score), states, penalty))
+    if focal and not any(c.states for c in out):
+        out = [replace(c, states=False) for c in out]
+    elif focal:
+        # The focal check asks that one of the quotes names what was asked, not every one.
+        out = [replace(c, states=c.penalty == 0) for c in out]
+    if settings.coverage_promote:
+        # A quote that states what was asked goes before those that do not (stable otherwise).
+        out.sort(key=lambda c: not c.states)
+    return out, reranked
+
+
+def _focal(
+    index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
+) -> frozenset[str]:
+    """The question's focal terms that are rare among the retrieved passages.
+
+    A term most passages share (the institution a briefing is held at) is the setting, not what
+    is asked about; one that few passages have names the entity or event the question is about.
+    """
+    terms = focal_terms(query.text, query.named)
+    if not terms or not hits:
+        return terms
+    counts = dict.fromkeys(terms, 0)
+    for h in hits:
+        # The chunk's own words (the stored BM25 tokens span its whole turn: too wide a setting).
+        for t in terms.intersection(_tokens(h.chunk.text)):
+            counts[t] += 1
+    return frozenset(t for t, n in counts.items() if n < settings.focal_df * len(hits))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> frozenset[str]:
+    """A chunk's BM25 tokens; the same passages come back for many questions."""
+    return frozenset(tokenize(text))
+
+
+def _setting(index: IndexData, sid: int, memo: dict[tuple[str, int], set[str]]) -> set[str]:
+    """The tokens of what a quote is said in: its whole speaker turn, the question it answers,
+    and its document's title and editorial text (a heading names the event or the outlet)."""
+    cid = index.sentences[sid].chunk_id
+    chunk = index.chunks[cid]
+    key = (chunk.doc_id, chunk.turn_index)
+    if key not in memo:
+        lo = hi = cid
+        while lo > 0 and index.chunks[lo - 1].doc_id == chunk.doc_id:
+            lo -= 1
+        while hi + 1 < len(index.chunks) and index.chunks[hi + 1].doc_id == chunk.doc_id:
+            hi += 1
+        doc = index.chunks[lo : hi + 1]
+        parts = [chunk.title or "", chunk.question or ""]
+        parts += [c.text for c in doc if c.turn_index == chunk.turn_index or c.speaker is None]
+        memo[key] = set(tokenize(" ".join(parts)))
+    return memo[key]
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
@@ -231,11 +318,45 @@ def render(quotes: list[Quote]) -> str:
 
 
 def compose(
-    question: str, quotes: list[Quote], hits: list[Hit], settings: AnswerSettings
+    question: str, candidates: list[Candidate], hits: list[Hit], settings: AnswerSettings
 ) -> Answer:
+    """The answer: `answered` by the quotes, `related` to them, or `not_found` (qa.coverage)."""
     passages = tuple(Passage.of(h) for h in hits)
-    if not quotes or quotes[0].score < settings.abstain_threshold:
-        return Answer(question, answerable=False, answer=NO_ANSWER, quotes=(), passages=passages)
+    if not candidates:
+        return Answer(question, answerable=False, answer=NO_ANSWER, passages=passages)
+    first = candidates[0]
+    quotes = tuple(c.quote for c in candidates)
+    second = quotes[1].score if len(quotes) > 1 else first.quote.score - settings.lone_margin
+    failed = not first.states if settings.coverage_checks else False
+    sure = confidence(settings.calibration, first.quote.score, second, failed=failed)
+    # On topic is judged before the answer-type penalty: a question asking for a count that no
+    # quote gives is related to them, not off topic.
+    if first.quote.score + (first.penalty if settings.coverage_checks else 0) < (
+        settings.abstain_threshold
+    ):
+        return Answer(
+            question,
+            answerable=False,
+            answer=NO_ANSWER,
+            passages=passages,
+            confidence=min(sure, settings.abstain_confidence),
+        )
+    if failed:
+        return Answer(
+            question,
+            answerable=False,
+            answer=RELATED_ANSWER,
+            passages=passages,
+            coverage="related",
+            confidence=sure,
+            related=quotes,
+        )
     return Answer(
-        question, answerable=True, answer=render(quotes), quotes=tuple(quotes), passages=passages
+        question,
+        answerable=True,
+        answer=render(list(quotes)),
+        quotes=quotes,
+        passages=passages,
+        coverage="answered",
+        confidence=sure,
     )

@@ -164,7 +164,7 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
     ),
     # A year is what "what year" wants; "which day did he regret most" is no date question.
     (re.compile(r"\b(?:what|which) (?:year|decade|century)\b"), "date", True),
-    # "When did he start htop?": a date, or "when I was twelve" (both count, see _DATE).
+    # "When did she found the company?": a date, or "when I was twelve" (both count, _DATE).
     (
         re.compile(
             r"^(?:roughly |about |approximately )?when (?:was|were|did|will|is|does|do)\b"
@@ -176,7 +176,7 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
     ),
     (re.compile(r"\b(?:what|which) (?:month|date|day)\b"), "date", False),
     (re.compile(r"\bhow long\b"), "duration", False),
-    # "Where was it held?" may be answered by a venue ("Carnegie Mellon"), not a city: no check.
+    # "Where was it held?" may be answered by a venue (a university, a hall), not a city: no check.
     (re.compile(r"^where\b"), "place", False),
     # "How many of them agreed?" may be answered by "All of them."
     (re.compile(r"\bhow many of\b"), "number", False),
@@ -191,7 +191,7 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
         False,
     ),
 ]
-# "which Mexican city", not "what is the country known for", "what kind of city", "which city
+# "which coastal city", not "what is the country known for", "what kind of city", "which city
 # council member" or "what country music".
 _WHICH_PLACE = re.compile(
     r"\b(?:what|which) (?:(?!(?:is|was|are|were|does|did|do|has|had|the|a|an|this|that|kind|sort|"

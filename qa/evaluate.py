@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -18,6 +19,7 @@ from qa.chunk import chunk_transcript
 from qa.embed import Embedder
 from qa.errors import InvalidInput
 from qa.ingest import parse_transcript, read_source_text
+from qa.models import COVERAGES, Answer
 from qa.segments import join
 from qa.settings import Mode, Settings, load_settings
 
@@ -58,6 +60,8 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
     unanswerable = refused = 0
     quotes_checked = quotes_exact = 0
     latencies: list[float] = []
+    confidences: list[tuple[float, bool]] = []  # per question: confidence, first quote is right
+    refused_by_kind: dict[str, tuple[int, int]] = {}  # unanswerable kind → (questions, refused)
     per_question: list[dict[str, Any]] = []
     for row in rows:
         t0 = time.perf_counter()
@@ -70,7 +74,19 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         if not row["answer_quotes"]:
             unanswerable += 1
             refused += not answer.answerable
-            per_question.append({"id": row["id"], "refused": not answer.answerable})
+            kind = str(row.get("kind") or "unanswerable")
+            seen, no = refused_by_kind.get(kind, (0, 0))
+            refused_by_kind[kind] = (seen + 1, no + (not answer.answerable))
+            confidences.append((answer.confidence, False))
+            per_question.append(
+                {
+                    "id": row["id"],
+                    "refused": not answer.answerable,
+                    "coverage": answer.coverage,
+                    "confidence": round(answer.confidence, 3),
+                    "scores": _shown_scores(answer),
+                }
+            )
             continue
         answerable += 1
         doc = row["doc"]
@@ -87,8 +103,17 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         if h3:
             first = next(q for q, h in zip(answer.quotes, hits, strict=False) if h)
             speaker_ok += _same_speaker(first.speaker, row.get("speaker"))
+        confidences.append((answer.confidence, h1))
         per_question.append(
-            {"id": row["id"], "hit@1": h1, "hit@3": h3, "answerable": answer.answerable}
+            {
+                "id": row["id"],
+                "hit@1": h1,
+                "hit@3": h3,
+                "answerable": answer.answerable,
+                "coverage": answer.coverage,
+                "confidence": round(answer.confidence, 3),
+                "scores": _shown_scores(answer),
+            }
         )
     n = max(answerable, 1)
     return {
@@ -101,11 +126,50 @@ def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -
         "unanswerable": unanswerable,
         "abstained_unanswerable": refused,
         "false_abstentions": false_abstain,
+        # Refused = coverage other than `answered` (related or not found).
+        "refusal_rate_unanswerable": round(refused / max(unanswerable, 1), 3),
+        # In-domain ("unanswerable") and off-topic rows apart, when the gold file says which.
+        "refused_by_kind": {k: f"{no}/{seen}" for k, (seen, no) in sorted(refused_by_kind.items())},
+        "false_refusal_rate": round(false_abstain / n, 3),
+        "coverage": {c: sum(p["coverage"] == c for p in per_question) for c in COVERAGES},
+        "reliability": reliability(confidences),
         "quote_integrity": round(quotes_exact / max(quotes_checked, 1), 4),
         "quotes_checked": quotes_checked,
         "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "per_question": per_question,
     }
+
+
+def _shown_scores(answer: Answer) -> list[float]:
+    """The scores of the quotes shown (as the answer, or as related): what confidence reads."""
+    return [round(q.score, 4) for q in (answer.quotes or answer.related)]
+
+
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def reliability(
+    points: Sequence[tuple[float, bool]], edges: Sequence[float] = RELIABILITY_BINS
+) -> list[dict[str, Any]]:
+    """Confidence bins vs. how often the first quote was right (an unanswerable: never).
+
+    A calibrated confidence has `hit_rate` close to `mean_confidence` in every bin.
+    """
+    rows = []
+    for lo, hi in itertools.pairwise(edges):
+        last = hi == edges[-1]
+        inside = [(c, ok) for c, ok in points if lo <= c < hi or (last and c == hi)]
+        rows.append(
+            {
+                "bin": f"{lo:.1f}–{hi:.1f}",
+                "questions": len(inside),
+                "mean_confidence": (
+                    round(statistics.fmean(c for c, _ in inside), 3) if inside else None
+                ),
+                "hit_rate": round(sum(ok for _, ok in inside) / len(inside), 3) if inside else None,
+            }
+        )
+    return rows
 
 
 def _same_speaker(got: str | None, want: str | None) -> bool:

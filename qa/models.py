@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import PlainSerializer, TypeAdapter
 
@@ -209,13 +209,41 @@ class Quote:
             object.__setattr__(self, "label", self.speaker)
 
 
+# How far the transcripts answer a question, defined once: `answered` (the quotes state it),
+# `related` (the topic is there, but no candidate quote nor its turn states what was asked: the
+# closest quotes are shown as `related`, not as the answer), `not_found` (nothing close).
+Coverage = Literal["answered", "related", "not_found"]
+COVERAGES: tuple[Coverage, ...] = get_args(Coverage)
+Confidence = Annotated[float, PlainSerializer(lambda v: round(v, 3), return_type=float)]
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """`answerable` is true exactly when `coverage` is `answered`; `quotes` are then the answer.
+
+    `confidence` (0–1) estimates the chance that the first quote answers the question
+    (calibrated on the dev sets: README, Quality). `related` holds the closest quotes when the
+    coverage is `related`: reading, not an answer.
+    """
+
     question: str
     answerable: bool
     answer: str
     quotes: tuple[Quote, ...] = field(default_factory=tuple)
     passages: tuple[Passage, ...] = field(default_factory=tuple)
+    coverage: Coverage = "not_found"
+    confidence: Confidence = 0.0
+    related: tuple[Quote, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.coverage not in COVERAGES:
+            raise ValueError(f"coverage must be one of {COVERAGES}, not {self.coverage!r}")
+        if self.answerable != (self.coverage == "answered"):
+            raise ValueError("answerable is true exactly when coverage is 'answered'")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], not {self.confidence}")
+        if self.quotes and not self.answerable:
+            raise ValueError("only an answered question has quotes (closest ones go to related)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,15 +64,23 @@ class Searcher:
         answering = self._settings.answer
         if k < answering.max_quotes:
             answering = answering.model_copy(update={"max_quotes": k})
-        quotes, passages = select_quotes(index, query, pool, answering)
+        candidates, passages = select_quotes(index, query, pool, answering)
         # Served only while still exact slices of the source (a file may have changed since).
-        verbatim = [x for x in quotes if self._verbatim(index, x)]
+        verbatim = [c for c in candidates if self._verbatim(index, c.quote)]
         answer = compose(q, verbatim, passages[:k], answering)
         answer = replace(
             answer, passages=tuple(p for p in answer.passages if self._verbatim(index, p))
         )
-        if quotes and not verbatim:
-            return replace(answer, answerable=False, answer=STALE_ANSWER, quotes=())
+        if candidates and not verbatim:
+            return replace(
+                answer,
+                answerable=False,
+                answer=STALE_ANSWER,
+                quotes=(),
+                related=(),
+                coverage="not_found",
+                confidence=0.0,
+            )
         return answer
 
     def _verbatim(self, index: IndexData, item: Quote | Passage) -> bool:

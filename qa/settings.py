@@ -27,6 +27,7 @@ Contexts = Literal["embedded", "derived"]
 CacheMode = Literal["keep", "journal"]
 Fusion = Literal["zscore", "rrf"]
 Bm25Scope = Literal["turn", "chunk"]
+FocalCheck = Literal["typed", "all", "off"]
 # auto: the model's own fp32 weights exported to ONNX (qa.embed.export), torch when the export is
 # absent and cannot be made. onnx is an old name of onnx-int8. See README, Speed.
 EmbedderName = Literal["auto", "torch", "onnx-fp32", "onnx-int8", "onnx"]
@@ -75,6 +76,18 @@ class RetrievalSettings(_Group):
     bm25_weight: float = 1.0
 
 
+class CalibrationSettings(_Group):
+    """Logistic map from the first quote's evidence to `Answer.confidence` (qa.coverage).
+
+    Fitted on the dev sets by `scripts/fit_confidence.py` (README, Quality).
+    """
+
+    bias: float = -2.416
+    score: float = 2.381  # × the first quote's score
+    margin: float = 0.969  # × its lead over the second quote
+    failed: float = -4.794  # when the first quote fails a coverage check (coverage `related`)
+
+
 class AnswerSettings(_Group):
     """Passages → quotes: sentence cosine + passage_weight × passage score, ± adjustments."""
 
@@ -95,6 +108,18 @@ class AnswerSettings(_Group):
     # Below this best-quote score the answer is "not found": between off-topic questions and the
     # weakest answerable dev question (README, Quality).
     abstain_threshold: float = 0.45
+    # On topic but no quote's turn names the question's focal terms or has the type it asks for:
+    # `related`, not answered (qa.coverage).
+    coverage_checks: bool = True
+    # The focal-term check (qa.coverage): for questions that ask for a value (`typed`: a count,
+    # an amount, a date, a place; the default), for every question (`all`: refuses too many
+    # answerable ones on the dev sets, README Quality) or never (`off`).
+    focal_check: FocalCheck = "typed"
+    focal_df: float = 0.05  # a focal term in at least this share of the passages is the setting
+    coverage_promote: bool = False  # a quote that passes the checks goes first
+    lone_margin: float = 0.1  # the lead a single quote is given for confidence
+    abstain_confidence: float = 0.1  # the most confidence a `not_found` answer shows
+    calibration: CalibrationSettings = CalibrationSettings()
 
 
 def _default_onnx_dir() -> Path:

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 QA_BIN = Path(sys.executable).parent / "qa"
 
-ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+ASK_KEYS = {
+    "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence", "related"
+}  # fmt: skip
 QUOTE_KEYS = {"text", "doc_id", "speaker", "start", "end", "line_start", "line_end", "score"}
 # Added with subtitles and metadata: null, or one segment, for the plain-text seeds.
 QUOTE_KEYS |= {"label", "segments", "time_start", "time_end", "title", "date"}

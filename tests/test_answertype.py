@@ -21,7 +21,7 @@ from qa.answertype import MAX_CHECKED, AnswerType, expected, has_place
         ("In what year will the US host the G20?", "date", True),
         ("When is the next version due?", "date", False),
         ("How long did the meetings last?", "duration", False),
-        ("In which Mexican city were they abducted?", "place", True),
+        ("In which coastal city were they stopped?", "place", True),
         ("Which country signed the treaty?", "place", True),
         ("Where was the conference held?", "place", False),
         ("How many watts does the chip draw?", "unit", True),

@@ -20,9 +20,10 @@ def test_cite_gives_lines_or_pdf_pages_times_title_and_date() -> None:
 
 def test_dump_is_the_wire_form() -> None:
     q = Quote("t", "a.txt", "Ann", 3, 4, 1, 1, 0.123456789)
-    body = dump(Answer("why?", True, "Ann: “t”", quotes=(q,)))
+    body = dump(Answer("why?", True, "Ann: “t”", quotes=(q,), coverage="answered", confidence=0.5))
     assert body["quotes"][0]["score"] == 0.1235  # shown to 4 decimals
     assert body["quotes"][0]["segments"] == [[3, 4]] and body["quotes"][0]["label"] == "Ann"
     assert body["passages"] == [] and set(body) == {
-        "question", "answerable", "answer", "quotes", "passages"
+        "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence",
+        "related",
     }  # fmt: skip

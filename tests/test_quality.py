@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from typer.testing import CliRunner
 
+from qa.cli import app
 from qa.evaluate import eval_seedqa
 
 if TYPE_CHECKING:
@@ -39,9 +41,31 @@ def test_dev_set_quality_and_integrity(
     assert report["quotes_checked"] > 0
     assert report["quote_hit@3"] >= HIT3_FLOOR
     assert report["false_abstentions"] <= 1
-    # Two of the three in-domain unanswerables ask for a wattage and a city the transcripts
-    # never give (answer-type check); the third (a count of cars) is answered with other numbers.
-    assert report["abstained_unanswerable"] >= 2
+    # The three in-domain unanswerables ask for a wattage, a city (answer-type check) and a count
+    # of a product no quote's turn names (focal-term check): all three are `related`.
+    assert report["abstained_unanswerable"] == 3
+    assert report["false_refusal_rate"] == 0.0 and report["refusal_rate_unanswerable"] == 1.0
+    bins = report["reliability"]
+    assert sum(b["questions"] for b in bins) == report["questions"]
+    assert all(b["hit_rate"] is None or 0 <= b["hit_rate"] <= 1 for b in bins)
+
+
+def test_qa_eval_prints_the_calibration_table(seeded: Built) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["eval", str(DEV), "--source", str(seeded.source), "--index", str(seeded.index)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "false_refusal_rate" in result.output and "refusal_rate_unanswerable" in result.output
+    table = result.output.split("reliability (")[1].splitlines()[1:]
+    assert [row.split()[0] for row in table] == [
+        "0.0–0.2",
+        "0.2–0.4",
+        "0.4–0.6",
+        "0.6–0.8",
+        "0.8–1.0",
+    ]
+    assert sum(int(row.split()[1]) for row in table) == len(DEV_ROWS)
 
 
 @pytest.mark.parametrize(
@@ -49,8 +73,18 @@ def test_dev_set_quality_and_integrity(
 )
 def test_every_quote_and_passage_is_an_exact_slice(seeded: Built, question: str) -> None:
     answer = seeded.service.ask(question, k=5)
+    # The coverage contract: only `answered` is answerable and has quotes; `related` shows its
+    # closest quotes as related; `not_found` shows none.
+    assert 0.0 <= answer.confidence <= 1.0
+    assert answer.answerable == (answer.coverage == "answered")
+    if answer.coverage == "answered":
+        assert answer.quotes and not answer.related
+    elif answer.coverage == "related":
+        assert not answer.quotes and answer.related and "related" in answer.answer
+    else:
+        assert not answer.quotes and not answer.related
     texts: dict[str, str] = {}
-    for q in answer.quotes:
+    for q in answer.quotes + answer.related:
         text = texts.setdefault(q.doc_id, (seeded.source / q.doc_id).read_text(encoding="utf-8"))
         assert text[q.start : q.end] == q.text
         assert text.count("\n", 0, q.start) + 1 == q.line_start

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 PENN = "000_c8b093dbc246d9b3.txt"
 BARON = "003_aef95c100974d035.txt"
-ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+ASK_KEYS = {
+    "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence", "related"
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(

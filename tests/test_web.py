@@ -184,6 +184,18 @@ def test_answer_page_renders_quotes_with_citations_and_checks(site: Site) -> Non
     assert 'href="/transcripts/2024-05-01-solar.txt?start=' in r.text
 
 
+def test_a_related_answer_shows_its_quotes_as_related_not_as_the_answer(site: Site) -> None:
+    # A count asked for, and no quote in the on-topic passages holds one: `related`.
+    question = "What percentage of the batteries are built in the desert?"
+    answer = site.service.ask(question, k=3)
+    assert answer.coverage == "related" and not answer.quotes and answer.related
+    r = site.client.get("/", params={"q": question})
+    assert r.status_code == 200
+    assert "Discussed, but not answered" in r.text and "Related quotes (not an answer)" in r.text
+    assert 'class="quote related-quote"' in r.text and 'id="quote-1"' not in r.text
+    assert "Coverage: <strong>related</strong>" in r.text
+
+
 def test_filters_show_as_chips_and_bad_dates_are_422(site: Site) -> None:
     r = site.client.get("/", params={"q": "telescope", "doc": "telescope.srt"})
     assert 'aria-label="Remove filter document telescope.srt"' in r.text

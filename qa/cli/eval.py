@@ -38,8 +38,15 @@ def evaluate(
         print_json(report)
     elif fmt == "seedqa":
         for key, value in report.items():
-            if key != "per_question":
-                typer.echo(f"{key:24} {value}")
+            if key not in ("per_question", "reliability"):
+                typer.echo(f"{key:26} {value}")
+        typer.echo("reliability (confidence bin, questions, mean confidence, first quote right)")
+        for row in report["reliability"]:
+            mean, rate = row["mean_confidence"], row["hit_rate"]
+            typer.echo(
+                f"  {row['bin']:9} {row['questions']:>5} "
+                f"{'-' if mean is None else f'{mean:.3f}':>7} {'-' if rate is None else f'{rate:.3f}':>7}"
+            )
     elif fmt == "beir":
         _echo_header(report, ("dataset", "split", "queries", "documents", "chunks", "model"))
         cols = ("ndcg@10", "recall@10", "recall@100", "mrr@10")

@@ -83,11 +83,18 @@ def _render_answer(answer: Answer) -> None:
     from rich.text import Text
 
     console = Console()
+    sure = f"{answer.coverage}, confidence {answer.confidence:.2f}"
     if not answer.answerable:
-        console.print(Text(answer.answer, style="yellow"))
-        return
-    for q in answer.quotes:
+        console.print(Text(f"{answer.answer} ({sure})", style="yellow"))
+        if answer.related:
+            console.print(Text("Related (not an answer):", style="bold yellow"))
+            console.print()
+    else:
+        console.print(Text(sure, style="dim"))
+    for q in answer.quotes or answer.related:
         head = Text()
+        if not answer.answerable:
+            head.append("related  ", style="yellow")
         head.append(q.label or q.speaker or "(no speaker)", style="bold cyan")
         head.append(f"  {cite(q)}, chars {q.start}–{q.end}, score {q.score:.3f}", style="dim")
         console.print(head)

@@ -380,6 +380,15 @@ def _answer_context(
                 "clip": views.copy_texts(q, link),
             }
         )
+    related = [
+        {
+            "quote": q,
+            "cite": views.citation(q),
+            "verified": _verified(service, q),
+            "href": views.reader_href(q.doc_id, q.start, q.end),
+        }
+        for q in answer.related
+    ]
     passages = [
         {
             "passage": p,
@@ -394,12 +403,15 @@ def _answer_context(
             f"{len(quotes)} quote{'s' if len(quotes) != 1 else ''} from {len(docs)} "
             f"transcript{'s' if len(docs) != 1 else ''}"
         )
+    elif answer.coverage == "related":
+        announce = f"Discussed, but not answered; {len(related)} related quotes"
     else:
         announce = f"Not found in these transcripts; {len(passages)} related passages"
     query = permalink[2:]
     return {
         "answer": answer,
         "quotes": quotes,
+        "related": related,
         "passages": passages,
         "announce": announce,
         "permalink": permalink,

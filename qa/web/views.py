@@ -135,7 +135,13 @@ def copy_texts(quote: Quote, link: str) -> dict[str, str]:
 def export_markdown(answer: Answer, link: str, base: str) -> str:
     lines = [f"# {answer.question}", "", f"[Permalink]({link})", ""]
     if not answer.answerable:
-        lines += ["Not found in these transcripts.", "", "## Related passages", ""]
+        if answer.related:
+            lines += ["Discussed, but not answered.", "", "## Related quotes (not an answer)", ""]
+            for q in answer.related:
+                lines += [f"> {q.text}", ">", f"> — {', '.join(citation(q))}", ""]
+        else:
+            lines += ["Not found in these transcripts."]
+        lines += ["", "## Related passages", ""]
         for p in answer.passages:
             lines += [f"> {p.text}", ">", f"> — {', '.join(citation(p))}", ""]
         return "\n".join(lines)

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-ASK_KEYS = {"question", "answerable", "answer", "quotes", "passages"}
+ASK_KEYS = {
+    "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence", "related"
+}  # fmt: skip
 QaCli = Callable[..., subprocess.CompletedProcess[str]]
 Verbatim = Callable[[Any, Path], int]
 

@@ -1,0 +1,68 @@
+"""Answered, related or not found: does a candidate quote state what was asked, and how sure.
+
+Dense similarity finds the topic; it cannot tell that the quote about a budget is about the
+wrong agency's budget. Two checks, each stated for a class of questions:
+
+- **Focal terms.** A question naming an entity or a quantity ("the budget for the IRS", "the
+  2019 release") is answered only by a quote whose speaker turn mentions it. The focal terms are
+  the question's capitalised words that are neither its first word, a question word, a title nor
+  a speaker's name (whose words are wanted, not what they are about), and its numbers.
+- **Answer type.** A question asking for a count, a year or a city (`qa.answertype`, the types
+  checked strictly) is answered only by a quote that holds one.
+
+A question whose closest quotes are on topic (above the abstention threshold) but fail a check is
+`related`: the passages are shown, labelled as related reading, never as the answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection, Iterable
+
+from qa.settings import CalibrationSettings
+from qa.sparse import tokenize
+
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*")
+_NUMBER = re.compile(r"(?<![\w.,])\d[\d,.]*\d|(?<![\w.,])\d(?![\w])")
+# Capitalised in a question without naming anything in particular: question and function words,
+# titles and roles, and words that are capitalised by convention (days, "I").
+_NOT_FOCAL_WORDS = """
+    a an the and or but of in on at to for from by with about as is are was were be been do does
+    did has have had will would can could should may might must shall what which who whom whose
+    when where why how whether if according after before during since until while so then than
+    i i'm i've i'd you he she we they it this that these those there here his her their our its
+    my your mr mrs ms dr sir madam president vice secretary minister prime senator governor mayor
+    ambassador general chairman chair ceo press speaker director deputy administrator leader
+    spokesperson host guest interviewer reporter journalist moderator q a.m p.m okay yes no
+    monday tuesday wednesday thursday friday saturday sunday
+"""
+_NOT_FOCAL = frozenset(_NOT_FOCAL_WORDS.split())
+
+
+def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
+    """The question's focal words (see the module doc) and numbers, as BM25 tokens (stems)."""
+    skip = {n.casefold() for n in named}
+    out: set[str] = set()
+    for m in _CAPITALISED.finditer(question):
+        if m.start() == len(question) - len(question.lstrip()):
+            continue  # the first word is capitalised because it is first
+        word = m.group(0).rstrip(".'’-")
+        folded = word.casefold().removesuffix("'s").removesuffix("’s")
+        if folded in _NOT_FOCAL or folded in skip or len(folded) < 2:
+            continue
+        out.update(t for t in tokenize(word) if t not in _NOT_FOCAL and t not in skip)
+    for m in _NUMBER.finditer(question):
+        out.update(tokenize(m.group(0)))
+    return frozenset(out)
+
+
+def mentions(tokens: Collection[str], terms: frozenset[str]) -> bool:
+    """Some focal term is among `tokens` (`qa.sparse.tokenize` of a text)."""
+    return not terms or any(t in tokens for t in terms)
+
+
+def confidence(cal: CalibrationSettings, top: float, second: float, *, failed: bool) -> float:
+    """The chance that the first quote answers the question (a logistic fit on the dev sets)."""
+    z = cal.bias + cal.score * top + cal.margin * (top - second) + cal.failed * failed
+    return 1.0 / (1.0 + math.exp(-z))
