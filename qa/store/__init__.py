@@ -11,6 +11,7 @@ from qa.errors import InvalidInput
 from qa.settings import Settings
 from qa.store.base import IndexData, IndexStore, VectorIndex
 from qa.store.manifest import FORMAT_VERSION, DocEntry, Manifest
+from qa.store.queue import WorkQueue
 
 __all__ = [
     "FORMAT_VERSION",
@@ -22,6 +23,7 @@ __all__ = [
     "VectorIndex",
     "describe",
     "open_store",
+    "work_queue",
 ]
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://")
@@ -62,3 +64,13 @@ def describe(store: IndexStore) -> Backend:
         return Backend("files")
     schema_version = getattr(store, "schema_version", None)
     return Backend(str(name), schema_version() if callable(schema_version) else None)
+
+
+def work_queue(store: IndexStore) -> WorkQueue | None:
+    """The store's work queue for parallel indexing (qa.work), None if it has none (files)."""
+    if getattr(store, "backend", "files") != "postgresql":
+        return None
+    from qa.store.postgres.queue import PgQueue
+    from qa.store.postgres.store import PgStore
+
+    return PgQueue(store) if isinstance(store, PgStore) else None

@@ -40,9 +40,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX qa_documents_doc ON qa_documents (doc_id);
     CREATE TABLE qa_chunks (
-        cid bigserial PRIMARY KEY,
         doc_key bigint NOT NULL REFERENCES qa_documents (key) ON DELETE CASCADE,
         local int NOT NULL,               -- the chunk's id within its document
+        -- doc_key << 20 | local (qa.store.postgres.vectors): positions map to rows and back.
+        cid bigint GENERATED ALWAYS AS (doc_key * 1048576 + local) STORED PRIMARY KEY,
         dim int NOT NULL,                 -- HNSW indexes are per dimension (partial, on a cast)
         speaker text,
         date text,
@@ -52,9 +53,9 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (doc_key, local)
     );
     CREATE TABLE qa_questions (
-        cid bigserial PRIMARY KEY,
         doc_key bigint NOT NULL REFERENCES qa_documents (key) ON DELETE CASCADE,
         local int NOT NULL,
+        cid bigint GENERATED ALWAYS AS (doc_key * 1048576 + local) STORED PRIMARY KEY,
         dim int NOT NULL,
         embedding vector NOT NULL,
         UNIQUE (doc_key, local)
@@ -75,6 +76,8 @@ MIGRATIONS: tuple[str, ...] = (
         state text NOT NULL DEFAULT 'open',
         model text NOT NULL,
         chunking jsonb NOT NULL,
+        keep jsonb NOT NULL,              -- doc id → manifest entry of the unchanged documents
+        skipped jsonb NOT NULL,           -- doc id → why the scan could not index it
         created timestamptz NOT NULL DEFAULT now()
     );
     CREATE TABLE qa_jobs (
@@ -104,7 +107,9 @@ def applied(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     return int(got[0]) if got else 0  # type: ignore[call-overload]
 
 
-def migrate(conn: psycopg.Connection[tuple[object, ...]], target: int = SCHEMA_VERSION) -> list[int]:
+def migrate(
+    conn: psycopg.Connection[tuple[object, ...]], target: int = SCHEMA_VERSION
+) -> list[int]:
     """Apply the migrations up to `target`, each in its own transaction; returns those applied.
 
     Under an advisory lock, so two processes migrating at once apply each migration once.

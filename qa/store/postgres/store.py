@@ -148,6 +148,16 @@ class PgStore:
         with self.connection() as conn:
             return schema.applied(conn)
 
+    def migrate(self, target: int = schema.SCHEMA_VERSION) -> tuple[int, list[int]]:
+        """Apply the migrations up to `target` (`qa db migrate`), on a connection of its own:
+        the pool refuses a database whose schema is behind. Returns (version now, applied)."""
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=30) as conn:
+                done = schema.migrate(conn, target)
+                return schema.applied(conn), done
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot migrate {redact(self.url)}: {exc}") from exc
+
     def close(self) -> None:
         self._pool.close()
         self._opened = False
@@ -240,7 +250,9 @@ class PgStore:
             sentence_texts=texts,
             sentence_vectors=segment.concat([p.sentence_vectors for _, p in parts], dim),
             context_vectors=segment.concat([p.context_vectors for _, p in parts], dim),
-            chunk_store=PgVectors(self, "qa_chunks", dim, doc_keys, [len(p.chunks) for _, p in parts]),
+            chunk_store=PgVectors(
+                self, "qa_chunks", dim, doc_keys, [len(p.chunks) for _, p in parts]
+            ),
             question_store=PgVectors(
                 self, "qa_questions", dim, doc_keys, [len(p.question_chunks) for _, p in parts]
             ),
@@ -440,7 +452,9 @@ class PgLock:
         try:
             conn: Conn = psycopg.connect(self._store.url, autocommit=True)
         except psycopg.Error as exc:
-            raise StorageError(f"cannot reach the database {redact(self._store.url)}: {exc}") from exc
+            raise StorageError(
+                f"cannot reach the database {redact(self._store.url)}: {exc}"
+            ) from exc
         deadline = time.monotonic() + self._timeout
         while True:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (schema.WRITER_LOCK,)).fetchone()

@@ -35,7 +35,8 @@ def cids_of(keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
     local = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
         np.cumsum(counts) - counts, counts
     )
-    return np.repeat(keys.astype(np.int64), counts) << LOCAL_BITS | local
+    out: np.ndarray = np.repeat(keys.astype(np.int64), counts) << LOCAL_BITS | local
+    return out
 
 
 class PgVectors:
@@ -52,6 +53,7 @@ class PgVectors:
         self._cids = cids_of(self._keys, counts_a)
         bases = np.cumsum(counts_a) - counts_a
         self._base_of = dict(zip(self._keys.tolist(), bases.tolist(), strict=True))
+        self._key_list = self._keys.tolist()
         self.exact_among = EXACT_AMONG
 
     @property
@@ -79,7 +81,7 @@ class PgVectors:
         return scores[:, :width], ids[:, :width]
 
     def _position(self, cid: int) -> int:
-        return self._base_of[cid >> LOCAL_BITS] + (cid & ((1 << LOCAL_BITS) - 1))
+        return int(self._base_of[cid >> LOCAL_BITS]) + (cid & ((1 << LOCAL_BITS) - 1))
 
     def _one(self, q: np.ndarray, k: int, wanted: np.ndarray | None) -> list[tuple[int, float]]:
         if wanted is not None and len(wanted) == 0:
@@ -98,7 +100,8 @@ class PgVectors:
             f"SELECT cid, embedding::vector({self._dim}) <#> %(q)s::vector({self._dim}) AS d"
             f" FROM {self._table} WHERE dim = {self._dim} AND {where} ORDER BY d LIMIT %(k)s"
         )
-        params = {"q": q, "k": k, "keys": self._keys, "cids": wanted}
+        # Lists: pgvector adapts every numpy array as a vector.
+        params = {"q": q, "k": k, "keys": self._key_list, "cids": _ints(wanted)}
         rows = self._store.fetch(query, params)
         # relaxed_order: the iterative scan may return rows slightly out of order.
         return sorted(((int(c), -float(d)) for c, d in rows), key=lambda r: -r[1])
@@ -110,8 +113,12 @@ class PgVectors:
             f"SELECT cid, embedding <#> %(q)s::vector AS d FROM {self._table}"
             " WHERE cid = ANY(%(cids)s) ORDER BY d LIMIT %(k)s"
         )
-        rows = self._store.fetch(query, {"q": q, "k": k, "cids": wanted})
+        rows = self._store.fetch(query, {"q": q, "k": k, "cids": _ints(wanted)})
         return [(int(c), -float(d)) for c, d in rows]
+
+
+def _ints(a: np.ndarray | None) -> list[int] | None:
+    return None if a is None else [int(x) for x in a.tolist()]
 
 
 class PgCache(EmbeddingCache):
