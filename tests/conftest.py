@@ -168,7 +168,16 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # Short: the server's Unix socket lives in this folder (a path limit of ~100 bytes).
     folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
     server = embedded.get_server(folder, cleanup_mode="delete")
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        # A throw-away server: durability costs time and buys nothing here.
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}".encode())
+        conn.execute("SELECT pg_reload_conf()")
     yield server
+    # Immediate: no shutdown checkpoint of databases about to be deleted.
+    embedded.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=folder, user=server.system_user)
     server.cleanup()
 
 

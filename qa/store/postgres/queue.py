@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from qa.debug import pause_point
 from qa.errors import StorageError
 from qa.store.manifest import DocEntry, SkippedEntry
 from qa.store.postgres.store import Conn, PgStore, _configure, redact
@@ -36,6 +37,7 @@ class PgClaim:
     def done(self, part: DocPart) -> DocEntry:
         name, data = encode(part)
         self._store.write_in(self._conn, part, name, len(data))
+        pause_point("document-written")  # tests kill a worker here, its rows uncommitted
         self._conn.execute(
             "UPDATE qa_jobs SET state = 'done', name = %s, size = %s, worker = %s"
             " WHERE run = %s AND doc_id = %s",

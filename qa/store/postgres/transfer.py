@@ -90,7 +90,7 @@ def read_full(db: PgStore, name: str) -> DocPart:
         got = db.fetch(f"SELECT embedding FROM {table} WHERE doc_key = %s ORDER BY local", (key,))
         if not got:
             return np.zeros((0, dim), dtype=np.float32)
-        return np.vstack([np.asarray(v, dtype=np.float32) for (v,) in got])
+        return np.vstack([np.asarray(v.to_numpy(), dtype=np.float32) for (v,) in got])
 
     return replace(
         part,
