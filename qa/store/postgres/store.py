@@ -62,9 +62,9 @@ def redact(url: str) -> str:
     return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
 
 
-def _configure(conn: Conn) -> None:
+def _configure(conn: Conn, ef_search: int = EF_SEARCH) -> None:
     register_vector(conn)
-    conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+    conn.execute(f"SET hnsw.ef_search = {int(ef_search)}".encode())
     # Rows a filter (or another version's documents) rejects do not cost the top k.
     conn.execute("SET hnsw.iterative_scan = relaxed_order")
 
@@ -74,8 +74,16 @@ class PgStore:
 
     backend = "postgresql"
 
-    def __init__(self, url: str, *, source_dir: Path | None = None, pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        source_dir: Path | None = None,
+        pool_size: int = 4,
+        ef_search: int = EF_SEARCH,
+    ) -> None:
         self.url = url
+        self.ef_search = ef_search
         self._source_dir = source_dir  # where a text format's canonical text is read when written
         self._pool = ConnectionPool(
             url,
@@ -90,7 +98,7 @@ class PgStore:
 
     # -- connections ----------------------------------------------------------------------
     def _configure_new(self, conn: Conn) -> None:
-        _configure(conn)
+        _configure(conn, self.ef_search)
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
