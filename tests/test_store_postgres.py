@@ -205,7 +205,7 @@ def test_filtered_search_is_exact_on_both_paths(tmp_path: Path, pg_url: str) -> 
     vectors = np.vstack([np.asarray(v.to_numpy(), dtype=np.float32) for (v,) in rows])
     scores = vectors[among] @ query[0]
     truth = set(among[np.argsort(-scores, kind="stable")[:10]].tolist())
-    for exact_among in (10_000, 0):  # the exact scan, then HNSW with the filter
+    for exact_among in (10_000, 0):  # the exact scan, then the filtered over-fetch
         store.exact_among = exact_among  # type: ignore[attr-defined]
         s, ids = store.search(query, 10, among)
         assert set(ids[0].tolist()) <= set(among.tolist())

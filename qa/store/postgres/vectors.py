@@ -10,8 +10,8 @@ Search paths (docs/benchmarks.md has the measured trade-off):
   documents, with pgvector's iterative scan so the restriction never starves the top k;
 - a filter admitting few rows (`among`, up to `exact_among`): an exact scan of those rows by
   primary key, ordered by the true inner product;
-- a filter admitting many: HNSW with the filter and the iterative scan, then exact if it came
-  back short.
+- a filter admitting many: the unfiltered HNSW top few × k, filtered in process, growing until
+  k pass (`overfetch`), else exact.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from qa.store.postgres.store import PgStore
 
 LOCAL_BITS = 20  # a document holds fewer than 2**20 chunks (and question keys)
-EXACT_AMONG = 20_000  # up to this many admitted rows, a filtered search is exact (see above)
+EXACT_AMONG = 5_000  # up to this many admitted rows, a filtered search is exact (see above)
 
 
 def cids_of(keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -73,7 +73,7 @@ class PgVectors:
             return scores[:, :0], ids[:, :0]
         wanted = None if among is None else self._cids[np.asarray(among, dtype=np.int64)]
         for row, q in enumerate(np.asarray(queries, dtype=np.float32)):
-            found = self._one(q, k, wanted)
+            found = self._one(q, k, wanted, None if among is None else np.asarray(among, np.int64))
             for j, (cid, score) in enumerate(found[:k]):
                 ids[row, j] = self._position(cid)
                 scores[row, j] = score
@@ -83,15 +83,32 @@ class PgVectors:
     def _position(self, cid: int) -> int:
         return int(self._base_of[cid >> LOCAL_BITS]) + (cid & ((1 << LOCAL_BITS) - 1))
 
-    def _one(self, q: np.ndarray, k: int, wanted: np.ndarray | None) -> list[tuple[int, float]]:
-        if wanted is not None and len(wanted) == 0:
+    def _one(
+        self, q: np.ndarray, k: int, wanted: np.ndarray | None, among: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        if wanted is None or among is None:
+            return self.hnsw(q, k, None)
+        if len(wanted) == 0:
             return []
-        if wanted is not None and len(wanted) <= self.exact_among:
+        if len(wanted) <= self.exact_among:
             return self.exact(q, k, wanted)
-        found = self.hnsw(q, k, wanted)
-        if wanted is not None and len(found) < min(k, len(wanted)):
-            return self.exact(q, k, wanted)  # the iterative scan hit its bound
-        return found
+        return self.overfetch(q, k, among) or self.exact(q, k, wanted)
+
+    def overfetch(self, q: np.ndarray, k: int, among: np.ndarray) -> list[tuple[int, float]]:
+        """A broad filter: the unfiltered HNSW top `limit` (limit ≈ 2k / the admitted share),
+        filtered here, the limit growing until k pass; [] if they never do (then: exact).
+
+        Passing tens of thousands of ids to SQL costs more than the search (the planner then
+        scans them exactly: docs/benchmarks.md), and a broad filter admits most of the top."""
+        admitted = np.zeros(len(self._cids), dtype=bool)
+        admitted[among] = True
+        limit = min(len(self._cids), max(4 * k, int(2 * k * len(self._cids) / len(among))))
+        for _ in range(3):
+            hits = [(c, s) for c, s in self.hnsw(q, limit, None) if admitted[self._position(c)]]
+            if len(hits) >= k or limit >= len(self._cids):
+                return hits[:k]
+            limit = min(len(self._cids), limit * 4)
+        return []
 
     def hnsw(self, q: np.ndarray, k: int, wanted: np.ndarray | None) -> list[tuple[int, float]]:
         """Top k through the HNSW index (approximate), optionally among `wanted` row ids."""
