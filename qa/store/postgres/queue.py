@@ -20,7 +20,7 @@ from psycopg.types.json import Jsonb
 from qa.debug import pause_point
 from qa.errors import StorageError
 from qa.store.manifest import DocEntry, SkippedEntry
-from qa.store.postgres.store import Conn, PgStore, _configure, redact
+from qa.store.postgres.store import Conn, PgStore, configure_connection, redact
 from qa.store.queue import Job, JobResult, Run
 from qa.store.segment import DocPart, encode
 
@@ -118,7 +118,7 @@ class PgQueue:
                 f"cannot reach the database {redact(self._store.url)}: {exc}"
             ) from exc
         try:
-            _configure(conn)
+            configure_connection(conn)
             with conn.transaction():
                 row = conn.execute(
                     "SELECT run, doc_id, sha256, meta_sha256 FROM qa_jobs"

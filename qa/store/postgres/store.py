@@ -15,10 +15,12 @@ as the files backend (qa.store.files), in tables (qa.store.postgres.schema).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -47,7 +49,7 @@ HNSW_EF_CONSTRUCTION = 64
 EF_SEARCH = 100
 Conn = psycopg.Connection[tuple[Any, ...]]
 
-_DOC_COLUMNS = (
+DOC_COLUMNS = (
     "name, key, doc_id, sha256, dim, records::text, canonical, binary_source,"
     " sentence_vectors, context_vectors, text_keys"
 )
@@ -62,7 +64,7 @@ def redact(url: str) -> str:
     return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
 
 
-def _configure(conn: Conn, ef_search: int = EF_SEARCH) -> None:
+def configure_connection(conn: Conn, ef_search: int = EF_SEARCH) -> None:
     register_vector(conn)
     conn.execute(f"SET hnsw.ef_search = {int(ef_search)}".encode())
     # Rows a filter (or another version's documents) rejects do not cost the top k.
@@ -98,7 +100,7 @@ class PgStore:
 
     # -- connections ----------------------------------------------------------------------
     def _configure_new(self, conn: Conn) -> None:
-        _configure(conn, self.ef_search)
+        configure_connection(conn, self.ef_search)
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
@@ -211,10 +213,10 @@ class PgStore:
             missing = [n for n in names if n not in have or n not in keys]
             if missing:
                 rows = conn.execute(
-                    f"SELECT {_DOC_COLUMNS} FROM qa_documents WHERE name = ANY(%s)".encode(),
+                    f"SELECT {DOC_COLUMNS} FROM qa_documents WHERE name = ANY(%s)".encode(),
                     (missing,),
                 ).fetchall()
-                have.update({row[0]: _part(row) for row in rows})
+                have.update({row[0]: part_of_row(row) for row in rows})
         parts: list[tuple[str, DocPart]] = []
         for doc_id in sorted(manifest.documents):
             entry = manifest.documents[doc_id]
@@ -350,8 +352,6 @@ class PgStore:
             text = read_source_text(self._source_dir / part.doc_id)
         except (QAError, OSError):
             return None, False
-        import hashlib
-
         ok = hashlib.sha256(text.encode("utf-8")).hexdigest() == part.sha256
         return (text if ok else None), False
 
@@ -497,7 +497,7 @@ def _array(blob: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4").reshape(-1, dim) if dim else np.zeros((0, 0), "<f4")
 
 
-def _part(row: tuple[Any, ...]) -> DocPart:
+def part_of_row(row: tuple[Any, ...]) -> DocPart:
     """A document back from its `qa_documents` row (chunk and question vectors stay in the
     database: searches run there)."""
     _, _, doc_id, sha, dim, records_text, canonical, _, sv, cv, keys = row
@@ -526,8 +526,6 @@ def _slim(part: DocPart) -> DocPart:
     live in the database), whether it was just written or read."""
     if not len(part.chunk_vectors) and not len(part.question_vectors):
         return part
-    from dataclasses import replace
-
     empty = np.zeros((0, part.sentence_vectors.shape[1] if part.sentence_vectors.ndim == 2 else 0))
     return replace(part, chunk_vectors=empty, question_vectors=empty)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from qa.errors import IndexMissing, StorageError
 from qa.models import TransferReport
 from qa.store.files import CACHE_FILE, IndexDir
-from qa.store.postgres.store import PgStore
+from qa.store.postgres.store import DOC_COLUMNS, PgStore, part_of_row
 from qa.store.segment import DocPart
 
 _CACHE_BATCH = 5_000
@@ -75,15 +76,11 @@ def export_files(db: PgStore, folder: Path, *, lock_timeout: float) -> TransferR
 def read_full(db: PgStore, name: str) -> DocPart:
     """A stored document with its chunk and question vectors, as the files backend writes it
     (a text format's canonical text is its file there, not part of the segment)."""
-    from dataclasses import replace
-
-    from qa.store.postgres.store import _DOC_COLUMNS, _part
-
-    rows = db.fetch(f"SELECT {_DOC_COLUMNS} FROM qa_documents WHERE name = %s", (name,))
+    rows = db.fetch(f"SELECT {DOC_COLUMNS} FROM qa_documents WHERE name = %s", (name,))
     if not rows:
         raise StorageError(f"stored document {name} is missing from the database")
     row = rows[0]
-    part = _part(row)
+    part = part_of_row(row)
     key, dim, binary = int(row[1]), int(row[4]), bool(row[7])
 
     def vectors(table: str) -> np.ndarray:
