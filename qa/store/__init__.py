@@ -45,7 +45,7 @@ def open_store(settings: Settings) -> IndexStore:
     except ImportError as exc:
         raise InvalidInput(
             f"QA_STORE names a database but its driver is missing ({exc.name}): "
-            "pip install 'qa[postgres]'"
+            "pip install 'psycopg[binary]' psycopg-pool pgvector"
         ) from exc
     return PgStore(url, source_dir=settings.source_dir)
 
