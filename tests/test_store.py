@@ -28,6 +28,17 @@ def service(tmp_path: Path) -> QAService:
     )
 
 
+@pytest.fixture(params=["files", "postgres"])
+def any_service(request: pytest.FixtureRequest, tmp_path: Path) -> QAService:
+    """The same behaviour from either backend (#17): the files under index/, or PostgreSQL."""
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    store = request.getfixturevalue("pg_url") if request.param == "postgres" else ""
+    return QAService(
+        Settings(source_dir=tmp_path / "seeds", index_dir=tmp_path / "index", store=store),
+        embedder=HashEmbedder(),
+    )
+
+
 def test_chunks_stay_inside_turns_with_exact_offsets() -> None:
     for path in sorted(SEEDS.glob("*.txt")):
         doc = read_transcript(path, SEEDS)
@@ -65,7 +76,8 @@ def test_save_load_roundtrip_and_pruning(service: QAService) -> None:
     assert (service.settings.index_dir / "versions" / current / "manifest.json").is_file()
 
 
-def test_another_model_is_refused(service: QAService) -> None:
+def test_another_model_is_refused(any_service: QAService) -> None:
+    service = any_service
     service.build()
     other = QAService(service.settings, embedder=HashEmbedder(dim=32, name="other-model"))
     with pytest.raises(IndexIncompatible, match="rebuild it with `qa index build`"):
@@ -86,7 +98,8 @@ def test_missing_index(tmp_path: Path) -> None:
         QAService(Settings(index_dir=tmp_path / "none"), embedder=HashEmbedder()).load()
 
 
-def test_pending_changes_by_content_hash(service: QAService) -> None:
+def test_pending_changes_by_content_hash(any_service: QAService) -> None:
+    service = any_service
     service.build()
     src = service.settings.source_dir
     assert not any(service.pending_changes().values())
@@ -104,7 +117,8 @@ def test_pending_changes_by_content_hash(service: QAService) -> None:
 # -- more of the store's contract ------------------------------------------------------------
 
 
-def test_loaded_index_equals_the_built_one(service: QAService) -> None:
+def test_loaded_index_equals_the_built_one(any_service: QAService) -> None:
+    service = any_service
     report = service.build()
     built = service.index
     fresh = QAService(service.settings, embedder=HashEmbedder())
@@ -127,6 +141,8 @@ def test_loaded_index_equals_the_built_one(service: QAService) -> None:
         "model": "hash-bow",
         "version": report.version,
         "stale": False,
+        "backend": "postgresql" if service.settings.store else "files",
+        "schema_version": 2 if service.settings.store else None,
     }
     assert [d.doc_id for d in fresh.documents()] == [
         "000_c8b093dbc246d9b3.txt",

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from qa.cli import db, index, query, serve
 from qa.cli import eval as eval_cmd
-from qa.cli import index, query, serve
 from qa.cli.index import EXIT_PROBLEMS
 from qa.cli.output import error, show_help
 from qa.errors import QAError
@@ -23,6 +23,8 @@ app.add_typer(index.app, name="index")
 query.register(app)
 app.command()(serve.serve)
 app.command("eval")(eval_cmd.evaluate)
+app.add_typer(db.app, name="db")  # #17: the database store
+app.command("worker")(db.worker)
 
 __all__ = ["EXIT_PROBLEMS", "app", "main"]
 

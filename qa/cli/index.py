@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qa.cli.options import IndexOpt, JsonOpt, SourceOpt, open_service
+from qa.cli.options import IndexOpt, JsonOpt, SourceOpt, StoreOpt, open_service
 from qa.cli.output import error, print_json, show_help, warn
 from qa.errors import QAError
 from qa.models import dump
@@ -47,13 +47,14 @@ def build(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Index every transcript in the source folder (default seeds/) into a new version.
 
     The same as `qa index update` from an empty index; texts embedded before still come from the
     embedding cache (index/cache/).
     """
-    svc = open_service(source, index, indexing=True)
+    svc = open_service(source, index, indexing=True, store=store)
     with ProgressBar(quiet or as_json) as bar:
         report = svc.build(progress=bar, strict=strict)
     print_report(report, as_json)
@@ -67,9 +68,10 @@ def update(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     strict: StrictOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Add new transcripts, re-index changed ones, drop deleted ones (by content hash)."""
-    svc = open_service(source, index, indexing=True)
+    svc = open_service(source, index, indexing=True, store=store)
     with ProgressBar(quiet or as_json) as bar:
         report = svc.update(progress=bar, strict=strict)
     print_report(report, as_json)
@@ -114,9 +116,14 @@ def watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = F
 
 
 @app.command("status")
-def status(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+def status(
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
     """Documents, chunks, model, size on disk, last update, and unindexed changes in the source."""
-    info = dump(open_service(source, index).index_info())
+    info = dump(open_service(source, index, store=store).index_info())
     if as_json:
         print_json(info)
         return

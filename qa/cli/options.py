@@ -20,6 +20,10 @@ SourceOpt = Annotated[
 ]
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index folder [QA_INDEX_DIR]")]  # noqa: UP045
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of text")]
+StoreOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--store", help="postgresql://… database instead of the index folder [QA_STORE]"),
+]
 
 # The query options of `ask` and `search`.
 ModeOpt = Annotated[
@@ -51,6 +55,7 @@ def open_service(
     mode: str | None = None,
     *,
     indexing: bool = False,
+    store: str | None = None,
 ) -> QAService:
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
@@ -58,6 +63,8 @@ def open_service(
         overrides["source_dir"] = source
     if index is not None:
         overrides["index_dir"] = index
+    if store is not None:
+        overrides["store"] = store
     settings = load_settings(**overrides)
     if indexing and settings.embed_threads is None:
         # An index command embeds large batches with no requests to serve: every core helps
