@@ -9,7 +9,9 @@ over this; each part below has one job:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 from qa.answertype import places
 from qa.embed import Embedder, load_embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
+from qa.indexproc import IndexProcess
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -42,7 +45,15 @@ NO_FILTERS = Filters()
 
 
 class QAService:
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        *,
+        update_process: bool = False,
+    ) -> None:
+        """`update_process`: run updates in a child process (qa.indexproc; what `qa serve`
+        does), unless `embedder` is given (a child could not share it)."""
         self.settings = settings or load_settings()
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
@@ -58,6 +69,11 @@ class QAService:
         )
         self.texts = SourceTexts(self.source)
         self.searcher = Searcher(s, self.live, lambda: self.embedder, self.texts)
+        self._process = (
+            IndexProcess(s, current=self.store.current)
+            if update_process and embedder is None
+            else None
+        )
 
     @property
     def embedder(self) -> Embedder:
@@ -77,6 +93,8 @@ class QAService:
         """Load the model, the live version and the place list now (server start-up)."""
         _ = self.embedder
         places()  # 50 ms, otherwise on the first "which city" question
+        if self._process is not None:
+            self._process.start()
         return self.live.load()
 
     # -- questions ------------------------------------------------------------------------
@@ -102,11 +120,7 @@ class QAService:
         if not folder.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {folder}")
         with self.indexer.locked():
-            self.source.clean()
-            report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
-        if report.written:
-            UPDATE_SECONDS.observe(report.seconds)
-        return report
+            return self._update_locked(full=full, progress=progress, strict=strict)
 
     def check_index(self, *, update: bool, notify: Callable[[str], None] | None = None) -> bool:
         """Before serving: whether the index was missing or stale. When `update`, bring it up to
@@ -157,12 +171,36 @@ class QAService:
                 self.source.undo(undo)
                 raise
 
-    def _update_locked(self) -> UpdateReport:
+    def _update_locked(
+        self, *, full: bool = False, progress: Progress | None = None, strict: bool = False
+    ) -> UpdateReport:
         self.source.clean()
-        report = self.indexer.update_locked(self.settings.source_dir)
+        folder = self.settings.source_dir
+        if self._process is None or progress is not None:
+            report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
+        else:
+            report = self._process.update_locked(folder, full=full, strict=strict)
+            started = time.perf_counter()
+            self.live.refresh(report.version)  # reads only the documents the child wrote
+            spent = time.perf_counter() - started
+            report = dataclasses.replace(
+                report,
+                seconds=report.seconds + spent,
+                phases={**report.phases, "reload": spent},
+            )
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
         return report
+
+    @property
+    def indexing_pid(self) -> int | None:
+        """The indexing process's id while one runs (diagnostics)."""
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop the indexing process, if one runs (it starts again when needed)."""
+        if self._process is not None:
+            self._process.close()
 
     def _indexed(self) -> set[str]:
         """Documents of the live version (call under the lock: the manifest is authoritative;
