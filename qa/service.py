@@ -9,17 +9,22 @@ over this; each part below has one job:
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qa.answertype import places
 from qa.embed import Embedder, load_embedder
-from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
-from qa.indexproc import IndexProcess
+from qa.errors import (
+    IndexIncompatible,
+    IndexMissing,
+    IngestError,
+    NotFound,
+    QAError,
+    StorageError,
+)
+from qa.indexproc import IndexProcess, IndexProcessDied
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -35,7 +40,7 @@ from qa.models import (
 )
 from qa.searcher import Searcher
 from qa.settings import Settings, load_settings
-from qa.source import SourceFolder, SourceTexts
+from qa.source import SourceFolder, SourceTexts, Undo
 from qa.store import IndexData, open_store
 from qa.update import Indexer, Progress
 
@@ -69,11 +74,7 @@ class QAService:
         )
         self.texts = SourceTexts(self.source)
         self.searcher = Searcher(s, self.live, lambda: self.embedder, self.texts)
-        self._process = (
-            IndexProcess(s, current=self.store.current)
-            if update_process and embedder is None
-            else None
-        )
+        self._process = IndexProcess(s, QAService) if update_process and embedder is None else None
 
     @property
     def embedder(self) -> Embedder:
@@ -119,6 +120,8 @@ class QAService:
         folder = self.settings.source_dir
         if not folder.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {folder}")
+        if self._process is not None and progress is None:
+            return self._in_child(lambda p: p.update(full=full, strict=strict), None)
         with self.indexer.locked():
             return self._update_locked(full=full, progress=progress, strict=strict)
 
@@ -150,6 +153,9 @@ class QAService:
         the update then fails, the folder is put back as it was.
         """
         doc_id = self.source.check_upload(name, data)
+        if self._process is not None:
+            before = self.source.snapshot(doc_id)
+            return doc_id, self._in_child(lambda p: p.add_document(name, data), before)
         with self.indexer.locked():
             undo = self.source.write(doc_id, data)
             try:
@@ -161,6 +167,9 @@ class QAService:
     def delete_document(self, doc_id: str) -> UpdateReport:
         """Remove a transcript from the source folder and from the index, or change nothing."""
         self.source.path_of(doc_id)  # NotFound for anything but a transcript in the folder
+        if self._process is not None:
+            before = self.source.snapshot(doc_id)
+            return self._in_child(lambda p: p.delete_document(doc_id), before)
         with self.indexer.locked():
             undo = self.source.delete(doc_id)
             if undo is None and doc_id not in self._indexed():
@@ -171,23 +180,34 @@ class QAService:
                 self.source.undo(undo)
                 raise
 
+    def _in_child(
+        self, write: Callable[[IndexProcess], UpdateReport], before: Undo | None
+    ) -> UpdateReport:
+        """Run `write` in the indexing process, then serve the version it made.
+
+        If the process dies, the lock is free again: a version it switched to stays (the
+        change happened; a no-op update reports it); otherwise the source file is put back as
+        `before` held it and the write fails, having changed nothing.
+        """
+        assert self._process is not None
+        version = self.store.current()
+        try:
+            report = write(self._process)
+        except IndexProcessDied as exc:
+            with self.indexer.locked():
+                if self.store.current() != version:
+                    return self._update_locked()
+                self.source.undo(before)
+            raise StorageError(f"{exc.message}; nothing was changed") from exc
+        self.live.refresh(report.version)  # reads only the documents the child wrote
+        return report
+
     def _update_locked(
         self, *, full: bool = False, progress: Progress | None = None, strict: bool = False
     ) -> UpdateReport:
         self.source.clean()
         folder = self.settings.source_dir
-        if self._process is None or progress is not None:
-            report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
-        else:
-            report = self._process.update_locked(folder, full=full, strict=strict)
-            started = time.perf_counter()
-            self.live.refresh(report.version)  # reads only the documents the child wrote
-            spent = time.perf_counter() - started
-            report = dataclasses.replace(
-                report,
-                seconds=report.seconds + spent,
-                phases={**report.phases, "reload": spent},
-            )
+        report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
         return report

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_an_upload_indexed_by_the_child_is_served_by_the_parent(
 
 
 def test_a_dead_child_fails_only_that_update_and_changes_nothing(
-    seeded: Built, tmp_path: Path
+    seeded: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     svc = _service(seeded, tmp_path)
     try:
@@ -78,7 +79,32 @@ def test_a_dead_child_fails_only_that_update_and_changes_nothing(
         assert not (svc.settings.source_dir / "second.txt").exists()  # the write was undone
         assert svc.index.version == version
         assert svc.store.current() == version
-        # The next update starts a new child and works.
+        # Killed in the middle of the write (the file stored, its vectors not yet computed).
+        monkeypatch.setenv("QA_PAUSE_AT", "embedding")  # read by the next child
+        failed: list[BaseException] = []
+
+        def upload() -> None:
+            try:
+                svc.add_document("third.txt", NEW.replace(b"salt", b"glass"))
+            except StorageError as exc:
+                failed.append(exc)
+
+        writer = threading.Thread(target=upload)
+        writer.start()
+        deadline = time.monotonic() + 120
+        while not (svc.settings.source_dir / "third.txt").exists():
+            assert time.monotonic() < deadline and writer.is_alive()
+            time.sleep(0.05)
+        time.sleep(0.5)  # at the pause point: written, locked, not yet embedded
+        pid = svc.indexing_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        writer.join(timeout=60)
+        assert failed and "nothing was changed" in str(failed[0])
+        assert not (svc.settings.source_dir / "third.txt").exists()
+        assert svc.store.current() == version
+        monkeypatch.delenv("QA_PAUSE_AT")
+        # The next write starts a new child and works.
         doc_id, report = svc.add_document("second.txt", NEW.replace(b"salt", b"rock"))
         assert report.doc_ids.added == (doc_id,)
         assert svc.indexing_pid not in (None, pid)
