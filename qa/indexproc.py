@@ -53,7 +53,11 @@ _child: Writer | None = None  # the service inside the child process
 
 
 class IndexProcessDied(StorageError):
-    """The child stopped before answering; whether its write happened is for the caller to see."""
+    """The child stopped before answering; whether its write happened is for the caller to see.
+
+    503: the server is fine and a retry starts a new child."""
+
+    status_code = 503
 
 
 def _start(

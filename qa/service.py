@@ -22,7 +22,6 @@ from qa.errors import (
     IngestError,
     NotFound,
     QAError,
-    StorageError,
 )
 from qa.indexproc import IndexProcess, IndexProcessDied
 from qa.live import LiveIndex
@@ -198,7 +197,7 @@ class QAService:
                 if self.store.current() != version:
                     return self._update_locked()
                 self.source.undo(before)
-            raise StorageError(f"{exc.message}; nothing was changed") from exc
+            raise IndexProcessDied(f"{exc.message}; nothing was changed") from exc
         self.live.refresh(report.version)  # reads only the documents the child wrote
         return report
 

@@ -8,7 +8,7 @@ The seeds are copied and indexed once into a temporary folder. For each mode of
 fresh `qa serve` is started, warmed, and then for `--seconds`:
 
 - `--clients` threads alternate `/ask` and `/search` with distinct questions (no cache hits);
-- one writer uploads a new transcript (~15 KB, turns recombined from corpora/real, so its
+- one writer uploads a new transcript (`--upload-chars`, turns recombined from corpora/real, so its
   sentences are new to the embedding cache), waits for the answer, deletes the one before, and
   starts again after a pause;
 - the RSS of the server and its children is sampled every 0.5 s.
@@ -74,12 +74,12 @@ def turns() -> list[str]:
     return out
 
 
-def transcript(pool: list[str], rng: random.Random, n: int) -> str:
+def transcript(pool: list[str], rng: random.Random, n: int, size: int) -> str:
     """A new transcript: a unique first line, then turns drawn from `pool`, renamed."""
     speakers = ["Reporter", "Interviewer", "Guest", "Host"]
     lines = [f"Soak transcript {n} ({rng.random():.12f})", ""]
-    size = 0
-    while size < 15_000:
+    done = 0
+    while done < size:
         turn = rng.choice(pool)
         body = turn.split(":", 1)[1].strip()
         words = body.split()
@@ -87,24 +87,33 @@ def transcript(pool: list[str], rng: random.Random, n: int) -> str:
         text = " ".join(words)
         lines.append(f"{rng.choice(speakers)}: {text}")
         lines.append("")
-        size += len(text)
+        done += len(text)
     return "\n".join(lines)
 
 
 def tree_rss_mb(pid: int) -> float:
-    """RSS of `pid` and its descendants (an update worker counts), in MB."""
+    """RSS of `pid` and its descendants (the indexing process counts), in MB."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    tree = {pid}
+    grew = True
+    while grew:
+        kids = {p for p, pp in parent.items() if pp in tree} - tree
+        tree |= kids
+        grew = bool(kids)
     total = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
+    for p in tree:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
         except OSError:
             continue
-        todo.extend(int(k) for k in kids)
     return total / 1024
 
 
@@ -199,7 +208,7 @@ def run_mode(
             with httpx.Client(base_url=url, timeout=600, headers=AUTH) as c:
                 while time.monotonic() < stop - 2:
                     name = f"soak-{n:04d}.txt"
-                    body = transcript(pool, rng, n)
+                    body = transcript(pool, rng, n, args.upload_chars)
                     s = time.monotonic()
                     r = c.post("/documents", json={"name": name, "text": body})
                     e = time.monotonic()
@@ -267,7 +276,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--pause", type=float, default=1.0, help="seconds between writes")
+    ap.add_argument("--pause", type=float, default=3.0, help="seconds between writes")
+    ap.add_argument("--upload-chars", type=int, default=6000, help="size of each upload")
     ap.add_argument("--modes", default="inline,process")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
