@@ -51,6 +51,7 @@ def open_service(
     mode: str | None = None,
     *,
     indexing: bool = False,
+    serving: bool = False,
 ) -> QAService:
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
@@ -67,4 +68,6 @@ def open_service(
         if mode not in MODES:
             raise InvalidInput(f"unknown --mode {mode!r} ({', '.join(MODES[:-1])} or {MODES[-1]})")
         settings = settings.with_overrides(retrieval={"mode": mode})
-    return QAService(settings)
+    return QAService(
+        settings, update_process=serving and settings.indexing.server_updates == "process"
+    )
