@@ -61,6 +61,7 @@ class ModeResult:
     upload_s: dict[str, float] = field(default_factory=dict)
     delete_s: dict[str, float] = field(default_factory=dict)
     rss_mb: dict[str, float] = field(default_factory=dict)
+    rss_curve: list[tuple[int, float]] = field(default_factory=list)  # (second, MB) every 10 s
     load_average: str = ""
 
 
@@ -260,6 +261,9 @@ def run_mode(
             "peak": max(v for _, v in rss) if rss else float("nan"),
             "growth_mb_per_min_after_10s": slope_per_min(later),
         }
+        result.rss_curve = [
+            (int(t), round(v)) for t, v in rss if int(t) % 10 == 0 and t - int(t) < 0.5
+        ]
         result.load_average = loadavg()
         return result
     finally:
