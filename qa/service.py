@@ -17,7 +17,14 @@ from typing import Any
 from qa.answertype import places
 from qa.dbadmin import StoreAdmin
 from qa.embed import Embedder, load_embedder
-from qa.errors import IndexIncompatible, IndexMissing, IngestError, NotFound, QAError
+from qa.errors import (
+    IndexIncompatible,
+    IndexMissing,
+    IngestError,
+    NotFound,
+    QAError,
+)
+from qa.indexproc import IndexProcess, IndexProcessDied
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -33,7 +40,7 @@ from qa.models import (
 )
 from qa.searcher import Searcher
 from qa.settings import Settings, load_settings
-from qa.source import SourceFolder, SourceTexts
+from qa.source import SourceFolder, SourceTexts, Undo
 from qa.store import IndexData, describe, open_store
 from qa.update import Indexer, Progress
 
@@ -43,7 +50,15 @@ NO_FILTERS = Filters()
 
 
 class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        *,
+        update_process: bool = False,
+    ) -> None:
+        """`update_process`: run updates in a child process (qa.indexproc; what `qa serve`
+        does), unless `embedder` is given (a child could not share it)."""
         self.settings = settings or load_settings()
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
@@ -59,6 +74,7 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         )
         self.texts = SourceTexts(self.source)
         self.searcher = Searcher(s, self.live, lambda: self.embedder, self.texts)
+        self._process = IndexProcess(s, QAService) if update_process and embedder is None else None
 
     @property
     def embedder(self) -> Embedder:
@@ -78,6 +94,8 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         """Load the model, the live version and the place list now (server start-up)."""
         _ = self.embedder
         places()  # 50 ms, otherwise on the first "which city" question
+        if self._process is not None:
+            self._process.start()
         return self.live.load()
 
     # -- questions ------------------------------------------------------------------------
@@ -102,12 +120,10 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         folder = self.settings.source_dir
         if not folder.is_dir():  # before the lock, which would create the index folder
             raise IngestError(f"source folder not found: {folder}")
+        if self._process is not None and progress is None:
+            return self._in_child(lambda p: p.update(full=full, strict=strict), None)
         with self.indexer.locked():
-            self.source.clean()
-            report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
-        if report.written:
-            UPDATE_SECONDS.observe(report.seconds)
-        return report
+            return self._update_locked(full=full, progress=progress, strict=strict)
 
     def check_index(self, *, update: bool, notify: Callable[[str], None] | None = None) -> bool:
         """Before serving: whether the index was missing or stale. When `update`, bring it up to
@@ -137,6 +153,9 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         the update then fails, the folder is put back as it was.
         """
         doc_id = self.source.check_upload(name, data)
+        if self._process is not None:
+            before = self.source.snapshot(doc_id)
+            return doc_id, self._in_child(lambda p: p.add_document(name, data), before)
         with self.indexer.locked():
             undo = self.source.write(doc_id, data)
             try:
@@ -148,6 +167,9 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
     def delete_document(self, doc_id: str) -> UpdateReport:
         """Remove a transcript from the source folder and from the index, or change nothing."""
         self.source.path_of(doc_id)  # NotFound for anything but a transcript in the folder
+        if self._process is not None:
+            before = self.source.snapshot(doc_id)
+            return self._in_child(lambda p: p.delete_document(doc_id), before)
         with self.indexer.locked():
             undo = self.source.delete(doc_id)
             if undo is None and doc_id not in self._indexed():
@@ -158,12 +180,47 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
                 self.source.undo(undo)
                 raise
 
-    def _update_locked(self) -> UpdateReport:
+    def _in_child(
+        self, write: Callable[[IndexProcess], UpdateReport], before: Undo | None
+    ) -> UpdateReport:
+        """Run `write` in the indexing process, then serve the version it made.
+
+        If the process dies, the lock is free again: a version it switched to stays (the
+        change happened; a no-op update reports it); otherwise the source file is put back as
+        `before` held it and the write fails, having changed nothing.
+        """
+        assert self._process is not None
+        version = self.store.current()
+        try:
+            report = write(self._process)
+        except IndexProcessDied as exc:
+            with self.indexer.locked():
+                if self.store.current() != version:
+                    return self._update_locked()
+                self.source.undo(before)
+            raise IndexProcessDied(f"{exc.message}; nothing was changed") from exc
+        self.live.refresh(report.version)  # reads only the documents the child wrote
+        return report
+
+    def _update_locked(
+        self, *, full: bool = False, progress: Progress | None = None, strict: bool = False
+    ) -> UpdateReport:
         self.source.clean()
-        report = self.indexer.update_locked(self.settings.source_dir)
+        folder = self.settings.source_dir
+        report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
         return report
+
+    @property
+    def indexing_pid(self) -> int | None:
+        """The indexing process's id while one runs (diagnostics)."""
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop the indexing process, if one runs (it starts again when needed)."""
+        if self._process is not None:
+            self._process.close()
 
     def _indexed(self) -> set[str]:
         """Documents of the live version (call under the lock: the manifest is authoritative;

@@ -122,6 +122,19 @@ class AnswerSettings(_Group):
     calibration: CalibrationSettings = CalibrationSettings()
 
 
+ServerUpdates = Literal["process", "inline"]
+
+
+class IndexingSettings(_Group):
+    """How `qa serve` runs the updates that uploads, deletes, /index/update and --watch start."""
+
+    # process: in a child process at lower priority (qa.indexproc), so readers are not stalled;
+    # inline: in the serving process (less memory: no second copy of the model).
+    server_updates: ServerUpdates = "process"
+    nice: Annotated[int, Field(ge=0, le=19)] = 10  # the child's niceness increment
+    threads: Annotated[int, Field(ge=1)] = 1  # the child's model threads
+
+
 def _default_onnx_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "qa" / "onnx"
@@ -148,6 +161,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
+    indexing: IndexingSettings = IndexingSettings()
 
     # FAISS: an exact flat scan below this many vectors per store, IVF over fp16 above
     # (qa.store.ann; recorded in the manifest, applied when a version is loaded).

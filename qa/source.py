@@ -77,6 +77,11 @@ class SourceFolder:
             raise NotFound(f"no document {doc_id!r}")
         return self.root / doc_id
 
+    def snapshot(self, doc_id: str) -> Undo:
+        """How to put the transcript's file back as it is now (before another process's write)."""
+        path = self.path_of(doc_id)
+        return Undo(path, _read_or_none(path) if path.is_file() else None)
+
     def write(self, doc_id: str, data: bytes) -> Undo:
         path = self.path_of(doc_id)
         undo = Undo(path, _read_or_none(path))

@@ -35,7 +35,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = service or QAService(cfg)
+        svc = service or QAService(cfg, update_process=cfg.indexing.server_updates == "process")
         svc.load()  # model + index, once; a missing or incompatible index stops start-up here
         # Which path runs the model (onnx-fp32, or torch when there is no ONNX export): the two
         # give the same answers but differ in start-up time and memory.
@@ -54,6 +54,7 @@ def create_app(
         stop.set()
         if watcher is not None:
             watcher.join(timeout=5)
+        svc.close()
 
     app = FastAPI(
         title="qa",

@@ -56,6 +56,7 @@ def open_service(
     *,
     indexing: bool = False,
     store: str | None = None,
+    serving: bool = False,
 ) -> QAService:
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
@@ -74,4 +75,6 @@ def open_service(
         if mode not in MODES:
             raise InvalidInput(f"unknown --mode {mode!r} ({', '.join(MODES[:-1])} or {MODES[-1]})")
         settings = settings.with_overrides(retrieval={"mode": mode})
-    return QAService(settings)
+    return QAService(
+        settings, update_process=serving and settings.indexing.server_updates == "process"
+    )

@@ -31,7 +31,7 @@ def serve(
     from qa.api import create_app
     from qa.api.server import run
 
-    svc = open_service(source, index)
+    svc = open_service(source, index, serving=True)
     svc.check_index(update=build or watch, notify=lambda msg: typer.echo(f"qa: {msg}", err=True))
     s = svc.settings
     run(create_app(service=svc, watch=watch), host or s.host, port or s.port, s.log_level)

@@ -4,6 +4,7 @@ server killed (-9) in the middle of an index update."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import statistics
 import threading
@@ -36,6 +37,15 @@ def _copy(seeded: Built, tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(seeded.source, source)
     shutil.copytree(seeded.index, index)
     return source, index
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+    return kids
 
 
 def test_sixteen_clients_with_an_upload_and_a_delete(
@@ -98,6 +108,12 @@ def test_sixteen_clients_with_an_upload_and_a_delete(
                 "passages"
             ]
             assert hits[0]["doc_id"] == "atacama.txt"
+        # The writes ran in the server's indexing process, at a lower priority (qa.indexproc).
+        kids = _children(srv.proc.pid)
+        assert kids, "qa serve runs its writes in a child process"
+        assert max(os.getpriority(os.PRIO_PROCESS, k) for k in kids) > os.getpriority(
+            os.PRIO_PROCESS, srv.proc.pid
+        )
     finally:
         srv.stop()
 
