@@ -89,7 +89,10 @@ def test_a_request_past_its_deadline_gets_503_json(built: Settings) -> None:
         r = c.post("/ask", json={"question": "robots"})
         assert r.status_code == 503
         assert r.json()["error"] == "timeout"
-        assert c.get("/health").status_code == 200
+        # The server keeps serving (/health has the same short deadline: on a loaded machine
+        # one attempt may pass it, so a few are allowed).
+        codes = [c.get("/health").status_code for _ in range(5)]
+        assert 200 in codes, codes
 
 
 def test_question_text_stays_out_of_info_logs(
