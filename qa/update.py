@@ -124,7 +124,7 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], 
             meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
             out[doc_id] = (source_hash(path), meta)
         except IngestError as exc:
-            bad[doc_id] = _reason(doc_id, exc.message)
+            bad[doc_id] = skip_reason(doc_id, exc.message)
             if isinstance(exc.__cause__, OSError):
                 io_errors.add(doc_id)
     for path in list_unsupported(source):
@@ -132,7 +132,7 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], 
     return out, bad, io_errors
 
 
-def _reason(doc_id: str, message: str) -> str:
+def skip_reason(doc_id: str, message: str) -> str:
     """An error message without the file name it starts with (the report names the file)."""
     for prefix in (f"{doc_id}: ", f"{doc_id.rsplit('/', 1)[-1]}: "):
         if message.startswith(prefix):
@@ -140,7 +140,7 @@ def _reason(doc_id: str, message: str) -> str:
     return message
 
 
-def _still_skipped(
+def still_skipped(
     previous: dict[str, SkippedEntry], current: dict[str, SourceState]
 ) -> dict[str, SkippedEntry]:
     """Files that failed before and have the same content hash now: not read again."""
@@ -487,7 +487,7 @@ class Indexer:
         # file system) may be back next time: it keeps its entry rather than leaving the index.
         held_back = {d for d in io_errors if previous and d in previous.documents}
         skipped = {d: SkippedEntry(reason=r) for d, r in unreadable.items() if d not in held_back}
-        skipped.update(_still_skipped(old_skipped, current))
+        skipped.update(still_skipped(old_skipped, current))
         readable = {d: h for d, h in current.items() if d not in skipped}
         if previous is not None:
             readable.update({d: indexed_state(previous)[d] for d in held_back})
@@ -535,7 +535,7 @@ class Indexer:
                 doc = read_transcript(source / name, source)
             except IngestError as exc:  # skipped and reported; the others are indexed
                 skipped[name] = SkippedEntry(
-                    sha256=current[name][0], reason=_reason(name, exc.message)
+                    sha256=current[name][0], reason=skip_reason(name, exc.message)
                 )
                 continue
             todo.append(chunk_document(doc.doc_id, doc.text, chunking, doc))
@@ -688,7 +688,7 @@ class Indexer:
         """How the source folder differs from the live index (by content hash)."""
         manifest = self._store.manifest()
         current = scan(source)
-        known_bad = _still_skipped(manifest.skipped, current)  # not pending: skipped
+        known_bad = still_skipped(manifest.skipped, current)  # not pending: skipped
         p = plan({d: h for d, h in current.items() if d not in known_bad}, indexed_state(manifest))
         changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}
         if not same_chunking(manifest, self._settings.chunking):

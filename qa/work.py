@@ -31,8 +31,6 @@ from qa.store import IndexStore, work_queue
 from qa.store.manifest import SkippedEntry
 from qa.store.queue import Run, WorkQueue
 from qa.update import (
-    _reason,
-    _still_skipped,
     cache_model,
     chunk_document,
     embed_missing,
@@ -42,6 +40,8 @@ from qa.update import (
     plan,
     same_chunking,
     scan_sources,
+    skip_reason,
+    still_skipped,
 )
 
 log = logging.getLogger("qa")
@@ -80,7 +80,7 @@ def work(settings: Settings, store: IndexStore, embedder: Callable[[], Embedder]
                 try:
                     doc = read_transcript(source / claim.job.doc_id, source)
                 except IngestError as exc:
-                    claim.skip(_reason(claim.job.doc_id, exc.message))
+                    claim.skip(skip_reason(claim.job.doc_id, exc.message))
                     skipped += 1
                     continue
                 chunked = chunk_document(doc.doc_id, doc.text, settings.chunking, doc)
@@ -109,7 +109,7 @@ def _open_run(
         previous = None  # another model or chunking: everything again (vectors cached)
     old_skipped = previous.skipped if previous else {}
     skipped = {d: SkippedEntry(reason=r) for d, r in unreadable.items()}
-    skipped.update(_still_skipped(old_skipped, current))
+    skipped.update(still_skipped(old_skipped, current))
     readable = {d: h for d, h in current.items() if d not in skipped}
     changes = plan(readable, indexed_state(previous) if previous else {})
     lost = [
