@@ -122,7 +122,9 @@ def load_pg(url: str, x: np.ndarray, speakers: np.ndarray) -> dict[str, Any]:
                 d, local = divmod(i, CHUNKS_PER_DOC)
                 copy.write_row((keys[d], local, DIM, f"s{speakers[i]}", 0, 0, x[i]))
         load_s = time.perf_counter() - t0
-        conn.execute("SET maintenance_work_mem = '2GB'")
+        # The graph must fit in maintenance_work_mem or the build slows by an order of magnitude
+        # (pgvector's notice); ~5 KB per 384-d vector covers vectors plus graph.
+        conn.execute(f"SET maintenance_work_mem = '{max(2048, n * 5 // 1024)}MB'")
         t0 = time.perf_counter()
         store._ensure_hnsw(conn, DIM)  # the backend's own index definition
         build_s = time.perf_counter() - t0
