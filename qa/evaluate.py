@@ -292,6 +292,10 @@ def eval_beir(
     Each corpus document (title, blank line, text) is one transcript; a document's score is its
     best chunk's, so the top `passages` chunks are deduplicated to a document ranking. The index
     is built once (in a temporary folder) and queried in every mode.
+
+    With `settings.store` a database URL, that index is also imported into the database (as
+    `qa db import` does: nothing is embedded twice) and every mode is measured on both backends
+    in the same run, under "modes" (files) and "postgresql". The database must hold no index.
     """
     qrels: dict[str, dict[str, int]] = {}
     for line in (folder / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]:
@@ -304,10 +308,13 @@ def eval_beir(
         for d in _read_jsonl(folder / "corpus.jsonl")
     }
     base = settings or load_settings()
+    database = base.store
     with tempfile.TemporaryDirectory(prefix="qa-beir-") as tmp:
         src, idx = Path(tmp) / "src", Path(tmp) / "index"
         _write_docs(src, corpus)
-        base = base.model_copy(update={"source_dir": src, "index_dir": idx})
+        base = base.model_copy(update={"source_dir": src, "index_dir": idx, "store": ""})
+        if database:
+            _require_empty(service_type(base.model_copy(update={"store": database})))
         wanted: set[str] = set()
         # Per chunk, as the index compares them (the BM25 scope does not change the chunks).
         chunking = base.chunking
@@ -321,20 +328,32 @@ def eval_beir(
         log(f"beir: indexing {len(corpus)} documents ({len(wanted)} texts to embed)…")
         report = first.build()
         log(f"beir: indexed {report.chunks} chunks in {report.seconds:.0f}s")
-        results: dict[str, Any] = {}
+        backends = {"files": base}
+        if database:
+            backends["postgresql"] = base.model_copy(update={"store": database})
+            moved = service_type(backends["postgresql"], embedder=first.embedder).import_index(idx)
+            log(f"beir: imported {moved.chunks} chunks into the database in {moved.seconds:.0f}s")
+        # The query vectors are computed once and shared by every mode and backend.
+        queried = _QueryCache(first.embedder)
+        results: dict[str, dict[str, Any]] = {name: {} for name in backends}
         for mode in modes:
-            svc = service_type(_with_mode(base, mode), embedder=first.embedder)
-            t0 = time.perf_counter()
-            sums = {"ndcg@10": 0.0, "recall@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
-            for qid, rels in qrels.items():
-                ranked = _ranked_docs(svc, queries[qid], passages, 100)
-                sums["ndcg@10"] += _ndcg(ranked, rels, 10)
-                sums["recall@10"] += _recall(ranked, rels, 10)
-                sums["recall@100"] += _recall(ranked, rels, 100)
-                sums["mrr@10"] += _mrr(ranked, rels, 10)
-            results[mode] = {m: round(v / len(qrels), 4) for m, v in sums.items()}
-            results[mode]["seconds"] = round(time.perf_counter() - t0, 1)
-            log(f"beir: {mode}: {results[mode]}")
+            for name, backend in backends.items():
+                svc = service_type(_with_mode(backend, mode), embedder=queried)
+                t0 = time.perf_counter()
+                sums = {"ndcg@10": 0.0, "recall@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+                for qid, rels in qrels.items():
+                    ranked = _ranked_docs(svc, queries[qid], passages, 100)
+                    sums["ndcg@10"] += _ndcg(ranked, rels, 10)
+                    sums["recall@10"] += _recall(ranked, rels, 10)
+                    sums["recall@100"] += _recall(ranked, rels, 100)
+                    sums["mrr@10"] += _mrr(ranked, rels, 10)
+                got = {m: round(v / len(qrels), 4) for m, v in sums.items()}
+                got["seconds"] = round(time.perf_counter() - t0, 1)
+                results[name][mode] = got
+                log(f"beir: {name} {mode}: {got}")
+    extra: dict[str, Any] = {}
+    if database:
+        extra["postgresql"] = results["postgresql"]
     return {
         "dataset": folder.name,
         "split": split,
@@ -344,8 +363,18 @@ def eval_beir(
         "chunking": {"size": base.chunking.size, "overlap": base.chunking.overlap},
         "model": inner.name,
         "index_seconds": round(report.seconds, 1),
-        "modes": results,
+        "modes": results["files"],
+        **extra,
     }
+
+
+def _require_empty(service: QAService) -> None:
+    """A benchmark imports its own index: never over a database that serves one."""
+    if service.store.current() is not None:
+        raise InvalidInput(
+            "qa eval --format beir --store: the database already holds an index; "
+            "give it an empty database to import the benchmark's index into"
+        )
 
 
 def _with_mode(base: Settings, mode: Mode) -> Settings:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qa.cli.options import IndexOpt, JsonOpt, KOpt, SourceOpt, open_service
+from qa.cli.options import IndexOpt, JsonOpt, KOpt, SourceOpt, StoreOpt, open_service
 from qa.cli.output import print_json
 
 FormatOpt = Annotated[
@@ -26,14 +26,16 @@ def evaluate(
     k: KOpt = 5,
     source: SourceOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure answers against gold data.
 
     beir and squad build their own index of the gold documents in a temporary folder
-    (--source/--index are not used) and measure every retrieval mode.
+    (--source/--index are not used) and measure every retrieval mode. With --store, beir also
+    imports that index into the (empty) database and measures both backends in one run.
     """
-    report = open_service(source, index).evaluate(gold, fmt=fmt, k=k)
+    report = open_service(source, index, store=store).evaluate(gold, fmt=fmt, k=k)
     if as_json:
         print_json(report)
     elif fmt == "seedqa":
@@ -51,8 +53,15 @@ def evaluate(
         _echo_header(report, ("dataset", "split", "queries", "documents", "chunks", "model"))
         cols = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
         typer.echo(f"{'mode':8}" + "".join(f"{c:>12}" for c in cols))
-        for mode, m in report["modes"].items():
-            typer.echo(f"{mode:8}" + "".join(f"{m[c]:>12.3f}" for c in cols))
+        backends = {
+            "files": report["modes"],
+            **({"postgresql": report["postgresql"]} if "postgresql" in report else {}),
+        }
+        for backend, modes in backends.items():
+            if len(backends) > 1:
+                typer.echo(backend)
+            for mode, m in modes.items():
+                typer.echo(f"{mode:8}" + "".join(f"{m[c]:>12.3f}" for c in cols))
     else:
         _echo_header(report, ("dataset", "questions", "paragraphs", "chunks", "model"))
         at = ("recall@1", f"recall@{k}")

@@ -96,13 +96,18 @@ def prune(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 
 
 @app.command("watch")
-def watch(source: SourceOpt = None, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+def watch(
+    source: SourceOpt = None,
+    index: IndexOpt = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Watch the source folder and update the index when transcripts appear, change or go."""
     import threading
 
     from qa.watch import watch as watch_source
 
-    svc = open_service(source, index, indexing=True)
+    svc = open_service(source, index, indexing=True, store=store)
     typer.echo(f"qa: watching {svc.settings.source_dir} (Ctrl-C to stop)", err=True)
 
     def on_update(report: UpdateReport) -> None:

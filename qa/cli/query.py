@@ -14,6 +14,7 @@ from qa.cli.options import (
     ModeOpt,
     SourceOpt,
     SpeakerOpt,
+    StoreOpt,
     open_service,
 )
 from qa.cli.output import print_json
@@ -37,13 +38,14 @@ def ask(
     speaker: SpeakerOpt = None,
     source: SourceOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     mode: ModeOpt = None,
     as_json: JsonOpt = False,
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
 ) -> None:
     """Answer QUESTION with verbatim quotes and citations."""
-    svc = open_service(source, index, mode)
+    svc = open_service(source, index, mode, store=store)
     answer = svc.ask(question, k=k, filters=_filters(doc, speaker, date_from, date_to))
     if as_json:
         print_json(answer)
@@ -58,13 +60,14 @@ def search(
     speaker: SpeakerOpt = None,
     source: SourceOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     mode: ModeOpt = None,
     as_json: JsonOpt = False,
     date_from: DateFromOpt = None,
     date_to: DateToOpt = None,
 ) -> None:
     """The top passages for QUERY, with scores."""
-    svc = open_service(source, index, mode)
+    svc = open_service(source, index, mode, store=store)
     passages = svc.search(query, k=k, filters=_filters(doc, speaker, date_from, date_to))
     if as_json:
         print_json(SearchResult(passages=tuple(passages)))

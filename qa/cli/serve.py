@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli.options import IndexOpt, SourceOpt, open_service
+from qa.cli.options import IndexOpt, SourceOpt, StoreOpt, open_service
 
 BuildOpt = Annotated[
     bool,
@@ -24,6 +24,7 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="port [QA_PORT]")] = None,  # noqa: UP045
     source: SourceOpt = None,
     index: IndexOpt = None,
+    store: StoreOpt = None,
     build: BuildOpt = False,
     watch: WatchOpt = False,
 ) -> None:
@@ -31,7 +32,7 @@ def serve(
     from qa.api import create_app
     from qa.api.server import run
 
-    svc = open_service(source, index, serving=True)
+    svc = open_service(source, index, store=store, serving=True)
     svc.check_index(update=build or watch, notify=lambda msg: typer.echo(f"qa: {msg}", err=True))
     s = svc.settings
     run(create_app(service=svc, watch=watch), host or s.host, port or s.port, s.log_level)
