@@ -135,6 +135,19 @@ class IndexingSettings(_Group):
     threads: Annotated[int, Field(ge=1)] = 1  # the child's model threads
 
 
+class PostgresSettings(_Group):
+    """The PostgreSQL backend's vector index (pgvector HNSW; docs/benchmarks.md measures them).
+
+    `hnsw_m` and `hnsw_ef_construction` apply when the index is created (the first write of a
+    database); to change them on a database that has one, drop it (docs/deploy.md) and the next
+    write rebuilds it. `ef_search` applies to every new connection."""
+
+    hnsw_m: Annotated[int, Field(ge=2, le=100)] = 16
+    hnsw_ef_construction: Annotated[int, Field(ge=4, le=1000)] = 64
+    ef_search: Annotated[int, Field(ge=1, le=1000)] = 100
+    pool_size: Annotated[int, Field(ge=1)] = 4  # connections per process
+
+
 def _default_onnx_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "qa" / "onnx"
@@ -162,6 +175,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     indexing: IndexingSettings = IndexingSettings()
+    postgres: PostgresSettings = PostgresSettings()
 
     # FAISS: an exact flat scan below this many vectors per store, IVF over fp16 above
     # (qa.store.ann; recorded in the manifest, applied when a version is loaded).

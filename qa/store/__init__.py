@@ -47,7 +47,15 @@ def open_store(settings: Settings) -> IndexStore:
             f"QA_STORE names a database but its driver is missing ({exc.name}): "
             "pip install 'psycopg[binary]' psycopg-pool pgvector"
         ) from exc
-    return PgStore(url, source_dir=settings.source_dir)
+    pg = settings.postgres
+    return PgStore(
+        url,
+        source_dir=settings.source_dir,
+        pool_size=pg.pool_size,
+        ef_search=pg.ef_search,
+        hnsw_m=pg.hnsw_m,
+        hnsw_ef_construction=pg.hnsw_ef_construction,
+    )
 
 
 @dataclass(frozen=True, slots=True)

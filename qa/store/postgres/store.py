@@ -34,6 +34,7 @@ from psycopg_pool import ConnectionPool
 from qa.errors import IndexBusy, IndexIncompatible, IndexMissing, QAError, StorageError
 from qa.ingest import read_source_text
 from qa.models import Chunk, Sentence
+from qa.settings import PostgresSettings
 from qa.sparse import SparseIndex
 from qa.store import segment
 from qa.store.base import IndexData, text_key_blocks
@@ -44,9 +45,11 @@ from qa.store.postgres.vectors import LOCAL_BITS, PgCache, PgVectors
 from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart
 
 KEEP_VERSIONS = 2
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
-EF_SEARCH = 100
+# Defaults for a PgStore made without Settings: the values are defined once, in qa.settings.
+_DEFAULTS = PostgresSettings()
+HNSW_M = _DEFAULTS.hnsw_m
+HNSW_EF_CONSTRUCTION = _DEFAULTS.hnsw_ef_construction
+EF_SEARCH = _DEFAULTS.ef_search
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 DOC_COLUMNS = (
@@ -83,9 +86,12 @@ class PgStore:
         source_dir: Path | None = None,
         pool_size: int = 4,
         ef_search: int = EF_SEARCH,
+        hnsw_m: int = HNSW_M,
+        hnsw_ef_construction: int = HNSW_EF_CONSTRUCTION,
     ) -> None:
         self.url = url
         self.ef_search = ef_search
+        self.hnsw_m, self.hnsw_ef_construction = hnsw_m, hnsw_ef_construction
         self._source_dir = source_dir  # where a text format's canonical text is read when written
         self._pool = ConnectionPool(
             url,
@@ -369,7 +375,8 @@ class PgStore:
                     conn.execute(
                         f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING hnsw"
                         f" ((embedding::vector({dim})) vector_ip_ops)"
-                        f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+                        f" WITH (m = {int(self.hnsw_m)},"
+                        f" ef_construction = {int(self.hnsw_ef_construction)})"
                         f" WHERE dim = {dim}".encode()
                     )
             self._hnsw.add((table, dim))
