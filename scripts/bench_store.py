@@ -199,6 +199,7 @@ def bench_size(
         timed(lambda v, s=vec: s.search(v[None, :], 10)[1][0], q[:10])  # warm the cache
         lat, found = timed(lambda v, s=vec: s.search(v[None, :], 10)[1][0], q)
         row: dict[str, Any] = {**summary(lat), "recall@10": recall(found, truth), "filtered": {}}
+        row["plan_unforced"] = planned(store, keys, q[0])  # what the planner picks on its own
         for name, mask in filters.items():
             among = np.flatnonzero(mask)
             cids = vec._cids[among]
@@ -223,6 +224,17 @@ def bench_size(
         store.close()
         print(f"  n={n} ef_search={ef}: {json.dumps(row)}", flush=True)
     return out
+
+
+def planned(store: Any, keys: list[int], q: np.ndarray) -> str:
+    """The scan the planner picks for the unfiltered search when nothing forces the index."""
+    rows = store.fetch(
+        f"EXPLAIN SELECT cid, embedding::vector({DIM}) <#> %(q)s::vector({DIM}) AS d FROM qa_chunks"
+        f" WHERE dim = {DIM} AND doc_key = ANY(%(keys)s) ORDER BY d LIMIT 10",
+        {"q": q, "keys": keys},
+    )
+    nodes = [str(r[0]).strip().lstrip("-> ").split("  (")[0] for r in rows]
+    return " / ".join(n for n in nodes if "Scan" in n or "Gather" in n or n.startswith("Sort"))
 
 
 def make_folder(folder: Path, docs: int) -> None:
