@@ -144,7 +144,8 @@ class PostgresSettings(_Group):
 
     hnsw_m: Annotated[int, Field(ge=2, le=100)] = 16
     hnsw_ef_construction: Annotated[int, Field(ge=4, le=1000)] = 64
-    ef_search: Annotated[int, Field(ge=1, le=1000)] = 100
+    # 800: recall@10 ≥ 0.95 up to 1M vectors at m=16 (docs/benchmarks.md, "planned with its values").
+    ef_search: Annotated[int, Field(ge=1, le=1000)] = 800
     pool_size: Annotated[int, Field(ge=1)] = 4  # connections per process
 
 

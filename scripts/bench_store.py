@@ -227,7 +227,8 @@ def bench_size(
 
 
 def planned(store: Any, keys: list[int], q: np.ndarray) -> str:
-    """The scan the planner picks for the unfiltered search when nothing forces the index."""
+    """The scan of a custom plan (with the values) for the unfiltered search; the served searches
+    are always planned so (`plan_cache_mode = force_custom_plan`, qa.store.postgres.store)."""
     rows = store.fetch(
         f"EXPLAIN SELECT cid, embedding::vector({DIM}) <#> %(q)s::vector({DIM}) AS d FROM qa_chunks"
         f" WHERE dim = {DIM} AND doc_key = ANY(%(keys)s) ORDER BY d LIMIT 10",

@@ -225,3 +225,28 @@ def test_hnsw_parameters_come_from_settings(tmp_path: Path, pg_url: str) -> None
             "SELECT reloptions FROM pg_class WHERE relname LIKE 'qa_chunks_hnsw_%'"
         ).fetchall()
     assert options and all(set(o) >= {"m=8", "ef_construction=32"} for (o,) in options)
+
+
+def test_repeated_searches_are_planned_with_their_values(tmp_path: Path, pg_url: str) -> None:
+    """psycopg prepares a statement run five times; a generic plan for it cannot know LIMIT or
+    the filter's size and at scale is an exact scan (docs/benchmarks.md). Every search must be
+    planned with its values, however often it repeats."""
+    from qa.settings import PostgresSettings
+
+    service = _service(_folder(tmp_path), pg_url, postgres=PostgresSettings(pool_size=1))
+    service.build()
+    store = service.index.chunk_store
+    query = HashEmbedder().embed(["robot actuators and batteries"], 1)
+    first = store.search(query, 5)
+    for _ in range(8):
+        again = store.search(query, 5)
+        assert again[1].tolist() == first[1].tolist()
+    pg = service.store
+    assert isinstance(pg, PgStore)
+    # One pooled connection: the statements the searches prepared are on it.
+    ((generic, custom),) = pg.fetch(
+        "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"
+        " FROM pg_prepared_statements",
+        (),
+    )
+    assert custom > 0 and generic == 0

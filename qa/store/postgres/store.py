@@ -72,6 +72,10 @@ def configure_connection(conn: Conn, ef_search: int = EF_SEARCH) -> None:
     conn.execute(f"SET hnsw.ef_search = {int(ef_search)}".encode())
     # Rows a filter (or another version's documents) rejects do not cost the top k.
     conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    # psycopg prepares a query run five times; PostgreSQL then may keep a generic plan, made
+    # without knowing LIMIT or the filter's size, and at ~1M rows that plan is an exact scan
+    # (~1.7 s instead of ~60 ms: docs/benchmarks.md). Every search is planned with its values.
+    conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
 class PgStore:

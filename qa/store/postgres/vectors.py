@@ -8,8 +8,8 @@ and rows map both ways without reading anything: a version knows its documents' 
 Search paths (docs/benchmarks.md has the measured trade-off):
 - no filter: HNSW (`ORDER BY embedding::vector(dim) <#> q`), restricted to the version's
   documents, with pgvector's iterative scan so the restriction never starves the top k;
-- a filter admitting few rows (`among`, up to `exact_among`): an exact scan of those rows by
-  primary key, ordered by the true inner product;
+- a filter admitting few rows (`among`, up to `exact_among`: 5,000 or 2% of the version): an
+  exact scan of those rows by primary key, ordered by the true inner product;
 - a filter admitting many: the unfiltered HNSW top few × k, filtered in process, growing until
   k pass (`overfetch`), else exact.
 """
@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from qa.store.postgres.store import PgStore
 
 LOCAL_BITS = 20  # a document holds fewer than 2**20 chunks (and question keys)
-EXACT_AMONG = 5_000  # up to this many admitted rows, a filtered search is exact (see above)
+# Up to this many admitted rows (or this share of the version), a filtered search is exact: at
+# 1M, exact over 1% of the rows is as fast as the over-fetch and exact (docs/benchmarks.md).
+EXACT_AMONG = 5_000
+EXACT_SHARE = 0.02
 
 
 def cids_of(keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -54,7 +57,7 @@ class PgVectors:
         bases = np.cumsum(counts_a) - counts_a
         self._base_of = dict(zip(self._keys.tolist(), bases.tolist(), strict=True))
         self._key_list = self._keys.tolist()
-        self.exact_among = EXACT_AMONG
+        self.exact_among = max(EXACT_AMONG, int(EXACT_SHARE * len(self._cids)))
 
     @property
     def approximate(self) -> bool:
