@@ -98,14 +98,12 @@ def dense_scores(
     would only see the probed cells, so it is searched among the admitted ids alone.
     """
     chunks_among = questions_among = None
-    if filters.active and index.chunk_store.approximate:
-        chunks_among = np.array([c.id for c in index.chunks if filters.admits(c)], np.int64)
-    if filters.active and index.question_store.approximate:
-        admitted = {c.id for c in index.chunks if filters.admits(c)}
-        questions_among = np.array(
-            [q for q, ids in enumerate(index.question_chunks) if admitted.intersection(ids)],
-            np.int64,
-        )
+    if filters.active and (index.chunk_store.approximate or index.question_store.approximate):
+        admitted = index.admitted(filters)
+        if index.chunk_store.approximate:
+            chunks_among = np.flatnonzero(admitted).astype(np.int64)
+        if index.question_store.approximate:
+            questions_among = index.admitted_questions(admitted)
     scores: dict[int, float] = {}
     s, ids = index.chunk_store.search(vec[None, :], depth, chunks_among)
     for score, cid in zip(s[0], ids[0], strict=True):
@@ -159,8 +157,10 @@ def retrieve(
         )
     if settings.mode in ("hybrid", "bm25"):
         bm = index.sparse.scores(query.text)
-        top = np.argsort(-bm)[:depth]
-        lists.append((settings.bm25_weight, {int(c): float(bm[c]) for c in top if bm[c] > 0}))
+        # Only chunks with a query term can score: rank those, not every chunk of the archive.
+        hit = np.flatnonzero(bm > 0)
+        top = hit[np.argsort(-bm[hit], kind="stable")[:depth]]
+        lists.append((settings.bm25_weight, {int(c): float(bm[c]) for c in top}))
     lists = [(w, scores) for w, scores in lists if scores]
     if not lists:
         return []
@@ -174,7 +174,10 @@ def retrieve(
         normalised = [(w, *_zscores(scores)) for w, scores in lists]
         for cid in set().union(*(scores for _, scores in lists)):
             fused[cid] = sum(w * z.get(cid, floor) for w, z, floor in normalised)
-    ranked = sorted((c for c in fused if filters.admits(index.chunks[c])), key=lambda c: -fused[c])
+    if filters.active:
+        admitted = index.admitted(filters)
+        fused = {c: v for c, v in fused.items() if admitted[c]}
+    ranked = sorted(fused, key=lambda c: -fused[c])
     # The score shown (and used to weigh a passage's quotes) depends on rank only, like RRF, so
     # either fusion gives scores on one scale: 1.0 for the best chunk, 0.5 at rank RRF_K.
     return [Hit(index.chunks[c], RRF_K / (RRF_K + r)) for r, c in enumerate(ranked[:k])]

@@ -154,9 +154,9 @@ class SourceTexts:
         entry = index.documents.get(doc_id)
         if entry is None:
             return None
-        part = index.parts.get(entry.segment)
-        if part is not None and part.text is not None:
-            return part.text
+        stored = index.stored_text(entry.segment)
+        if stored is not None:
+            return stored
         path = self._folder.root / doc_id
         try:
             st = path.stat()

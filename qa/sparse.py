@@ -107,6 +107,67 @@ def tokenize_spans(text: str) -> tuple[list[str], list[int]]:
     return list(_stemmer().stemWords(words)), starts
 
 
+# bm25s's defaults, which SparseIndex uses: Lucene's BM25 (idf log(1 + (N - df + .5)/(df + .5)),
+# tf / (tf + k1·(1 - b + b·len/avglen))).
+K1, B = 1.5, 0.75
+
+
+class Postings:
+    """One group's postings (qa.store.groups): per term, the rows holding it and how often."""
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        ptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        doclen: np.ndarray,
+        to_global: np.ndarray,
+    ) -> None:
+        self.vocab, self.ptr, self.rows, self.tf = vocab, ptr, rows, tf
+        self.doclen, self.to_global = doclen, to_global
+        self.length = int(np.asarray(doclen, dtype=np.int64).sum())
+
+
+class GroupedBM25:
+    """BM25 over several groups' postings, scored as one index: document frequencies, the number
+    of chunks and the average length are summed over the groups at query time, so each group is
+    written once and a new document adds one small group. Scores equal `SparseIndex`'s (bm25s,
+    same tokens; tests/test_sparse.py), computed the way bm25s does (float32 per term, summed)."""
+
+    def __init__(self, groups: Sequence[Postings], size: int) -> None:
+        self._groups = list(groups)
+        self.size = size
+        total = sum(g.length for g in self._groups)
+        # bm25s indexes an empty corpus as one placeholder document.
+        self._n = size or 1
+        self._avg = np.float64(total / size) if size else np.float64(1.0)
+
+    def scores(self, query: str) -> np.ndarray:
+        out = np.zeros(self.size, dtype=np.float32)
+        if not self.size:
+            return out
+        for term in tokenize(query):
+            slices = []
+            df = 0
+            for g in self._groups:
+                t = g.vocab.get(term)
+                if t is not None:
+                    a, b = int(g.ptr[t]), int(g.ptr[t + 1])
+                    slices.append((g, a, b))
+                    df += b - a
+            if not df:
+                continue
+            idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+            for g, a, b in slices:
+                rows = np.asarray(g.rows[a:b])
+                tf = np.asarray(g.tf[a:b], dtype=np.float32)
+                dl = np.asarray(g.doclen[rows])
+                tfc = tf / (K1 * ((1 - B) + B * dl / self._avg) + tf)
+                out[g.to_global[rows]] += (idf * tfc).astype(np.float32)
+        return out
+
+
 TOKENS_FILE = "qa_tokens.json"  # beside bm25s's own files: the next version reuses them
 
 

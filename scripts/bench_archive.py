@@ -253,11 +253,24 @@ def recall(data: Any, queries: np.ndarray) -> dict[str, Any]:
     }
 
 
-def structure(
-    n: int, tmp: Path, stand_in: StandIn, pool: list[str], dev: list[str]
-) -> dict[str, Any]:
+def build_archive(n: int, tmp: Path, stand_in: StandIn, pool: list[str]) -> dict[str, Any]:
+    """N interviews and their index under `tmp` (kept: a later run with the same `--keep` folder
+    reuses them; the interview added by a run is removed again first)."""
     src, idx = tmp / f"src-{n}", tmp / f"idx-{n}"
+    done = tmp / f"built-{n}.json"
+    extra = src / f"interview_{n:05d}.txt"
+    if done.is_file() and (idx / "CURRENT").is_file():
+        if extra.exists():
+            extra.unlink()
+            QAService(
+                Settings(source_dir=src, index_dir=idx, reload_interval=-1), embedder=stand_in
+            ).update()
+        return dict(json.loads(done.read_text()), reused=True)
+    shutil.rmtree(idx, ignore_errors=True)
+    shutil.rmtree(src, ignore_errors=True)
+    t0 = time.perf_counter()
     chars = write_interviews(src, n, pool)
+    written = time.perf_counter() - t0
     s = Settings(source_dir=src, index_dir=idx, reload_interval=-1)
     t0 = time.perf_counter()
     rep = QAService(s, embedder=stand_in).build()
@@ -267,15 +280,28 @@ def structure(
         "chunks": rep.chunks,
         "sentences": rep.sentences,
         "texts": rep.texts_embedded,
+        "write_s": written,
         "build_s_standin": time.perf_counter() - t0,
+        "build_load": loadavg(),
         "phases": rep.phases,
     }
+    done.write_text(json.dumps(row, default=str))
+    return row
+
+
+def structure(
+    n: int, tmp: Path, stand_in: StandIn, pool: list[str], dev: list[str]
+) -> dict[str, Any]:
+    src, idx = tmp / f"src-{n}", tmp / f"idx-{n}"
+    row = build_archive(n, tmp, stand_in, pool)
+    s = Settings(source_dir=src, index_dir=idx, reload_interval=-1)
+    rep_chunks = row["chunks"]
     store = IndexDir(idx)
     row["segments_bytes"] = store.size_on_disk()
     row["cache_bytes"] = store.cache_bytes()
     row["versions_bytes"] = du(idx / "versions")
-    row["bytes_per_chunk"] = (row["segments_bytes"] + row["versions_bytes"]) / rep.chunks
-    row["bytes_per_chunk_with_cache"] = row["bytes_per_chunk"] + row["cache_bytes"] / rep.chunks
+    row["bytes_per_chunk"] = (row["segments_bytes"] + row["versions_bytes"]) / rep_chunks
+    row["bytes_per_chunk_with_cache"] = row["bytes_per_chunk"] + row["cache_bytes"] / rep_chunks
     print(n, {k: v for k, v in row.items() if k != "phases"}, file=sys.stderr)
     # A first load trains and keeps the IVF cells (once per version); the timed loads after it
     # are what every later start-up pays.
@@ -313,11 +339,14 @@ def main() -> None:
     ap.add_argument("--skip-indexing", action="store_true")
     ap.add_argument("--noise", type=float, default=0.03)
     ap.add_argument("--json", type=Path, default=OUT)
+    ap.add_argument("--keep", type=Path, help="build archives here and reuse them across runs")
+    ap.add_argument("--build-only", action="store_true", help="only build the --sizes archives")
     args = ap.parse_args()
     res: dict[str, Any] = {"argv": sys.argv[1:], "load_start": loadavg(), "cores": os.cpu_count()}
     dev = [json.loads(line)["question"] for line in DEV.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory(prefix="qa-archive-") as t:
-        tmp = Path(t)
+        tmp = args.keep or Path(t)
+        tmp.mkdir(parents=True, exist_ok=True)
         if not args.skip_indexing:
             res["indexing"] = indexing(tmp)
         pool = turn_pool()
@@ -327,9 +356,15 @@ def main() -> None:
         res["pool_turns"] = len(pool)
         res["structure"] = []
         for n in args.sizes:
+            if args.build_only:
+                print(n, build_archive(n, tmp, stand_in, pool), file=sys.stderr)
+                continue
             res["structure"].append(structure(n, tmp, stand_in, pool, dev))
-            shutil.rmtree(tmp / f"src-{n}", ignore_errors=True)
-            shutil.rmtree(tmp / f"idx-{n}", ignore_errors=True)
+            if args.keep is None:
+                shutil.rmtree(tmp / f"src-{n}", ignore_errors=True)
+                shutil.rmtree(tmp / f"idx-{n}", ignore_errors=True)
+        if args.build_only:
+            return
             args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
     res["load_end"] = loadavg()
     res["finished"] = time.strftime("%Y-%m-%d %H:%M UTC")

@@ -426,13 +426,18 @@ def render(path: Path) -> str:
             if key not in w:
                 continue
             m = w[key]
-            how = key.split("_")[1] + (", one core each (taskset)" if key.endswith("pinned") else "")
+            how = key.split("_")[1] + (
+                ", one core each (taskset)" if key.endswith("pinned") else ""
+            )
             lines.append(
                 f"| PostgreSQL, `qa worker` {how} | {m['wall_s']:.1f} | {m['documents']} | {m['texts_embedded']} |"
             )
         one, two = w.get("workers_1x1threads_pinned"), w.get("workers_2x1threads_pinned")
         if one and two:
-            lines += ["", f"Two workers on two cores vs one on one core: **{one['wall_s'] / two['wall_s']:.2f}×**."]
+            lines += [
+                "",
+                f"Two workers on two cores vs one on one core: **{one['wall_s'] / two['wall_s']:.2f}×**.",
+            ]
     return "\n".join(lines)
 
 

@@ -107,9 +107,7 @@ def pairs_of(path: Path, root: Path, rng: random.Random, negatives: int) -> list
         if q is None or not own or len(own[0].split()) < 6:
             continue
         out.append(Pair(q, own[0], 1.0, t.doc_id))
-        others = [
-            w for j, ws in answers if block[j] != block[i] for w in ws if len(w.split()) >= 6
-        ]
+        others = [w for j, ws in answers if block[j] != block[i] for w in ws if len(w.split()) >= 6]
         if not others:
             continue
         qt = set(tokenize(q))
@@ -155,7 +153,12 @@ def main() -> None:
     t0 = time.perf_counter()
     fit(model, train, args)
     print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
-    report = {"check_mrr": mrr(model, check), "bi_encoder_check_mrr": baseline, "train_pairs": len(train), "args": vars(args)}
+    report = {
+        "check_mrr": mrr(model, check),
+        "bi_encoder_check_mrr": baseline,
+        "train_pairs": len(train),
+        "args": vars(args),
+    }
     report["args"] = {k: str(v) for k, v in report["args"].items()}
     print(json.dumps(report), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -200,7 +203,9 @@ def export(model: object, out: Path) -> None:
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["logits"],
                 dynamic_axes={
-                    "input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                    "input_ids": axes,
+                    "attention_mask": axes,
+                    "token_type_ids": axes,
                     "logits": {0: "batch"},
                 },
                 opset_version=17,

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fakes import HashEmbedder
 
@@ -127,7 +128,7 @@ def test_loaded_index_equals_the_built_one(any_service: QAService) -> None:
     assert loaded.chunks == built.chunks and loaded.sentences == built.sentences
     assert loaded.sentence_texts == built.sentence_texts
     assert loaded.sentence_vectors.shape == built.sentence_vectors.shape
-    assert (loaded.sentence_vectors == built.sentence_vectors).all()
+    assert np.array_equal(np.asarray(loaded.sentence_vectors), np.asarray(built.sentence_vectors))
     assert loaded.manifest == built.manifest
     question = "How many actuators does each Optimus robot have?"
     assert dump(fresh.ask(question)) == dump(service.ask(question))

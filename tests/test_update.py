@@ -172,8 +172,8 @@ def test_incremental_index_equals_a_full_build(service: QAService, tmp_path: Pat
         assert ia.shape[1] == len(getattr(a, store)) and (ia == ib).all()
         np.testing.assert_allclose(sa, sb, atol=1e-5)
     assert a.documents == b.documents
-    assert a.sparse.tokens == b.sparse.tokens
-    np.testing.assert_allclose(a.sparse.scores("salt bacteria"), b.sparse.scores("salt bacteria"))
+    for query in ("salt bacteria", "moons of Jupiter after Mars", "rocket engines factory"):
+        np.testing.assert_allclose(a.sparse.scores(query), b.sparse.scores(query), rtol=1e-6)
 
 
 def test_nothing_changed_writes_nothing(service: QAService) -> None:

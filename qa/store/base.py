@@ -15,18 +15,36 @@ a database backend is one more module implementing the same two contracts, picke
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.models import Chunk, Sentence
-from qa.sparse import SparseIndex
+from qa.models import Chunk, Filters, Sentence
 from qa.store.cache import EmbeddingCache
 from qa.store.manifest import DocEntry, Manifest
+from qa.store.records import Columns
 from qa.store.segment import DocPart
+
+
+class Sparse(Protocol):
+    """BM25 over a version's chunks (qa.sparse: bm25s in memory, or postings per group)."""
+
+    size: int
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk, by id (0 where no query term occurs)."""
+        ...
+
+
+class VectorRows(Protocol):
+    """A version's vectors by id: an array, or rows gathered from mapped files on demand."""
+
+    def __getitem__(self, key: Any) -> np.ndarray: ...
+
+    def __len__(self) -> int: ...
 
 
 @runtime_checkable
@@ -54,29 +72,59 @@ class IndexData:
     """Everything one query needs, for one version (whatever backend it came from)."""
 
     manifest: Manifest
-    chunks: list[Chunk]
-    sentences: list[Sentence]
-    sentence_texts: list[str]
-    sentence_vectors: np.ndarray
-    context_vectors: np.ndarray  # each sentence embedded with its neighbours (qa.update)
+    chunks: Sequence[Chunk]
+    sentences: Sequence[Sentence]
+    sentence_texts: Sequence[str]
+    sentence_vectors: VectorRows
+    context_vectors: VectorRows  # each sentence embedded with its neighbours (qa.update)
     chunk_store: VectorIndex
     question_store: VectorIndex
-    question_chunks: list[list[int]]  # question key id → the chunks that answer it
-    sparse: SparseIndex
+    question_chunks: Sequence[list[int]]  # question key id → the chunks that answer it
+    sparse: Sparse
     version: str = ""
-    parts: dict[str, DocPart] = field(default_factory=dict)  # segment name → part, for reloads
-    chunk_sentences: dict[int, list[int]] = field(default_factory=dict)
+    parts: Mapping[str, DocPart] = field(default_factory=dict)  # segment name → part
+    chunk_sentences: Mapping[int, list[int]] = field(default_factory=dict)
     speaker_names: frozenset[str] = frozenset()
+    # Compact per-chunk columns (the files backend): filters and names read these, not records.
+    columns: Columns | None = None
+    texts: Mapping[str, str | None] = field(default_factory=dict)  # segment → stored text
 
     def __post_init__(self) -> None:
-        for i, s in enumerate(self.sentences):
-            self.chunk_sentences.setdefault(s.chunk_id, []).append(i)
+        if self.columns is not None:
+            speakers = self.columns.speakers()
+        else:
+            chunk_sentences: dict[int, list[int]] = {}
+            for i, s in enumerate(self.sentences):
+                chunk_sentences.setdefault(s.chunk_id, []).append(i)
+            self.chunk_sentences = chunk_sentences
+            speakers = {c.speaker for c in self.chunks if c.speaker}
         # Whole labels and their capitalised words: `Elon Musk`, `Elon`, `Musk`.
         names: set[str] = set()
-        for label in {c.speaker for c in self.chunks if c.speaker}:
+        for label in speakers:
             names.add(label)
             names.update(w for w in label.split() if len(w) >= 3 and w[0].isupper())
         self.speaker_names = frozenset(names)
+
+    def admitted(self, filters: Filters) -> np.ndarray:
+        """Per chunk id, whether `filters` admit it (exact: the fields a filter reads)."""
+        if self.columns is not None:
+            return self.columns.admitted(filters)
+        return np.fromiter((filters.admits(c) for c in self.chunks), bool, len(self.chunks))
+
+    def admitted_questions(self, chunks: np.ndarray) -> np.ndarray:
+        """Question key ids with at least one chunk in the boolean mask `chunks`."""
+        if self.columns is not None:
+            return self.columns.questions.admitted(chunks)
+        return np.asarray(
+            [q for q, ids in enumerate(self.question_chunks) if chunks[ids].any()], np.int64
+        )
+
+    def stored_text(self, segment: str) -> str | None:
+        """The canonical text a .docx or .pdf segment keeps (None for text formats)."""
+        if segment in self.texts:
+            return self.texts[segment]
+        part = self.parts.get(segment)
+        return part.text if part is not None else None
 
     @property
     def documents(self) -> dict[str, DocEntry]:

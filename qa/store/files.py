@@ -29,8 +29,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,9 @@ import numpy as np
 from qa.debug import pause_point
 from qa.errors import IndexIncompatible, IndexMissing, StorageError
 from qa.fsio import fsync_dir, write_synced
-from qa.models import Chunk, Sentence
-from qa.sparse import SparseIndex
-from qa.store import ann, ivf_file, segment
+from qa.sparse import GroupedBM25, Postings
+from qa.store import ann, ivf_file, records, segment
+from qa.store import groups as groups_mod
 from qa.store.base import IndexData, VectorIndex, text_key_blocks
 from qa.store.cache import EmbeddingCache
 from qa.store.faiss_store import FaissStore
@@ -54,86 +53,119 @@ SEGMENTS = "segments"
 CACHE_FILE = "embeddings.sqlite"
 
 
+BUILD_BATCH = 256  # segments decoded at once when a group is built from segments
+
+
 def assemble(
     manifest: Manifest,
-    parts: Sequence[tuple[str, DocPart]],
+    groups: Sequence[groups_mod.Group],
+    read_records: Callable[[str], segment.Records],
+    read_part: Callable[[str], DocPart],
     folder: Path | None = None,
     previous: IndexData | None = None,
+    known: Mapping[str, segment.Records] | None = None,
 ) -> IndexData:
-    """One version from its (segment name, part) list, in order: ids become positions.
+    """One version over mapped groups (qa.store.records): ids are positions in manifest order.
 
-    Flat FAISS stores are filled from the vectors (a copy) and BM25 is indexed from the stored
-    tokens; about 0.1 s per 1,000 abstracts, paid when a version is loaded, not when it is written.
-    An IVF store is read from the version's `folder` if an earlier load kept it there, else
-    built on the cells of the `previous` version's store when few vectors changed since those
-    were trained (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
+    Nothing is decoded here: vectors stay in the groups' mapped files, BM25 scores their
+    postings, records are read per segment when a query reaches them. A flat FAISS store is
+    filled from the vectors (a copy; below ann.EXACT_BELOW vectors); an IVF store is read from
+    the version's `folder` if an earlier load kept it there, else built on the cells of the
+    `previous` version's store when few vectors changed since those were trained
+    (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
     """
     dim = manifest.dim
-    chunks: list[Chunk] = []
-    sentences: list[Sentence] = []
-    sentence_texts: list[str] = []
-    question_chunks: list[list[int]] = []
-    for _, part in parts:
-        off = len(chunks)
-        chunks.extend(segment.chunk_at(c, c.id + off) for c in part.chunks)
-        sentences.extend(segment.sentence_in(s, s.chunk_id + off) for s in part.sentences)
-        sentence_texts.extend(part.sentence_texts)
-        question_chunks.extend([i + off for i in ids] for ids in part.question_chunks)
-    arrays = {
-        name: segment.concat([getattr(p, name) for _, p in parts], dim)
-        for name in ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
+    order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
+    layout = records.Layout(order, groups)
+    cache = records.RecordsCache(read_records, known or {})
+    vectors = {
+        kind: records.Rows(layout, count, kind, dim)
+        for kind, count in (
+            ("chunk", "chunks"),
+            ("question", "questions"),
+            ("sentence", "sentences"),
+            ("context", "sentences"),
+        )
     }
-    # Exact below the threshold, IVF-fp16 above (qa.store.ann): as the writer planned it.
     plans = manifest.ann
-    segments = [name for name, _ in parts]
     version = manifest.version
-    earlier = {
-        "chunks": _earlier(previous, "chunk_store", parts, "chunk_vectors"),
-        "questions": _earlier(previous, "question_store", parts, "question_vectors"),
+    stores = {
+        name: _store(
+            name,
+            plans.get(name),
+            vectors[kind].all,
+            len(vectors[kind]),
+            dim,
+            folder,
+            version,
+            order,
+            _earlier(previous, store, manifest, count),
+        )
+        for name, kind, store, count in (
+            ("chunks", "chunk", "chunk_store", "chunks"),
+            ("questions", "question", "question_store", "questions"),
+        )
     }
-    chunk_store = _store(
-        "chunks",
-        plans.get("chunks"),
-        arrays["chunk_vectors"],
-        folder,
-        version,
-        segments,
-        earlier["chunks"],
-    )
-    question_store = _store(
-        "questions",
-        plans.get("questions"),
-        arrays["question_vectors"],
-        folder,
-        version,
-        segments,
-        earlier["questions"],
-    )
+    postings = [
+        Postings(
+            g.vocab,
+            g.arrays["post_ptr"],
+            g.arrays["post_rows"],
+            g.arrays["post_tf"],
+            g.arrays["doclen"],
+            layout.to_global["chunks"][i],
+        )
+        for i, g in enumerate(groups)
+    ]
+    columns = records.Columns(layout)
     return IndexData(
         manifest=manifest,
-        chunks=chunks,
-        sentences=sentences,
-        sentence_texts=sentence_texts,
-        sentence_vectors=arrays["sentence_vectors"],
-        context_vectors=arrays["context_vectors"],
-        chunk_store=chunk_store,
-        question_store=question_store,
-        question_chunks=question_chunks,
-        sparse=SparseIndex.from_tokens([t for _, p in parts for t in p.tokens]),
+        chunks=records.LazyChunks(layout, cache),
+        sentences=records.LazySentences(layout, cache),
+        sentence_texts=records.LazyTexts(layout, cache),
+        sentence_vectors=vectors["sentence"],
+        context_vectors=vectors["context"],
+        chunk_store=stores["chunks"],
+        question_store=stores["questions"],
+        question_chunks=columns.questions,
+        sparse=GroupedBM25(postings, layout.total("chunks")),
         version=manifest.version,
-        parts=_views(parts, arrays),
+        parts=records.LazyParts(order, read_part),
+        chunk_sentences=records.ChunkSentences(layout, cache),
+        columns=columns,
+        texts=_StoredTexts(cache),
     )
+
+
+class _StoredTexts(Mapping[str, "str | None"]):
+    """segment → the canonical text it keeps (a .docx or .pdf), from the records cache."""
+
+    def __init__(self, cache: records.RecordsCache) -> None:
+        self._cache = cache
+
+    def __getitem__(self, name: str) -> str | None:
+        return self._cache.get(name).text
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def _earlier(
-    previous: IndexData | None, store: str, parts: Sequence[tuple[str, DocPart]], attr: str
+    previous: IndexData | None, store: str, manifest: Manifest, kind: str
 ) -> tuple[FaissStore, int] | None:
     """The previous version's store and how many of its vectors this version adds or drops."""
     if previous is None:
         return None
-    now = {name for name, _ in parts}
-    added = sum(len(getattr(p, attr)) for name, p in parts if name not in previous.parts)
-    dropped = sum(len(getattr(p, attr)) for name, p in previous.parts.items() if name not in now)
+    now = {e.segment: e for e in manifest.documents.values()}
+    before = {e.segment: e for e in previous.manifest.documents.values()}
+    added = sum(getattr(e, kind) for name, e in now.items() if name not in before)
+    dropped = sum(getattr(e, kind) for name, e in before.items() if name not in now)
     earlier = getattr(previous, store)
     # Cells can be reused only from a store of this backend (FAISS).
     return (earlier, added + dropped) if isinstance(earlier, FaissStore) else None
@@ -142,65 +174,42 @@ def _earlier(
 def _store(
     name: str,
     plan: dict[str, Any] | None,
-    vectors: np.ndarray,
+    vectors: Callable[[], np.ndarray],
+    n: int,
+    dim: int,
     folder: Path | None,
     version: str,
     segments: list[str],
     earlier: tuple[FaissStore, int] | None = None,
 ) -> VectorIndex:
     """The FAISS store `plan` names over `vectors` (ids = positions). An IVF one is read from the
-    version's kept file when it matches; else built on the earlier version's cells if they are
-    still close enough to the data, else trained; and then kept for the next load."""
+    version's kept file when it matches (then no vector is read); else built on the earlier
+    version's cells if they are still close enough to the data, else trained; and then kept."""
     plan = plan or {"type": "flat"}
-    ids = np.arange(len(vectors))
-    if plan.get("type") != "ivf" or folder is None or len(vectors) == 0:
-        return FaissStore.from_plan(plan, ids, vectors)
-    dim = vectors.shape[1]
-    want = ivf_file.key(name, version, segments, len(vectors), dim, plan)
+    if plan.get("type") != "ivf" or folder is None or n == 0:
+        if n == 0:
+            return FaissStore(dim)
+        return FaissStore.from_plan(plan, np.arange(n), vectors())
+    want = ivf_file.key(name, version, segments, n, dim, plan)
     path = ivf_file.path_for(folder, name)
     found = ivf_file.read(path, want)
     if found is not None:
         index, drift = found
         return FaissStore(dim, index, drift=drift)
+    ids = np.arange(n)
+    data = vectors()
     store = None
     if earlier is not None:
         before, change = earlier
         drift = before.drift + change
         cells = ann.reuse_cells(before.index, plan, dim) if before.approximate else None
-        if cells is not None and drift < ann.REUSE_CELLS_BELOW * len(vectors):
-            ann.train_and_add(cells, plan, ids, vectors)  # trained already: only adds
+        if cells is not None and drift < ann.REUSE_CELLS_BELOW * n:
+            ann.train_and_add(cells, plan, ids, data)  # trained already: only adds
             store = FaissStore(dim, cells, drift=drift)
     if store is None:
-        store = FaissStore.from_plan(plan, ids, vectors)
+        store = FaissStore.from_plan(plan, ids, data)
     ivf_file.write(path, store.index, want, store.drift)
     return store
-
-
-def _views(
-    parts: Sequence[tuple[str, DocPart]], arrays: dict[str, np.ndarray]
-) -> dict[str, DocPart]:
-    """The parts again, their vectors now views into the version's arrays.
-
-    Kept for the next reload; as views they cost no memory of their own, and the buffers they
-    were read from (or embedded into) can be freed.
-    """
-    out: dict[str, DocPart] = {}
-    at = dict.fromkeys(arrays, 0)
-
-    def view(part: DocPart, a: str) -> np.ndarray:
-        n = len(getattr(part, a))
-        at[a] += n
-        return arrays[a][at[a] - n : at[a]]
-
-    for name, part in parts:
-        out[name] = replace(
-            part,
-            chunk_vectors=view(part, "chunk_vectors"),
-            question_vectors=view(part, "question_vectors"),
-            sentence_vectors=view(part, "sentence_vectors"),
-            context_vectors=view(part, "context_vectors"),
-        )
-    return out
 
 
 @contextlib.contextmanager
@@ -226,6 +235,7 @@ class IndexDir:
         self.root = root
         self.versions = root / "versions"
         self.segments = root / SEGMENTS
+        self._mapped: dict[str, groups_mod.Group] = {}  # groups this process has mapped
 
     def current(self) -> str | None:
         try:
@@ -262,19 +272,82 @@ class IndexDir:
     def _load(
         self, name: str, reuse: IndexData | None, known: Mapping[str, DocPart] | None
     ) -> IndexData:
-        manifest = _read_manifest(self.versions / name)
-        have: dict[str, DocPart] = {**(reuse.parts if reuse else {}), **(known or {})}
-        parts = []
-        for doc_id in sorted(manifest.documents):
-            entry = manifest.documents[doc_id]
-            part = have.get(entry.segment)
-            if part is None:
-                part = self.read_segment(entry.segment)
-            _check_part(part, doc_id, entry)
-            parts.append((entry.segment, part))
-        data = assemble(manifest, parts, self.versions / name, reuse)
+        folder = self.versions / name
+        manifest = _read_manifest(folder)
+        order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
+        groups = self._groups(folder, manifest, order, reuse, known or {})
+        held = {g.segments[j]: g.docs[j] for g in groups for j in range(len(g.segments))}
+        for doc_id, entry in manifest.documents.items():
+            doc, sha = held[entry.segment]
+            if doc != doc_id or sha != entry.sha256:
+                raise StorageError(
+                    f"index segment {entry.segment} holds {doc!r}, not {doc_id!r} at the hash "
+                    "the manifest records: run `qa index update` to re-index it"
+                )
+        just = {
+            n: segment.Records(p.chunks, p.sentences, p.sentence_texts, p.text)
+            for n, p in (known or {}).items()
+        }
+        data = assemble(manifest, groups, self.read_records, self.read_segment, folder, reuse, just)
         data.version = name
         return data
+
+    def _groups(
+        self,
+        folder: Path,
+        manifest: Manifest,
+        order: list[str],
+        reuse: IndexData | None,
+        known: Mapping[str, DocPart],
+    ) -> list[groups_mod.Group]:
+        """The mapped groups covering a version: those it recorded, else those of the version
+        before, plus a new group for the segments none covers (merged per qa.store.groups)."""
+        ids = groups_mod.read_version(folder)
+        fresh = ids is not None
+        if ids is None:
+            ids = []
+            for v in reversed(self.kept_versions()):
+                if v != folder.name and (found := groups_mod.read_version(self.versions / v)):
+                    ids = found
+                    break
+        held = [g for gid in ids if (g := self._group(gid)) is not None]
+        kept, loose = groups_mod.plan(order, held)
+        if fresh and not loose and len(kept) == len(ids):
+            return kept
+        for start in range(0, len(loose), BUILD_BATCH):
+            batch = loose[start : start + BUILD_BATCH]
+            parts = []
+            for seg in batch:
+                part = known.get(seg) or self.read_segment(seg)
+                parts.append((seg, part))
+            new = self._group(groups_mod.write(self.root, groups_mod.build(parts, manifest.dim)))
+            if new is None:
+                raise StorageError(f"cannot read the index group just written in {self.root}")
+            del parts
+            while kept and groups_mod.should_merge(new.size, kept[-1].size):
+                both = [kept.pop(), new]
+                merged = groups_mod.merge(both, manifest.dim)
+                new = self._group(groups_mod.write(self.root, merged))
+                if new is None:
+                    raise StorageError(f"cannot read the index group just written in {self.root}")
+            kept.append(new)
+        groups_mod.write_version(folder, [g.id for g in kept])
+        return kept
+
+    def _group(self, gid: str) -> groups_mod.Group | None:
+        hit = self._mapped.get(gid)
+        if hit is None:
+            hit = groups_mod.read(self.root, gid)
+            if hit is not None:
+                self._mapped[gid] = hit
+        return hit
+
+    def read_records(self, name: str) -> segment.Records:
+        """A segment's records (no vectors), checked against its name like `read_segment`."""
+        try:
+            return segment.records(self._segment_bytes(name))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
 
     def has_document(self, entry: DocEntry) -> bool:
         try:
@@ -295,9 +368,7 @@ class IndexDir:
                 problems.append(f"{doc_id}: segment {entry.segment} is damaged")
         return problems
 
-    def read_segment(self, name: str) -> DocPart:
-        """A segment, checked against its name (the hash of its bytes): a damaged file is an
-        error, never records or vectors that differ from what was written."""
+    def _segment_bytes(self, name: str) -> bytes:
         try:
             data = (self.segments / name).read_bytes()
         except OSError as exc:
@@ -307,6 +378,12 @@ class IndexDir:
                 f"index segment {name} is damaged (its bytes do not match its hash): "
                 "rebuild with `qa index build`, or run `qa index prune` then `qa index update`"
             )
+        return data
+
+    def read_segment(self, name: str) -> DocPart:
+        """A segment, checked against its name (the hash of its bytes): a damaged file is an
+        error, never records or vectors that differ from what was written."""
+        data = self._segment_bytes(name)
         try:
             return segment.decode(data)
         except (ValueError, TypeError, KeyError) as exc:
@@ -453,6 +530,7 @@ class IndexDir:
         return self._collect(verify=True)
 
     def _collect(self, *, verify: bool) -> int:
+        self._collect_groups()
         if not self.segments.is_dir():
             return 0
         used = self.referenced_segments()
@@ -462,6 +540,26 @@ class IndexDir:
                 p.unlink(missing_ok=True)
                 gone += 1
         return gone
+
+    def _collect_groups(self) -> None:
+        """Groups no kept version lists go (a reader may be mid-way through listing a group it
+        just built: one younger than a minute stays until the next collection)."""
+        folder = self.root / groups_mod.GROUPS
+        if not folder.is_dir():
+            return
+        used = {
+            g
+            for v in self.kept_versions()
+            for g in groups_mod.read_version(self.versions / v) or ()
+        }
+        now = time.time()
+        for p in folder.iterdir():
+            if p.name in used:
+                continue
+            with contextlib.suppress(OSError):
+                if now - p.stat().st_mtime > 60:
+                    shutil.rmtree(p, ignore_errors=True)
+                    self._mapped.pop(p.name, None)
 
 
 def _intact(path: Path, name: str) -> bool:

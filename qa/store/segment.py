@@ -174,6 +174,27 @@ def decode(data: bytes) -> DocPart:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Records:
+    """A segment's records without its vectors: what a query reads for its candidates."""
+
+    chunks: tuple[Chunk, ...]
+    sentences: tuple[Sentence, ...]
+    sentence_texts: tuple[str, ...]
+    text: str | None
+
+
+def records(data: bytes) -> Records:
+    """The records alone (the JSON header; the vectors are not decoded)."""
+    header, _ = _header(data)
+    return Records(
+        chunks=tuple(Chunk(*row) for row in header["chunks"]),
+        sentences=tuple(Sentence(*row) for row in header["sentences"]),
+        sentence_texts=tuple(header["sentence_texts"]),
+        text=header.get("text"),
+    )
+
+
 def keys_of(data: bytes) -> bytes:
     """The cache keys block alone (pruning needs no records or vectors)."""
     header, at = _header(data)

@@ -1,0 +1,333 @@
+"""Derived, checksummed structures over groups of segments, memory-mapped at load.
+
+    index/groups/<id>/      id: hash of the group's segment names, in order
+      meta.json             segments (name and counts), vocabulary, facets, files' sizes and hashes
+      chunk.npy question.npy sentence.npy context.npy   the group's vectors, float16
+      post_ptr.npy post_rows.npy post_tf.npy doclen.npy  BM25 postings (qa.sparse.Postings)
+      facet.npy             per chunk: its row of `facets` (doc, speaker, label, date)
+      q_ptr.npy q_rows.npy  per question key: the chunks that answer it
+    versions/<name>/groups.json   the groups that cover the version, in order
+
+Loading a version used to decode every segment and index BM25 over every chunk (linear in the
+archive, docs/benchmarks-archive.md). A version is now a list of groups, each covering some of
+its segments: the arrays are mapped, not read, and a reload after adding one document builds one
+small group from that document alone and maps the others. Groups merge like an LSM tree (a new
+group absorbs the one before it while it is at least a quarter of its size), so a version has
+O(log n) groups and each chunk is rewritten O(log n) times over the archive's life.
+
+Groups are derived: the segments stay the source of truth. A group that is missing, unreadable
+or whose small files do not match their recorded hashes (vectors: their sizes; `verify` hashes
+them too) is ignored and built again from its segments. Written under a temporary name, fsynced
+and renamed, so a reader sees a whole group or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.fsio import fsync_dir
+from qa.store.segment import DocPart
+
+log = logging.getLogger("qa")
+
+GROUPS = "groups"
+TMP_PREFIX = ".tmp-"
+VERSION_FILE = "groups.json"
+VECTORS = ("chunk", "question", "sentence", "context")
+_SMALL = ("post_ptr", "post_rows", "post_tf", "doclen", "facet", "q_ptr", "q_rows")
+MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
+# Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
+Facet = tuple[str, str | None, str | None, str | None]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group, mapped: arrays are read-only views of its files."""
+
+    id: str
+    segments: tuple[str, ...]
+    chunks: np.ndarray  # per segment: chunk count (and sentences, questions likewise)
+    sentences: np.ndarray
+    questions: np.ndarray
+    vocab: dict[str, int]
+    facets: list[Facet]
+    arrays: dict[str, np.ndarray]
+    docs: list[tuple[str, str]]  # per segment: (doc_id, sha256) it holds
+
+    @property
+    def size(self) -> int:
+        return int(self.chunks.sum())
+
+
+def group_id(segments: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(segments).encode()).hexdigest()[:40]
+
+
+def _digest(data: bytes | memoryview) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build(parts: Sequence[tuple[str, DocPart]], dim: int) -> dict[str, Any]:
+    """The arrays and metadata of a group over `parts`, in memory (written by `write`)."""
+    vec = {
+        "chunk": [p.chunk_vectors for _, p in parts],
+        "question": [p.question_vectors for _, p in parts],
+        "sentence": [p.sentence_vectors for _, p in parts],
+        "context": [p.context_vectors for _, p in parts],
+    }
+    arrays: dict[str, np.ndarray] = {
+        k: (np.concatenate(v) if v else np.zeros((0, dim))).astype(np.float16)
+        for k, v in vec.items()
+    }
+    vocab: dict[str, int] = {}
+    terms: list[int] = []
+    rows: list[int] = []
+    tfs: list[int] = []
+    doclen: list[int] = []
+    facets: dict[Facet, int] = {}
+    facet: list[int] = []
+    q_counts: list[int] = []
+    q_rows: list[int] = []
+    row = 0
+    for _, part in parts:
+        for c, toks in zip(part.chunks, part.tokens, strict=True):
+            # bm25s indexes an empty document as one placeholder token (qa.sparse): length 1.
+            doclen.append(len(toks) or 1)
+            counts: dict[str, int] = {}
+            for t in toks:
+                counts[t] = counts.get(t, 0) + 1
+            for t, n in counts.items():
+                terms.append(vocab.setdefault(t, len(vocab)))
+                rows.append(row + c.id)
+                tfs.append(n)
+            key = (c.doc_id, c.speaker, c.label, c.date)
+            facet.append(facets.setdefault(key, len(facets)))
+        for ids in part.question_chunks:
+            q_counts.append(len(ids))
+            q_rows.extend(row + i for i in ids)
+        row += len(part.chunks)
+    order = np.argsort(np.asarray(terms, dtype=np.int64), kind="stable")
+    term_arr = np.asarray(terms, dtype=np.int64)[order]
+    arrays["post_ptr"] = np.searchsorted(term_arr, np.arange(len(vocab) + 1)).astype(np.int64)
+    arrays["post_rows"] = np.asarray(rows, dtype=np.int32)[order]
+    arrays["post_tf"] = np.asarray(tfs, dtype=np.float32)[order]
+    arrays["doclen"] = np.asarray(doclen, dtype=np.int32)
+    arrays["facet"] = np.asarray(facet, dtype=np.int32)
+    arrays["q_ptr"] = np.concatenate([[0], np.cumsum(q_counts, dtype=np.int64)]).astype(np.int64)
+    arrays["q_rows"] = np.asarray(q_rows, dtype=np.int32)
+    meta = {
+        "segments": [
+            [name, len(p.chunks), len(p.sentences), len(p.question_chunks), p.doc_id, p.sha256]
+            for name, p in parts
+        ],
+        "dim": dim,
+        "vocab": list(vocab),
+        "facets": [list(f) for f in facets],
+    }
+    return {"meta": meta, "arrays": arrays}
+
+
+def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
+    """One group's arrays from several mapped ones (no segment is read): rows are renumbered,
+    vocabularies unified, postings re-sorted by term."""
+    vocab: dict[str, int] = {}
+    facets: dict[Facet, int] = {}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in (*VECTORS, *_SMALL)}
+    terms: list[np.ndarray] = []
+    row = 0
+    for g in groups:
+        a = g.arrays
+        for k in VECTORS:
+            out[k].append(a[k])
+        remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in g.vocab], dtype=np.int64)
+        ptr = a["post_ptr"]
+        terms.append(np.repeat(remap, np.diff(ptr)))
+        out["post_rows"].append(a["post_rows"] + row)
+        out["post_tf"].append(a["post_tf"])
+        out["doclen"].append(a["doclen"])
+        fmap = np.asarray([facets.setdefault(f, len(facets)) for f in g.facets], dtype=np.int32)
+        out["facet"].append(fmap[a["facet"]] if len(fmap) else a["facet"])
+        out["q_ptr"].append(np.diff(a["q_ptr"]))
+        out["q_rows"].append(a["q_rows"] + row)
+        row += g.size
+    term_arr = np.concatenate(terms) if terms else np.zeros(0, np.int64)
+    order = np.argsort(term_arr, kind="stable")
+    arrays: dict[str, Any] = {k: out[k] for k in VECTORS}  # pieces: written one by one
+    arrays["post_ptr"] = np.searchsorted(term_arr[order], np.arange(len(vocab) + 1)).astype(
+        np.int64
+    )
+    arrays["post_rows"] = np.concatenate(out["post_rows"]).astype(np.int32)[order]
+    arrays["post_tf"] = np.concatenate(out["post_tf"]).astype(np.float32)[order]
+    arrays["doclen"] = np.concatenate(out["doclen"]).astype(np.int32)
+    arrays["facet"] = np.concatenate(out["facet"]).astype(np.int32)
+    counts = np.concatenate(out["q_ptr"])
+    arrays["q_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+    arrays["q_rows"] = np.concatenate(out["q_rows"]).astype(np.int32)
+    meta = {
+        "segments": [
+            [s, int(c), int(n), int(q), *g.docs[j]]
+            for g in groups
+            for j, (s, c, n, q) in enumerate(
+                zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
+            )
+        ],
+        "dim": dim,
+        "vocab": list(vocab),
+        "facets": [list(f) for f in facets],
+    }
+    return {"meta": meta, "arrays": arrays}
+
+
+def write(root: Path, built: dict[str, Any]) -> str:
+    """Store a built group under `root/groups/` atomically; its id."""
+    meta = dict(built["meta"])
+    dim = int(meta["dim"])
+    gid = group_id([s[0] for s in meta["segments"]])
+    folder = root / GROUPS
+    final = folder / gid
+    if final.is_dir():
+        return gid
+    tmp = folder / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{gid}"
+    tmp.mkdir(parents=True)
+    files: dict[str, list[Any]] = {}
+    for name, arr in built["arrays"].items():
+        path = tmp / f"{name}.npy"
+        if isinstance(arr, list):  # merged vectors: copied piece by piece, never all in memory
+            rows = sum(len(a) for a in arr)
+            out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(rows, dim))
+            at = 0
+            for a in arr:
+                out[at : at + len(a)] = a
+                at += len(a)
+            out.flush()
+            del out
+            with open(path, "rb+") as f:
+                os.fsync(f.fileno())
+        else:
+            with open(path, "wb") as f:
+                np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())
+        digest = _file_digest(path)
+        small = name in _SMALL
+        files[name] = [path.stat().st_size, digest if small else None, None if small else digest]
+    meta["files"] = files
+    data = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode()
+    with open(tmp / "meta.json", "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(tmp)
+    try:
+        os.rename(tmp, final)
+    except OSError:  # another process wrote the same group meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not final.is_dir():
+            raise
+    fsync_dir(folder)
+    return gid
+
+
+def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
+    """A group, mapped; None if it is missing or damaged (then it is built again).
+
+    Small files are checked against their hashes at every read; the vectors by size only (hashing
+    them would read every vector at every load, which is what mapping avoids), and by hash when
+    `full` (qa index verify)."""
+    folder = root / GROUPS / gid
+    try:
+        meta = json.loads((folder / "meta.json").read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("qa: derived group %s is unreadable (%s); building it again", gid, exc)
+        return None
+    try:
+        segments = tuple(str(s[0]) for s in meta["segments"])
+        if group_id(segments) != gid:
+            raise ValueError("its segments do not match its name")
+        arrays: dict[str, np.ndarray] = {}
+        for name in (*VECTORS, *_SMALL):
+            size, small, large = meta["files"][name]
+            path = folder / f"{name}.npy"
+            if path.stat().st_size != size:
+                raise ValueError(f"{name}.npy has the wrong size")
+            if small is not None and _file_digest(path) != small:
+                raise ValueError(f"{name}.npy does not match its hash")
+            if full and large is not None and _file_digest(path) != large:
+                raise ValueError(f"{name}.npy does not match its hash")
+            arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        counts = np.asarray([s[1:4] for s in meta["segments"]], dtype=np.int64).reshape(-1, 3)
+        group = Group(
+            id=gid,
+            segments=segments,
+            chunks=counts[:, 0],
+            sentences=counts[:, 1],
+            questions=counts[:, 2],
+            vocab={t: i for i, t in enumerate(meta["vocab"])},
+            facets=[(f[0], f[1], f[2], f[3]) for f in meta["facets"]],
+            arrays=arrays,
+            docs=[(str(s[4]), str(s[5])) for s in meta["segments"]],
+        )
+        n = group.size
+        if len(arrays["chunk"]) != n or len(arrays["doclen"]) != n or len(arrays["facet"]) != n:
+            raise ValueError("array lengths differ from its counts")
+        return group
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        log.warning("qa: derived group %s is damaged (%s); building it again", gid, exc)
+        return None
+
+
+def plan(segments: Sequence[str], held: Sequence[Group]) -> tuple[list[Group], list[str]]:
+    """Which held groups still cover part of `segments` (all their segments still in it), and
+    the segments none covers, in version order."""
+    want = set(segments)
+    kept: list[Group] = []
+    covered: set[str] = set()
+    for g in held:
+        if want.issuperset(g.segments) and covered.isdisjoint(g.segments):
+            kept.append(g)
+            covered.update(g.segments)
+    return kept, [s for s in segments if s not in covered]
+
+
+def should_merge(newest: int, before: int) -> bool:
+    return newest * MERGE_RATIO >= before
+
+
+def read_version(folder: Path) -> list[str] | None:
+    try:
+        data = json.loads((folder / VERSION_FILE).read_bytes())
+        return [str(g) for g in data["groups"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_version(folder: Path, ids: Sequence[str]) -> None:
+    """Best effort: without it the next load finds the groups by the previous version's list."""
+    tmp = folder / f"{TMP_PREFIX}{uuid.uuid4().hex[:6]}-{VERSION_FILE}"
+    try:
+        tmp.write_text(json.dumps({"groups": list(ids)}), encoding="utf-8")
+        os.replace(tmp, folder / VERSION_FILE)
+    except OSError as exc:
+        log.warning("qa: cannot record the groups of %s: %s", folder.name, exc)
+        tmp.unlink(missing_ok=True)
