@@ -365,7 +365,6 @@ def main() -> None:
                 shutil.rmtree(tmp / f"idx-{n}", ignore_errors=True)
         if args.build_only:
             return
-            args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")
     res["load_end"] = loadavg()
     res["finished"] = time.strftime("%Y-%m-%d %H:%M UTC")
     args.json.write_text(json.dumps(res, indent=2, default=str) + "\n")

@@ -1,13 +1,18 @@
-"""A version's trained IVF index is kept beside its manifest: the next load reads it instead of
-training, gives the same results, and a corrupt, foreign or half-written file only means training
-again (fast: fake model, a low `exact_below` as in test_ann_live)."""
+"""A large group's trained IVF index is kept in the group's folder and mapped: the next load reads
+it instead of training and gives the same results; an update adds a small group and trains
+nothing; a damaged, foreign or half-written file only means training again (fast: fake model, a
+low `exact_below` as in test_ann_live)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 import pytest
 from fakes import HashEmbedder
@@ -18,7 +23,7 @@ from qa.settings import Settings
 from qa.store import ann, ivf_file
 from qa.store.files import IndexDir
 
-DOCS = 220  # × 3 answer turns: enough chunks to train 16+ IVF cells
+DOCS = 220  # × 3 answer turns: enough chunks to train 16+ IVF cells, in one group
 
 
 def transcript(i: int) -> str:
@@ -45,43 +50,56 @@ def service(tmp_path: Path) -> QAService:
 
 @pytest.fixture
 def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many vectors each IVF training was given, from here on."""
+    """How many vectors each IVF store built from scratch was given, from here on."""
     calls: list[int] = []
-    real = ann.train_and_add
+    real = ann.build
 
-    def counting(index: Any, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> None:
-        if not index.is_trained:
+    def counting(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
+        if params.get("type") == "ivf":
             calls.append(len(vectors))
-        real(index, params, ids, vectors)
+        return real(params, vectors)
 
-    monkeypatch.setattr(ann, "train_and_add", counting)
+    monkeypatch.setattr(ann, "build", counting)
     return calls
 
 
-def version_dir(service: QAService) -> Path:
-    return service.settings.index_dir / "versions" / service.index.version
+def groups_of(service: QAService) -> list[Path]:
+    root = service.settings.index_dir
+    listed = json.loads((root / "versions" / service.index.version / "groups.json").read_text())
+    return [root / "groups" / g for g in listed["groups"]]
+
+
+def big_group(service: QAService) -> Path:
+    (folder,) = [g for g in groups_of(service) if (g / "chunk.ivf").is_file()]
+    return folder
+
+
+def replace(path: Path, data: bytes) -> None:
+    """New bytes under `path` as a new file: the index this process has mapped keeps the old
+    ones (changing a mapped file in place would fault the process that maps it)."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def queries(service: QAService) -> np.ndarray:
     return service.embedder.embed([f"marker{i}x1" for i in range(0, DOCS, 7)])
 
 
-def test_the_first_load_keeps_the_trained_index_and_the_next_reads_it(
+def test_the_first_load_keeps_the_trained_index_and_the_next_maps_it(
     service: QAService, trainings: list[int]
 ) -> None:
     first = service.index  # loaded (and trained) by the fixture
-    assert first.chunk_store.approximate
-    folder = version_dir(service)
-    assert (folder / "chunks.ivf").is_file()
-    assert (folder / "questions.ivf").is_file() == first.question_store.approximate
+    folder = big_group(service)
+    assert (folder / "question.ivf").is_file() == first.question_store.approximate
     again = IndexDir(service.settings.index_dir).load()
-    assert trainings == []  # read, not trained
+    assert trainings == []  # mapped, not trained
     assert again.chunk_store.approximate and len(again.chunk_store) == len(first.chunk_store)
     q = queries(service)
     s1, i1 = first.chunk_store.search(q, 10)
     s2, i2 = again.chunk_store.search(q, 10)
     assert np.array_equal(i1, i2) and np.allclose(s1, s2)
-    # Filtered search (an IDSelector over every cell) works on the index read back.
+    # Filtered search (an IDSelector over every cell) works on the mapped index.
     among = np.array([c.id for c in again.chunks if c.doc_id == "doc123.txt"])
     _, ids = again.chunk_store.search(q[:2], 10, among=among)
     assert set(ids[ids >= 0].tolist()) == set(among.tolist())
@@ -91,131 +109,98 @@ def test_the_first_load_keeps_the_trained_index_and_the_next_reads_it(
     assert trainings == []
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "description"])
 def test_a_damaged_file_means_training_again(
     service: QAService,
     trainings: list[int],
     damage: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    path = version_dir(service) / "chunks.ivf"
-    data = bytearray(path.read_bytes())
-    if damage == "truncate":
-        data = data[: len(data) // 2]
-    elif damage == "flip":
-        data[len(data) - 1000] ^= 0xFF
-    elif damage == "garbage":
-        data = bytearray(b"not an index at all" * 100)
+    path = big_group(service) / "chunk.ivf"
+    s1, i1 = service.index.chunk_store.search(queries(service), 10)
+    if damage == "description":
+        replace(path.with_name("chunk.ivf.json"), b"{not json")
     else:
-        data = bytearray()
-    path.write_bytes(bytes(data))
+        data = path.read_bytes()
+        cut = {"truncate": data[: len(data) // 2], "garbage": b"not an index at all" * 100}
+        replace(path, cut.get(damage, b""))
     with caplog.at_level(logging.WARNING, logger="qa"):
         again = IndexDir(service.settings.index_dir).load()
     assert len(trainings) == 1  # the chunk store only; the question store's file is intact
-    assert any("chunks.ivf" in r.getMessage() for r in caplog.records)
-    s1, i1 = service.index.chunk_store.search(queries(service), 10)
+    assert any("chunk.ivf" in r.getMessage() for r in caplog.records)
     s2, i2 = again.chunk_store.search(queries(service), 10)
     assert np.array_equal(i1, i2) and np.allclose(s1, s2)
-    # Trained again and kept: the load after that reads it.
+    # Trained again and kept: the load after that maps it.
     IndexDir(service.settings.index_dir).load()
     assert len(trainings) == 1
+
+
+def test_a_flipped_byte_is_found_by_a_full_check(service: QAService) -> None:
+    path = big_group(service) / "chunk.ivf"
+    n = len(service.index.chunk_store)
+    plan = ann.plan(n, 500)
+    want = ivf_file.key("chunk", path.parent.name, n, service.index.manifest.dim, plan)
+    assert ivf_file.read(path, want, full=True) is not None
+    data = bytearray(path.read_bytes())
+    data[len(data) - 1000] ^= 0xFF
+    replace(path, bytes(data))
+    assert ivf_file.read(path, want, full=True) is None
 
 
 def test_a_file_made_for_other_vectors_is_not_used(
     service: QAService, trainings: list[int]
 ) -> None:
-    folder = version_dir(service)
-    # The question store's file under the chunk store's name: a valid index, the wrong one.
-    if not (folder / "questions.ivf").is_file():
+    folder = big_group(service)
+    if not (folder / "question.ivf").is_file():
         pytest.skip("question store is flat here")
-    (folder / "questions.ivf").replace(folder / "chunks.ivf")
+    # The question store's files under the chunk store's name: a valid index, the wrong one.
+    (folder / "question.ivf").replace(folder / "chunk.ivf")
+    (folder / "question.ivf.json").replace(folder / "chunk.ivf.json")
     again = IndexDir(service.settings.index_dir).load()
     assert len(trainings) == 2 and len(again.chunk_store) == len(again.chunks)
 
 
-def test_an_update_keeps_a_file_for_the_new_version(
+def test_an_update_adds_a_small_group_and_trains_nothing(
     service: QAService, trainings: list[int]
 ) -> None:
     src = service.settings.source_dir
-    old = version_dir(service)
+    before = groups_of(service)
     (src / "new.txt").write_text(transcript(999), encoding="utf-8")
     service.update()
-    new = version_dir(service)
-    assert new != old and (new / "chunks.ivf").is_file()
-    assert trainings  # more chunks, so more cells planned (nlist): trained once, at the reload
-    n = len(trainings)
-    data = IndexDir(service.settings.index_dir).load()
-    assert len(trainings) == n and "new.txt" in data.documents
+    after = groups_of(service)
+    assert after[: len(before)] == before and len(after) == len(before) + 1
+    assert trainings == []  # the big group's store is the one held; the new one is exact
     hits = service.search("marker999x1", k=10, filters=Filters.of(docs=["new.txt"]))
     assert hits and {h.doc_id for h in hits} == {"new.txt"}
-
-
-def test_a_small_update_builds_on_the_previous_cells_instead_of_training(
-    service: QAService, trainings: list[int]
-) -> None:
-    src = service.settings.source_dir
-    per_doc = sum(c.doc_id == "doc005.txt" for c in service.index.chunks)
-    # Same number of chunks (the plan's nlist unchanged), other words: its vectors out and in.
-    (src / "doc005.txt").write_text(transcript(5).replace("marker5x", "beacon5x"), "utf-8")
-    service.update()
-    data = service.index
-    assert trainings == [] and data.chunk_store.approximate
-    assert data.chunk_store.drift == 2 * per_doc
-    vecs = service.embedder.embed([c.text for c in data.chunks if c.doc_id == "doc005.txt"])
-    scores, _ = data.chunk_store.search(vecs, 1)
-    assert (scores[:, 0] > 0.99).all()  # the new vectors are in the cells
-    hits = service.search("beacon5x1", k=10, filters=Filters.of(docs=["doc005.txt"]))
-    assert hits and any("beacon5x1" in h.text for h in hits)
-    # Kept with its drift: a fresh load reads it, and the drift adds up over updates.
-    again = IndexDir(service.settings.index_dir).load()
-    assert trainings == [] and again.chunk_store.drift == 2 * per_doc
-    s1, i1 = data.chunk_store.search(queries(service), 10)
-    s2, i2 = again.chunk_store.search(queries(service), 10)
+    fresh = IndexDir(service.settings.index_dir).load()
+    assert trainings == [] and "new.txt" in fresh.documents
+    q = queries(service)
+    s1, i1 = service.index.chunk_store.search(q, 10)
+    s2, i2 = fresh.chunk_store.search(q, 10)
     assert np.array_equal(i1, i2) and np.allclose(s1, s2)
-    # A process that read the file builds its next version on those cells too.
-    fresh = QAService(service.settings, embedder=HashEmbedder())
-    assert fresh.index.chunk_store.drift == 2 * per_doc
-    (src / "doc006.txt").write_text(transcript(6).replace("marker6x", "beacon6x"), "utf-8")
-    fresh.update()
-    assert trainings == [] and fresh.index.chunk_store.drift == 4 * per_doc
 
 
-def test_past_a_tenth_of_the_vectors_changed_the_cells_are_trained_again(
+def test_a_half_written_file_is_cleaned_up_once_stale(
     service: QAService, trainings: list[int]
 ) -> None:
-    src = service.settings.source_dir
-    n = len(service.index.chunks)
-    per_doc = sum(c.doc_id == "doc000.txt" for c in service.index.chunks)
-    changed = 0
-    for i in range(DOCS):  # one document at a time: its vectors out and in
-        (src / f"doc{i:03d}.txt").write_text(transcript(i).replace("marker", "beacon"), "utf-8")
-        service.update()
-        changed += 2 * per_doc
-        if changed >= ann.REUSE_CELLS_BELOW * n:
-            break
-        assert trainings == [], i
-    assert trainings[0] == n  # the chunk store, trained on all its vectors again (questions too)
-    assert service.index.chunk_store.drift == 0
-
-
-def test_a_half_written_file_is_cleaned_up_and_loading_works(
-    service: QAService, trainings: list[int]
-) -> None:
-    folder = version_dir(service)
-    tmp = folder / f"{ivf_file.TMP_PREFIX}deadbeef-chunks.ivf"
-    tmp.write_bytes(b"QAIVF1\n" + b"\0" * 10)  # a writer killed mid-file
-    (folder / "chunks.ivf").unlink()
+    folder = big_group(service)
+    tmp = folder / f"{ivf_file.TMP_PREFIX}deadbeef-chunk.ivf"
+    tmp.write_bytes(b"\0" * 10)  # a reader killed mid-file
+    (folder / "chunk.ivf").unlink()
     idx = IndexDir(service.settings.index_dir)
     assert idx.load().chunk_store.approximate and len(trainings) == 1
+    assert tmp.name not in idx.recover()  # young: perhaps another reader's, still being written
+    old = time.time() - 3600
+    os.utime(tmp, (old, old))
     assert tmp.name in idx.recover()
-    assert not tmp.exists() and (folder / "chunks.ivf").is_file()
+    assert not tmp.exists() and (folder / "chunk.ivf").is_file()
 
 
 def test_an_unwritable_folder_only_means_no_file(
     service: QAService, trainings: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = version_dir(service)
-    for p in folder.glob("*.ivf"):
+    folder = big_group(service)
+    for p in folder.glob("*.ivf*"):
         p.unlink()
 
     def fail(*_: object, **__: object) -> None:
@@ -224,4 +209,4 @@ def test_an_unwritable_folder_only_means_no_file(
     monkeypatch.setattr(ivf_file.os, "fsync", fail)
     data = IndexDir(service.settings.index_dir).load()
     assert data.chunk_store.approximate and trainings
-    assert not list(folder.glob("*.ivf")) and not list(folder.glob(".tmp-*"))
+    assert not list(folder.glob("*.ivf*")) and not list(folder.glob(".tmp-*"))

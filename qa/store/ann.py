@@ -122,6 +122,22 @@ def train_and_add(
     index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
 
 
+ADD_BATCH = 65_536  # rows converted to float32 at once while filling an index
+
+
+def build(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
+    """An index as `params` says over `vectors` (ids = rows), e.g. a mapped float16 array: trained
+    on a sample, then filled a batch at a time, so no float32 copy of all of them is made."""
+    index = empty_index(params, vectors.shape[1])
+    if params.get("type") == "ivf":
+        sample = train_sample(np.asarray(vectors), int(params["nlist"]))
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for at in range(0, len(vectors), ADD_BATCH):
+        rows = np.ascontiguousarray(vectors[at : at + ADD_BATCH], dtype=np.float32)
+        index.add_with_ids(rows, np.arange(at, at + len(rows), dtype=np.int64))
+    return index
+
+
 def clustered_sample(
     centres: np.ndarray, n: int, noise: float, rng: np.random.Generator
 ) -> np.ndarray:

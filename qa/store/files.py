@@ -4,14 +4,17 @@ immutable per-document segments.
     index/
       CURRENT              name of the live version, replaced by atomic rename
       versions/<name>/     manifest.json: settings, and per document its hash, counts, segment;
-                           chunks.ivf, questions.ivf: trained IVF stores kept by the first load
-                           (derived and optional, qa.store.ivf_file)
+                           groups.json: the groups covering it (derived, written by a load)
       segments/<hash>.seg  one document's records, tokens and vectors (qa.store.segment)
+      groups/<id>/         derived, memory-mapped arrays over a run of segments: vectors, BM25
+                           postings, filter columns (qa.store.groups); chunk.ivf, question.ivf:
+                           a large group's trained IVF store (qa.store.ivf_file)
 
 An update writes only the segments of new and changed documents and a new manifest; unchanged
-documents keep pointing at the segments earlier versions wrote. The global structures (the FAISS
-id space, BM25's statistics) are assembled from the segments when a version is loaded, reusing
-the segments a process already holds in memory, so a reload reads only what changed.
+documents keep pointing at the segments earlier versions wrote. A load maps the groups the
+version (or the one before it) is covered by, and builds a small group for the segments none
+covers, so a reload after adding one interview reads that interview alone; groups merge like an
+LSM tree as they accumulate. Records are decoded from a segment only when a query reaches it.
 
 Crash safety: segments are written under temporary names, fsynced and renamed; the version
 folder is then written under a temporary name, fsynced, renamed into place, and only then named
@@ -30,8 +33,8 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -46,6 +49,7 @@ from qa.store.cache import EmbeddingCache
 from qa.store.faiss_store import FaissStore
 from qa.store.lock import IndexLock
 from qa.store.manifest import FORMAT_VERSION, READABLE_FORMATS, DocEntry, Manifest
+from qa.store.multi import GroupedStore
 from qa.store.segment import DocPart
 
 KEEP_VERSIONS = 2
@@ -53,6 +57,7 @@ SEGMENTS = "segments"
 CACHE_FILE = "embeddings.sqlite"
 
 
+STALE_TEMPORARY = 600.0  # seconds
 BUILD_BATCH = 256  # segments decoded at once when a group is built from segments
 
 
@@ -61,18 +66,15 @@ def assemble(
     groups: Sequence[groups_mod.Group],
     read_records: Callable[[str], segment.Records],
     read_part: Callable[[str], DocPart],
-    folder: Path | None = None,
-    previous: IndexData | None = None,
+    store_for: Callable[[groups_mod.Group, str, int], FaissStore],
     known: Mapping[str, segment.Records] | None = None,
 ) -> IndexData:
     """One version over mapped groups (qa.store.records): ids are positions in manifest order.
 
     Nothing is decoded here: vectors stay in the groups' mapped files, BM25 scores their
-    postings, records are read per segment when a query reaches them. A flat FAISS store is
-    filled from the vectors (a copy; below ann.EXACT_BELOW vectors); an IVF store is read from
-    the version's `folder` if an earlier load kept it there, else built on the cells of the
-    `previous` version's store when few vectors changed since those were trained
-    (qa.store.ann.REUSE_CELLS_BELOW), else trained; then kept (qa.store.ivf_file).
+    postings, records are read per segment when a query reaches them, and each group's vector
+    stores come from `store_for` (exact below the manifest's `exact_below` vectors, else a kept,
+    mapped IVF file: qa.store.ivf_file), so a reload builds only the stores of new groups.
     """
     dim = manifest.dim
     order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
@@ -80,32 +82,16 @@ def assemble(
     cache = records.RecordsCache(read_records, known or {})
     vectors = {
         kind: records.Rows(layout, count, kind, dim)
-        for kind, count in (
-            ("chunk", "chunks"),
-            ("question", "questions"),
-            ("sentence", "sentences"),
-            ("context", "sentences"),
-        )
+        for kind, count in (("sentence", "sentences"), ("context", "sentences"))
     }
-    plans = manifest.ann
-    version = manifest.version
-    stores = {
-        name: _store(
-            name,
-            plans.get(name),
-            vectors[kind].all,
-            len(vectors[kind]),
-            dim,
-            folder,
-            version,
-            order,
-            _earlier(previous, store, manifest, count),
+    stores: dict[str, VectorIndex] = {}
+    for name, kind in (("chunks", "chunk"), ("questions", "question")):
+        exact_below = int((manifest.ann.get(name) or {}).get("exact_below", ann.EXACT_BELOW))
+        stores[name] = GroupedStore(
+            [store_for(g, kind, exact_below) for g in groups],
+            layout.to_global[name],
+            partial(layout.locate, name),
         )
-        for name, kind, store, count in (
-            ("chunks", "chunk", "chunk_store", "chunks"),
-            ("questions", "question", "question_store", "questions"),
-        )
-    }
     postings = [
         Postings(
             g.vocab,
@@ -156,60 +142,25 @@ class _StoredTexts(Mapping[str, "str | None"]):
         return 0
 
 
-def _earlier(
-    previous: IndexData | None, store: str, manifest: Manifest, kind: str
-) -> tuple[FaissStore, int] | None:
-    """The previous version's store and how many of its vectors this version adds or drops."""
-    if previous is None:
-        return None
-    now = {e.segment: e for e in manifest.documents.values()}
-    before = {e.segment: e for e in previous.manifest.documents.values()}
-    added = sum(getattr(e, kind) for name, e in now.items() if name not in before)
-    dropped = sum(getattr(e, kind) for name, e in before.items() if name not in now)
-    earlier = getattr(previous, store)
-    # Cells can be reused only from a store of this backend (FAISS).
-    return (earlier, added + dropped) if isinstance(earlier, FaissStore) else None
-
-
-def _store(
-    name: str,
-    plan: dict[str, Any] | None,
-    vectors: Callable[[], np.ndarray],
-    n: int,
-    dim: int,
-    folder: Path | None,
-    version: str,
-    segments: list[str],
-    earlier: tuple[FaissStore, int] | None = None,
-) -> VectorIndex:
-    """The FAISS store `plan` names over `vectors` (ids = positions). An IVF one is read from the
-    version's kept file when it matches (then no vector is read); else built on the earlier
-    version's cells if they are still close enough to the data, else trained; and then kept."""
-    plan = plan or {"type": "flat"}
-    if plan.get("type") != "ivf" or folder is None or n == 0:
-        if n == 0:
-            return FaissStore(dim)
-        return FaissStore.from_plan(plan, np.arange(n), vectors())
-    want = ivf_file.key(name, version, segments, n, dim, plan)
-    path = ivf_file.path_for(folder, name)
-    found = ivf_file.read(path, want)
-    if found is not None:
-        index, drift = found
-        return FaissStore(dim, index, drift=drift)
-    ids = np.arange(n)
-    data = vectors()
-    store = None
-    if earlier is not None:
-        before, change = earlier
-        drift = before.drift + change
-        cells = ann.reuse_cells(before.index, plan, dim) if before.approximate else None
-        if cells is not None and drift < ann.REUSE_CELLS_BELOW * n:
-            ann.train_and_add(cells, plan, ids, data)  # trained already: only adds
-            store = FaissStore(dim, cells, drift=drift)
-    if store is None:
-        store = FaissStore.from_plan(plan, ids, data)
-    ivf_file.write(path, store.index, want, store.drift)
-    return store
+def group_store(root: Path, group: groups_mod.Group, kind: str, exact_below: int) -> FaissStore:
+    """The store over one group's `kind` vectors: exact below `exact_below` of them (a float32
+    copy), else IVF-fp16 mapped from the group's kept file, trained and kept when there is none."""
+    vectors = group.arrays[kind]
+    n, dim = len(vectors), int(vectors.shape[1])
+    plan = ann.plan(n, exact_below)
+    if n == 0:
+        return FaissStore(dim)
+    if plan["type"] != "ivf":
+        return FaissStore.from_plan(plan, np.arange(n), np.asarray(vectors, dtype=np.float32))
+    path = ivf_file.path_for(root / groups_mod.GROUPS / group.id, kind)
+    want = ivf_file.key(kind, group.id, n, dim, plan)
+    index = ivf_file.read(path, want)
+    if index is None:
+        index = ann.build(plan, vectors)
+        if ivf_file.write(path, index, want):
+            # Mapped rather than held: its pages are shared, and evictable under pressure.
+            index = ivf_file.read(path, want) or index
+    return FaissStore(dim, index)
 
 
 @contextlib.contextmanager
@@ -236,6 +187,7 @@ class IndexDir:
         self.versions = root / "versions"
         self.segments = root / SEGMENTS
         self._mapped: dict[str, groups_mod.Group] = {}  # groups this process has mapped
+        self._stores: dict[tuple[str, str, int], FaissStore] = {}  # their vector stores
 
     def current(self) -> str | None:
         try:
@@ -288,9 +240,24 @@ class IndexDir:
             n: segment.Records(p.chunks, p.sentences, p.sentence_texts, p.text)
             for n, p in (known or {}).items()
         }
-        data = assemble(manifest, groups, self.read_records, self.read_segment, folder, reuse, just)
+        data = assemble(
+            manifest, groups, self.read_records, self.read_segment, self._store_for, just
+        )
         data.version = name
+        # What this process keeps mapped or built is what the version it now serves uses (the
+        # version it served until now holds its own references until it is released).
+        live = {g.id for g in groups}
+        self._mapped = {gid: g for gid, g in self._mapped.items() if gid in live}
+        self._stores = {k: v for k, v in self._stores.items() if k[0] in live}
         return data
+
+    def _store_for(self, group: groups_mod.Group, kind: str, exact_below: int) -> FaissStore:
+        """A group's store, built or mapped once per process (groups never change)."""
+        key = (group.id, kind, exact_below)
+        hit = self._stores.get(key)
+        if hit is None:
+            hit = self._stores[key] = group_store(self.root, group, kind, exact_below)
+        return hit
 
     def _groups(
         self,
@@ -449,6 +416,7 @@ class IndexDir:
         removed += [p.name for p in self.root.glob(".CURRENT.*")]
         removed += [p.name for p in self.segments.glob(".tmp-*")]
         removed += [p.name for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*")]
+        removed += [p.name for p in self._stale_group_temporaries()]
         self._clean_temporaries()
         live = self.current()
         for p in self.versions.iterdir():
@@ -513,8 +481,29 @@ class IndexDir:
             p.unlink(missing_ok=True)
         for p in self.segments.glob(".tmp-*"):
             p.unlink(missing_ok=True)
-        for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*"):  # a trained index half-written
+        for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*"):  # a groups list half-written
             p.unlink(missing_ok=True)
+        for p in self._stale_group_temporaries():
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+    def _stale_group_temporaries(self) -> list[Path]:
+        """A group or a trained index half-written by a process that died. Readers write them,
+        without the writer's lock: one younger than STALE_TEMPORARY may still be being written."""
+        folder = self.root / groups_mod.GROUPS
+        found = [
+            *folder.glob(f"{groups_mod.TMP_PREFIX}*"),
+            *folder.glob(f"*/{ivf_file.TMP_PREFIX}*"),
+        ]
+        now = time.time()
+        stale = []
+        for p in found:
+            with contextlib.suppress(OSError):
+                if now - p.stat().st_mtime > STALE_TEMPORARY:
+                    stale.append(p)
+        return stale
 
     def _prune(self, keep: set[str]) -> None:
         # Older versions go, but not the one that was live until now: a reader may be loading it.

@@ -205,7 +205,10 @@ def write(root: Path, built: dict[str, Any]) -> str:
     folder = root / GROUPS
     final = folder / gid
     if final.is_dir():
-        return gid
+        if read(root, gid) is not None:
+            return gid
+        # Damaged: out of the way first (a process mapping its files keeps them until it unmaps).
+        shutil.rmtree(final.rename(folder / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-damaged"))
     tmp = folder / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{gid}"
     tmp.mkdir(parents=True)
     files: dict[str, list[Any]] = {}

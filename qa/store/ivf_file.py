@@ -1,19 +1,23 @@
-"""A version's trained IVF index kept beside its manifest, so loading it does not train again.
+"""A group's trained IVF index kept in the group's folder, memory-mapped when it is read.
 
-An IVF store (qa.store.ann) is built when a version is loaded: k-means over a sample, then every
-vector assigned to its cell, about 1.2 s at 60k vectors. The first load of a version writes the
-result as `versions/<name>/<store>.ivf`; later loads (a restart, another process, a CLI query)
-read it instead. The file is derived and optional: the manifest and its segments stay the source
-of truth, and a file that is missing, unreadable, corrupt or made for other vectors is ignored
-(with a warning for the last three) and the index is trained as before.
+An IVF store (qa.store.ann) over a group's vectors (qa.store.groups) costs a k-means training and
+the assignment of every vector to its cell, tens of seconds for a large group. The first load
+that needs it writes the result beside the group's arrays; every later load (a restart, a
+reload, another process, a CLI query) maps it instead: no training, no copy into memory, and the
+pages a search touches are shared by every process serving the index.
 
-    magic  b"QAIVF1\\n"
-    8 bytes  header length, little-endian
-    header   JSON: the key (what the index was built from) and the payload's length and hash
-    payload  faiss.serialize_index bytes
+    <store>.ivf        a plain FAISS index file (faiss.write_index), mapped with IO_FLAG_MMAP
+    <store>.ivf.json   what it was built from (`key`), its size and blake2b hash
 
-Written under a temporary name, fsynced and renamed, so a reader sees a whole file or none; a
-temporary left by a crash is removed by IndexDir.recover().
+The files are derived and optional: the group's arrays stay the source of truth, and a file that
+is missing, unreadable, of the wrong size or made for other vectors is ignored (with a warning
+for the last three) and the index is trained again. Like the group's vectors, the payload is
+checked by size at every read and by hash only when asked (`full`, `qa index verify`): hashing
+it would read every page, which is what mapping avoids.
+
+Written under temporary names, fsynced and renamed, the payload before its description, so a
+reader sees both files whole or trains; a temporary left by a crash is removed by
+IndexDir.recover().
 """
 
 from __future__ import annotations
@@ -27,24 +31,20 @@ from pathlib import Path
 from typing import Any
 
 import faiss
-import numpy as np
 
 log = logging.getLogger("qa")
 
-MAGIC = b"QAIVF1\n"
 SUFFIX = ".ivf"
+META_SUFFIX = ".ivf.json"
 TMP_PREFIX = ".tmp-"
 
 
-def key(
-    store: str, version: str, segments: list[str], ntotal: int, dim: int, plan: dict[str, Any]
-) -> dict[str, Any]:
-    """What an index file must have been built from to stand in for training: ids are positions
-    in the version's segment order, so the ordered segment names (content hashes) fix them."""
+def key(store: str, group: str, ntotal: int, dim: int, plan: dict[str, Any]) -> dict[str, Any]:
+    """What an index file must have been built from to stand in for training: ids are rows of
+    the group, whose id (a hash of its ordered segment names) fixes them."""
     return {
         "store": store,
-        "version": version,
-        "segments": hashlib.sha256("\n".join(segments).encode()).hexdigest(),
+        "group": group,
         "ntotal": int(ntotal),
         "dim": int(dim),
         "nlist": int(plan["nlist"]),
@@ -58,33 +58,38 @@ def path_for(folder: Path, store: str) -> Path:
     return folder / f"{store}{SUFFIX}"
 
 
-def _digest(payload: memoryview | bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+def _meta_path(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(SUFFIX) + META_SUFFIX)
 
 
-def read(path: Path, want: dict[str, Any]) -> tuple[faiss.Index, int] | None:
-    """The index in `path` and its drift (vectors changed since its cells were trained) if it was
-    built from exactly `want`; None otherwise (train instead)."""
+def _file_digest(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read(path: Path, want: dict[str, Any], *, full: bool = False) -> faiss.Index | None:
+    """The index in `path`, mapped, if it was built from exactly `want`; None otherwise (train
+    instead). `full` also checks the payload's hash (reads all of it)."""
+    meta_path = _meta_path(path)
     try:
-        data = path.read_bytes()
+        meta = json.loads(meta_path.read_bytes())
     except FileNotFoundError:
         return None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         log.warning("qa: cannot read trained index %s (%s); training it again", path, exc)
         return None
     try:
-        if not data.startswith(MAGIC):
-            raise ValueError("not a qa IVF file")
-        at = len(MAGIC)
-        size = int.from_bytes(data[at : at + 8], "little")
-        header = json.loads(data[at + 8 : at + 8 + size].decode())
-        payload = memoryview(data)[at + 8 + size :]
-        if header.get("key") != want:
+        if meta.get("key") != want:
             log.warning("qa: trained index %s was made for other vectors; training again", path)
             return None
-        if len(payload) != header["length"] or _digest(payload) != header["blake2b"]:
-            raise ValueError("payload length or checksum differs")
-        index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+        if path.stat().st_size != meta["size"]:
+            raise ValueError("its size differs from the recorded one")
+        if full and _file_digest(path) != meta["blake2b"]:
+            raise ValueError("it does not match its hash")
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
         ivf = faiss.extract_index_ivf(index)
         if (
             index.ntotal != want["ntotal"]
@@ -92,39 +97,35 @@ def read(path: Path, want: dict[str, Any]) -> tuple[faiss.Index, int] | None:
             or ivf.nlist != want["nlist"]
             or not index.is_trained
         ):
-            raise ValueError("index contents differ from its header")
+            raise ValueError("index contents differ from its description")
         ivf.nprobe = want["nprobe"]
-        return index, int(header.get("drift", 0))
-    except (ValueError, KeyError, TypeError, RuntimeError, UnicodeDecodeError) as exc:
+        return index
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         log.warning("qa: trained index %s is unusable (%s); training it again", path, exc)
         return None
 
 
-def write(path: Path, index: faiss.Index, key: dict[str, Any], drift: int = 0) -> bool:
+def write(path: Path, index: faiss.Index, key: dict[str, Any]) -> bool:
     """Store `index` under `path` atomically; best effort (a failure only means training later)."""
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{path.name}")
+    tag = uuid.uuid4().hex[:8]
+    tmp = path.with_name(f"{TMP_PREFIX}{tag}-{path.name}")
+    meta_path = _meta_path(path)
+    tmp_meta = meta_path.with_name(f"{TMP_PREFIX}{tag}-{meta_path.name}")
     try:
-        payload = faiss.serialize_index(index)
-        header = json.dumps(
-            {
-                "key": key,
-                "drift": int(drift),
-                "length": len(payload),
-                "blake2b": _digest(payload.data),
-            },
-            separators=(",", ":"),
-        ).encode()
-        with open(tmp, "wb") as f:
-            f.write(MAGIC)
-            f.write(len(header).to_bytes(8, "little"))
-            f.write(header)
-            f.write(payload.data)
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        meta = {"key": key, "size": tmp.stat().st_size, "blake2b": _file_digest(tmp)}
+        with open(tmp_meta, "wb") as f:
+            f.write(json.dumps(meta, separators=(",", ":")).encode())
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, path)
+        os.rename(tmp_meta, meta_path)
     except (OSError, RuntimeError) as exc:
-        # A read-only index, a full disk, the version pruned meanwhile: load as usual.
+        # A read-only index, a full disk, the group collected meanwhile: load as usual.
         log.warning("qa: cannot keep the trained index as %s: %s", path, exc)
         tmp.unlink(missing_ok=True)
+        tmp_meta.unlink(missing_ok=True)
         return False
     return True

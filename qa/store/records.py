@@ -68,6 +68,11 @@ class Layout:
     def segment_of(self, kind: str, ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts[kind], ids, side="right") - 1
 
+    def locate(self, kind: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Global `kind` ids → (index of their group, their row in it)."""
+        seg = self.segment_of(kind, ids)
+        return self.group[seg], self.local[kind][seg] + ids - self.starts[kind][seg]
+
 
 class Rows:
     """A version's vectors of one kind, as float32 rows by global id (gathered from groups)."""
@@ -88,9 +93,7 @@ class Rows:
         one = ids.ndim == 0
         ids = ids.reshape(-1)
         lay = self._layout
-        seg = lay.segment_of(self._kind, ids)
-        groups = lay.group[seg]
-        rows = lay.local[self._kind][seg] + ids - lay.starts[self._kind][seg]
+        groups, rows = lay.locate(self._kind, ids)
         out = np.empty((len(ids), self.dim), dtype=np.float32)
         for g in np.unique(groups):
             m = groups == g
