@@ -81,8 +81,8 @@ def assemble(
     layout = records.Layout(order, groups)
     cache = records.RecordsCache(read_records, known or {})
     vectors = {
-        kind: records.Rows(layout, count, kind, dim)
-        for kind, count in (("sentence", "sentences"), ("context", "sentences"))
+        attr: records.SentenceRows(layout, cache, attr, dim)
+        for attr in ("sentence_vectors", "context_vectors")
     }
     stores: dict[str, VectorIndex] = {}
     for name, kind in (("chunks", "chunk"), ("questions", "question")):
@@ -109,8 +109,8 @@ def assemble(
         chunks=records.LazyChunks(layout, cache),
         sentences=records.LazySentences(layout, cache),
         sentence_texts=records.LazyTexts(layout, cache),
-        sentence_vectors=vectors["sentence"],
-        context_vectors=vectors["context"],
+        sentence_vectors=vectors["sentence_vectors"],
+        context_vectors=vectors["context_vectors"],
         chunk_store=stores["chunks"],
         question_store=stores["questions"],
         question_chunks=columns.questions,
@@ -236,10 +236,7 @@ class IndexDir:
                     f"index segment {entry.segment} holds {doc!r}, not {doc_id!r} at the hash "
                     "the manifest records: run `qa index update` to re-index it"
                 )
-        just = {
-            n: segment.Records(p.chunks, p.sentences, p.sentence_texts, p.text)
-            for n, p in (known or {}).items()
-        }
+        just = {n: segment.Records.of(p) for n, p in (known or {}).items()}
         data = assemble(
             manifest, groups, self.read_records, self.read_segment, self._store_for, just
         )

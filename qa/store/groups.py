@@ -2,7 +2,7 @@
 
     index/groups/<id>/      id: hash of the group's segment names, in order
       meta.json             segments (name and counts), vocabulary, facets, files' sizes and hashes
-      chunk.npy question.npy sentence.npy context.npy   the group's vectors, float16
+      chunk.npy question.npy  the group's chunk and question vectors, float16 (its stores')
       post_ptr.npy post_rows.npy post_tf.npy doclen.npy  BM25 postings (qa.sparse.Postings)
       facet.npy             per chunk: its row of `facets` (doc, speaker, label, date)
       q_ptr.npy q_rows.npy  per question key: the chunks that answer it
@@ -44,7 +44,7 @@ log = logging.getLogger("qa")
 GROUPS = "groups"
 TMP_PREFIX = ".tmp-"
 VERSION_FILE = "groups.json"
-VECTORS = ("chunk", "question", "sentence", "context")
+VECTORS = ("chunk", "question")  # sentence vectors are read with a segment's records
 _SMALL = ("post_ptr", "post_rows", "post_tf", "doclen", "facet", "q_ptr", "q_rows")
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
@@ -91,8 +91,6 @@ def build(parts: Sequence[tuple[str, DocPart]], dim: int) -> dict[str, Any]:
     vec = {
         "chunk": [p.chunk_vectors for _, p in parts],
         "question": [p.question_vectors for _, p in parts],
-        "sentence": [p.sentence_vectors for _, p in parts],
-        "context": [p.context_vectors for _, p in parts],
     }
     arrays: dict[str, np.ndarray] = {
         k: (np.concatenate(v) if v else np.zeros((0, dim))).astype(np.float16)

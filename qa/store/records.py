@@ -21,7 +21,9 @@ from qa.store import segment
 from qa.store.groups import Facet, Group
 from qa.store.segment import DocPart, Records
 
-RECORD_CACHE = 4096  # segments whose records a version keeps decoded (~75 chunks each)
+# Segments whose records (and sentence vectors, float16) a version keeps decoded: ~0.5 MB each
+# for an interview of ~75 chunks; a query reads those of its ~30 candidate chunks.
+RECORD_CACHE = 256
 
 
 class Layout:
@@ -74,38 +76,33 @@ class Layout:
         return self.group[seg], self.local[kind][seg] + ids - self.starts[kind][seg]
 
 
-class Rows:
-    """A version's vectors of one kind, as float32 rows by global id (gathered from groups)."""
+class SentenceRows:
+    """A version's sentence (or context) vectors as float32 rows by global sentence id, gathered
+    from the records of the segments they belong to."""
 
-    def __init__(self, layout: Layout, kind: str, array: str, dim: int) -> None:
-        self._layout, self._kind, self._array, self.dim = layout, kind, array, dim
-        self.shape = (layout.total(kind), dim)
+    def __init__(self, layout: Layout, cache: RecordsCache, attr: str, dim: int) -> None:
+        self._layout, self._cache, self._attr = layout, cache, attr
+        self.shape = (layout.total("sentences"), dim)
         self.dtype = np.dtype(np.float32)
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        if isinstance(key, slice):
-            ids = np.arange(self.shape[0])[key]
-        else:
-            ids = np.asarray(key, dtype=np.int64)
+        ids = np.arange(self.shape[0])[key] if isinstance(key, slice) else np.asarray(key)
         one = ids.ndim == 0
-        ids = ids.reshape(-1)
+        ids = ids.reshape(-1).astype(np.int64)
         lay = self._layout
-        groups, rows = lay.locate(self._kind, ids)
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
-        for g in np.unique(groups):
-            m = groups == g
-            out[m] = lay.groups[int(g)].arrays[self._array][rows[m]]
+        seg = lay.segment_of("sentences", ids)
+        local = ids - lay.starts["sentences"][seg]
+        out = np.empty((len(ids), self.shape[1]), dtype=np.float32)
+        for s in np.unique(seg):
+            m = seg == s
+            out[m] = getattr(self._cache.get(lay.segments[int(s)]), self._attr)[local[m]]
         return out[0] if one else out
 
-    def all(self) -> np.ndarray:
-        """Every row, in id order (a float32 copy: for building a vector store)."""
-        return self[np.arange(self.shape[0])]
-
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        out = self.all()
+        out = self[np.arange(self.shape[0])]
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
@@ -114,7 +111,8 @@ class RecordsCache:
 
     def __init__(self, read: Callable[[str], Records], known: Mapping[str, Records]) -> None:
         self._read = read
-        self._items: OrderedDict[str, Records] = OrderedDict(known)
+        # Those just written (a build writes them all): no more than the cache holds.
+        self._items: OrderedDict[str, Records] = OrderedDict(list(known.items())[-RECORD_CACHE:])
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Records:

@@ -176,23 +176,31 @@ def decode(data: bytes) -> DocPart:
 
 @dataclass(frozen=True, slots=True)
 class Records:
-    """A segment's records without its vectors: what a query reads for its candidates."""
+    """What a query reads of a segment for its candidates: records, and the sentence and context
+    vectors (float16, as stored; the chunk and question vectors are in the groups' stores)."""
 
     chunks: tuple[Chunk, ...]
     sentences: tuple[Sentence, ...]
     sentence_texts: tuple[str, ...]
     text: str | None
+    sentence_vectors: np.ndarray
+    context_vectors: np.ndarray
+
+    @classmethod
+    def of(cls, part: DocPart) -> Records:
+        return cls(
+            part.chunks,
+            part.sentences,
+            part.sentence_texts,
+            part.text,
+            part.sentence_vectors.astype(np.float16),
+            part.context_vectors.astype(np.float16),
+        )
 
 
 def records(data: bytes) -> Records:
-    """The records alone (the JSON header; the vectors are not decoded)."""
-    header, _ = _header(data)
-    return Records(
-        chunks=tuple(Chunk(*row) for row in header["chunks"]),
-        sentences=tuple(Sentence(*row) for row in header["sentences"]),
-        sentence_texts=tuple(header["sentence_texts"]),
-        text=header.get("text"),
-    )
+    """A segment's `Records` (ValueError/KeyError/TypeError if the bytes are not a segment)."""
+    return Records.of(decode(data))
 
 
 def keys_of(data: bytes) -> bytes:
