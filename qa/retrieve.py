@@ -159,6 +159,9 @@ def retrieve(
         bm = index.sparse.scores(query.text)
         # Only chunks with a query term can score: rank those, not every chunk of the archive.
         hit = np.flatnonzero(bm > 0)
+        if len(hit) > depth:  # the `depth` best (and any tied with the last), then sorted
+            kth = np.partition(-bm[hit], depth - 1)[depth - 1]
+            hit = hit[-bm[hit] <= kth]
         top = hit[np.argsort(-bm[hit], kind="stable")[:depth]]
         lists.append((settings.bm25_weight, {int(c): float(bm[c]) for c in top}))
     lists = [(w, scores) for w, scores in lists if scores]

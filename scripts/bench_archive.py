@@ -309,6 +309,12 @@ def structure(
     t0 = time.perf_counter()
     svc.load()
     row["first_load_s"] = time.perf_counter() - t0
+    # Derived per-group files (qa.store.groups), written by that first load.
+    row["groups"] = len(
+        json.loads((idx / "versions" / svc.index.version / "groups.json").read_text())["groups"]
+    )
+    row["groups_bytes"] = du(idx / "groups")
+    row["bytes_per_chunk_with_groups"] = row["bytes_per_chunk"] + row["groups_bytes"] / rep_chunks
     loads = []
     for _ in range(2):
         t0 = time.perf_counter()

@@ -112,14 +112,15 @@ def test_reload_reads_only_new_segments(
     (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
     service.update()
     read: list[str] = []
-    original = IndexDir.read_segment
+    original = IndexDir._segment_bytes
 
-    def spy(self: IndexDir, name: str) -> seg.DocPart:
+    def spy(self: IndexDir, name: str) -> bytes:
         read.append(name)
         return original(self, name)
 
-    monkeypatch.setattr(IndexDir, "read_segment", spy)
+    monkeypatch.setattr(IndexDir, "_segment_bytes", spy)
     fresh = reader.load()
+    # The new one alone, for its group; the others are mapped from the groups already built.
     assert read == [manifest(service)["new.txt"]]
     assert fresh.version != held.version and "new.txt" in fresh.documents
     # Same content as a cold load.

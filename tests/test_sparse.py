@@ -40,7 +40,7 @@ def test_grouped_scores_equal_one_bm25s_index(split: list[int]) -> None:
     postings = []
     row = 0
     for p in parts:  # one group per part, its rows at the part's global ids
-        built = groups.build([(p.doc_id, p)], 4)
+        built = groups.build([(p.doc_id, p)], 4, {p.doc_id: (0, 0, "<f2")})
         a = built["arrays"]
         vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
         to_global = np.arange(row, row + len(p.chunks))

@@ -25,7 +25,7 @@ import numpy as np
 from qa.models import Chunk, Filters, Sentence
 from qa.store.cache import EmbeddingCache
 from qa.store.manifest import DocEntry, Manifest
-from qa.store.records import Columns
+from qa.store.records import Columns, LazyChunks
 from qa.store.segment import DocPart
 
 
@@ -118,6 +118,15 @@ class IndexData:
         return np.asarray(
             [q for q, ids in enumerate(self.question_chunks) if chunks[ids].any()], np.int64
         )
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """One document's chunks, in id order (the files backend reads its segment alone)."""
+        entry = self.documents.get(doc_id)
+        if entry is None:
+            return []
+        if isinstance(self.chunks, LazyChunks):
+            return self.chunks.of_segment(entry.segment)
+        return [c for c in self.chunks if c.doc_id == doc_id]
 
     def stored_text(self, segment: str) -> str | None:
         """The canonical text a .docx or .pdf segment keeps (None for text formats)."""

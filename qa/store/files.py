@@ -67,6 +67,7 @@ def assemble(
     read_records: Callable[[str], segment.Records],
     read_part: Callable[[str], DocPart],
     store_for: Callable[[groups_mod.Group, str, int], FaissStore],
+    segments: Path,
     known: Mapping[str, segment.Records] | None = None,
 ) -> IndexData:
     """One version over mapped groups (qa.store.records): ids are positions in manifest order.
@@ -80,9 +81,10 @@ def assemble(
     order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
     layout = records.Layout(order, groups)
     cache = records.RecordsCache(read_records, known or {})
+    chunk_records = records.ChunkRecords(layout)
     vectors = {
-        attr: records.SentenceRows(layout, cache, attr, dim)
-        for attr in ("sentence_vectors", "context_vectors")
+        attr: records.SentenceRows(layout, segments, which, cache, dim)
+        for which, attr in enumerate(("sentence_vectors", "context_vectors"))
     }
     stores: dict[str, VectorIndex] = {}
     for name, kind in (("chunks", "chunk"), ("questions", "question")):
@@ -106,9 +108,9 @@ def assemble(
     columns = records.Columns(layout)
     return IndexData(
         manifest=manifest,
-        chunks=records.LazyChunks(layout, cache),
-        sentences=records.LazySentences(layout, cache),
-        sentence_texts=records.LazyTexts(layout, cache),
+        chunks=records.LazyChunks(chunk_records),
+        sentences=records.LazySentences(chunk_records),
+        sentence_texts=records.LazyTexts(chunk_records),
         sentence_vectors=vectors["sentence_vectors"],
         context_vectors=vectors["context_vectors"],
         chunk_store=stores["chunks"],
@@ -117,29 +119,31 @@ def assemble(
         sparse=GroupedBM25(postings, layout.total("chunks")),
         version=manifest.version,
         parts=records.LazyParts(order, read_part),
-        chunk_sentences=records.ChunkSentences(layout, cache),
+        chunk_sentences=records.ChunkSentences(chunk_records),
         columns=columns,
-        texts=_StoredTexts(cache),
+        texts=_StoredTexts(layout, cache),
     )
 
 
 class _StoredTexts(Mapping[str, "str | None"]):
-    """segment → the canonical text it keeps (a .docx or .pdf), from the records cache."""
+    """segment → the canonical text it keeps (a .docx or .pdf; None for text formats, whose
+    canonical text is the file): decoded from the segment only for those that keep one."""
 
-    def __init__(self, cache: records.RecordsCache) -> None:
-        self._cache = cache
+    def __init__(self, layout: records.Layout, cache: records.RecordsCache) -> None:
+        self._layout, self._cache = layout, cache
 
     def __getitem__(self, name: str) -> str | None:
-        return self._cache.get(name).text
+        g, j = self._layout.where[name]
+        return self._cache.get(name).text if self._layout.groups[g].has_text[j] else None
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str)
+        return name in self._layout.where
 
     def __iter__(self) -> Iterator[str]:
-        return iter(())
+        return iter(self._layout.segments)
 
     def __len__(self) -> int:
-        return 0
+        return len(self._layout.segments)
 
 
 def group_store(root: Path, group: groups_mod.Group, kind: str, exact_below: int) -> FaissStore:
@@ -238,7 +242,13 @@ class IndexDir:
                 )
         just = {n: segment.Records.of(p) for n, p in (known or {}).items()}
         data = assemble(
-            manifest, groups, self.read_records, self.read_segment, self._store_for, just
+            manifest,
+            groups,
+            self.read_records,
+            self.read_segment,
+            self._store_for,
+            self.segments,
+            just,
         )
         data.version = name
         # What this process keeps mapped or built is what the version it now serves uses (the
@@ -281,10 +291,19 @@ class IndexDir:
         for start in range(0, len(loose), BUILD_BATCH):
             batch = loose[start : start + BUILD_BATCH]
             parts = []
+            vec_at: dict[str, tuple[int, int, str]] = {}
             for seg in batch:
-                part = known.get(seg) or self.read_segment(seg)
+                part = known.get(seg)
+                data = self._segment_bytes(seg) if part is None else self._segment_head(seg)
+                if part is None:
+                    part = self._decode(seg, data)
+                try:
+                    vec_at[seg] = segment.vector_blocks(data)
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise StorageError(f"index segment {seg} is unreadable: {exc}") from exc
                 parts.append((seg, part))
-            new = self._group(groups_mod.write(self.root, groups_mod.build(parts, manifest.dim)))
+            built = groups_mod.build(parts, manifest.dim, vec_at)
+            new = self._group(groups_mod.write(self.root, built))
             if new is None:
                 raise StorageError(f"cannot read the index group just written in {self.root}")
             del parts
@@ -347,7 +366,18 @@ class IndexDir:
     def read_segment(self, name: str) -> DocPart:
         """A segment, checked against its name (the hash of its bytes): a damaged file is an
         error, never records or vectors that differ from what was written."""
-        data = self._segment_bytes(name)
+        return self._decode(name, self._segment_bytes(name))
+
+    def _segment_head(self, name: str) -> bytes:
+        """A segment's length prefix and header alone (of one this process just wrote)."""
+        try:
+            with open(self.segments / name, "rb") as f:
+                head = f.read(8)
+                return head + f.read(int.from_bytes(head, "little"))
+        except OSError as exc:
+            raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
+
+    def _decode(self, name: str, data: bytes) -> DocPart:
         try:
             return segment.decode(data)
         except (ValueError, TypeError, KeyError) as exc:

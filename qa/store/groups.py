@@ -29,23 +29,29 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from qa.fsio import fsync_dir
-from qa.store.segment import DocPart
+from qa.models import Chunk, Sentence
+from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart
 
 log = logging.getLogger("qa")
 
 GROUPS = "groups"
 TMP_PREFIX = ".tmp-"
 VERSION_FILE = "groups.json"
-VECTORS = ("chunk", "question")  # sentence vectors are read with a segment's records
-_SMALL = ("post_ptr", "post_rows", "post_tf", "doclen", "facet", "q_ptr", "q_rows")
+VECTORS = ("chunk", "question")  # sentence vectors are read from the segments (`vec_at`)
+# Large arrays are checked by size at every read and by hash on `full` reads; small ones by hash.
+_LARGE = ("post_rows", "post_tf", "records", "rec_ptr", "sent_chunk", "sent_pos")
+_SMALL = ("post_ptr", "doclen", "facet", "q_ptr", "q_rows")
+_ARRAYS = (*VECTORS, *_LARGE, *_SMALL)
+TF_MAX = 65_535  # a term's count in one chunk, stored as uint16
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
 Facet = tuple[str, str | None, str | None, str | None]
@@ -64,6 +70,10 @@ class Group:
     facets: list[Facet]
     arrays: dict[str, np.ndarray]
     docs: list[tuple[str, str]]  # per segment: (doc_id, sha256) it holds
+    # per segment: byte offsets of its sentence and context vectors in its file (-1: derived,
+    # not stored) and their dtype (qa.store.segment.vector_blocks)
+    vec_at: list[tuple[int, int, str]]
+    has_text: list[bool]  # per segment: it keeps a canonical text (a .docx or .pdf)
 
     @property
     def size(self) -> int:
@@ -86,8 +96,28 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def build(parts: Sequence[tuple[str, DocPart]], dim: int) -> dict[str, Any]:
-    """The arrays and metadata of a group over `parts`, in memory (written by `write`)."""
+def chunk_record(
+    c: Chunk, sentences: Sequence[Sentence], js: Sequence[int], part: DocPart
+) -> bytes:
+    """One chunk's records as the group stores them: the chunk's fields, its sentences' fields,
+    their places in the segment (ids local to the document, so merging groups changes nothing)
+    and their texts (JSON, read one chunk at a time)."""
+    return orjson.dumps(
+        [
+            [getattr(c, n) for n in CHUNK_FIELDS],
+            [[getattr(s, n) for n in SENTENCE_FIELDS] for s in sentences],
+            list(js),
+            [part.sentence_texts[j] for j in js],
+        ]
+    )
+
+
+def build(
+    parts: Sequence[tuple[str, DocPart]], dim: int, vec_at: Mapping[str, Sequence[Any]]
+) -> dict[str, Any]:
+    """The arrays and metadata of a group over `parts`, in memory (written by `write`);
+    `vec_at`: per segment, where its sentence and context vectors lie in its file
+    (qa.store.segment.vector_blocks)."""
     vec = {
         "chunk": [p.chunk_vectors for _, p in parts],
         "question": [p.question_vectors for _, p in parts],
@@ -105,8 +135,18 @@ def build(parts: Sequence[tuple[str, DocPart]], dim: int) -> dict[str, Any]:
     facet: list[int] = []
     q_counts: list[int] = []
     q_rows: list[int] = []
+    blobs: list[bytes] = []
+    sent_chunk: list[int] = []
+    sent_pos: list[int] = []
     row = 0
     for _, part in parts:
+        mine: list[list[int]] = [[] for _ in part.chunks]
+        for j, sent in enumerate(part.sentences):
+            sent_chunk.append(row + sent.chunk_id)
+            sent_pos.append(len(mine[sent.chunk_id]))
+            mine[sent.chunk_id].append(j)
+        for c, js in zip(part.chunks, mine, strict=True):
+            blobs.append(chunk_record(c, [part.sentences[j] for j in js], js, part))
         for c, toks in zip(part.chunks, part.tokens, strict=True):
             # bm25s indexes an empty document as one placeholder token (qa.sparse): length 1.
             doclen.append(len(toks) or 1)
@@ -127,14 +167,27 @@ def build(parts: Sequence[tuple[str, DocPart]], dim: int) -> dict[str, Any]:
     term_arr = np.asarray(terms, dtype=np.int64)[order]
     arrays["post_ptr"] = np.searchsorted(term_arr, np.arange(len(vocab) + 1)).astype(np.int64)
     arrays["post_rows"] = np.asarray(rows, dtype=np.int32)[order]
-    arrays["post_tf"] = np.asarray(tfs, dtype=np.float32)[order]
+    arrays["post_tf"] = np.minimum(np.asarray(tfs, dtype=np.int64), TF_MAX).astype(np.uint16)[order]
     arrays["doclen"] = np.asarray(doclen, dtype=np.int32)
+    arrays["records"] = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    arrays["rec_ptr"] = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
+    arrays["sent_chunk"] = np.asarray(sent_chunk, dtype=np.int32)
+    arrays["sent_pos"] = np.asarray(sent_pos, dtype=np.int32)
     arrays["facet"] = np.asarray(facet, dtype=np.int32)
     arrays["q_ptr"] = np.concatenate([[0], np.cumsum(q_counts, dtype=np.int64)]).astype(np.int64)
     arrays["q_rows"] = np.asarray(q_rows, dtype=np.int32)
     meta = {
         "segments": [
-            [name, len(p.chunks), len(p.sentences), len(p.question_chunks), p.doc_id, p.sha256]
+            [
+                name,
+                len(p.chunks),
+                len(p.sentences),
+                len(p.question_chunks),
+                p.doc_id,
+                p.sha256,
+                *vec_at[name],
+                p.text is not None,
+            ]
             for name, p in parts
         ],
         "dim": dim,
@@ -149,7 +202,7 @@ def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
     vocabularies unified, postings re-sorted by term."""
     vocab: dict[str, int] = {}
     facets: dict[Facet, int] = {}
-    out: dict[str, list[np.ndarray]] = {k: [] for k in (*VECTORS, *_SMALL)}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS}
     terms: list[np.ndarray] = []
     row = 0
     for g in groups:
@@ -166,23 +219,32 @@ def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
         out["facet"].append(fmap[a["facet"]] if len(fmap) else a["facet"])
         out["q_ptr"].append(np.diff(a["q_ptr"]))
         out["q_rows"].append(a["q_rows"] + row)
+        out["records"].append(a["records"])
+        out["rec_ptr"].append(np.diff(a["rec_ptr"]))
+        out["sent_chunk"].append(a["sent_chunk"] + row)
+        out["sent_pos"].append(a["sent_pos"])
         row += g.size
     term_arr = np.concatenate(terms) if terms else np.zeros(0, np.int64)
     order = np.argsort(term_arr, kind="stable")
-    arrays: dict[str, Any] = {k: out[k] for k in VECTORS}  # pieces: written one by one
+    # Pieces, written one by one (never all in memory): the vectors and the records.
+    arrays: dict[str, Any] = {k: out[k] for k in (*VECTORS, "records")}
     arrays["post_ptr"] = np.searchsorted(term_arr[order], np.arange(len(vocab) + 1)).astype(
         np.int64
     )
     arrays["post_rows"] = np.concatenate(out["post_rows"]).astype(np.int32)[order]
-    arrays["post_tf"] = np.concatenate(out["post_tf"]).astype(np.float32)[order]
+    arrays["post_tf"] = np.concatenate(out["post_tf"]).astype(np.uint16)[order]
     arrays["doclen"] = np.concatenate(out["doclen"]).astype(np.int32)
     arrays["facet"] = np.concatenate(out["facet"]).astype(np.int32)
     counts = np.concatenate(out["q_ptr"])
     arrays["q_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
     arrays["q_rows"] = np.concatenate(out["q_rows"]).astype(np.int32)
+    sizes = np.concatenate(out["rec_ptr"])
+    arrays["rec_ptr"] = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+    arrays["sent_chunk"] = np.concatenate(out["sent_chunk"]).astype(np.int32)
+    arrays["sent_pos"] = np.concatenate(out["sent_pos"]).astype(np.int32)
     meta = {
         "segments": [
-            [s, int(c), int(n), int(q), *g.docs[j]]
+            [s, int(c), int(n), int(q), *g.docs[j], *g.vec_at[j], g.has_text[j]]
             for g in groups
             for j, (s, c, n, q) in enumerate(
                 zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
@@ -212,9 +274,11 @@ def write(root: Path, built: dict[str, Any]) -> str:
     files: dict[str, list[Any]] = {}
     for name, arr in built["arrays"].items():
         path = tmp / f"{name}.npy"
-        if isinstance(arr, list):  # merged vectors: copied piece by piece, never all in memory
+        if isinstance(arr, list):  # merged pieces: copied one by one, never all in memory
             rows = sum(len(a) for a in arr)
-            out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(rows, dim))
+            shape = (rows, dim) if name in VECTORS else (rows,)
+            dtype = np.float16 if name in VECTORS else np.uint8
+            out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
             at = 0
             for a in arr:
                 out[at : at + len(a)] = a
@@ -267,7 +331,7 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
         if group_id(segments) != gid:
             raise ValueError("its segments do not match its name")
         arrays: dict[str, np.ndarray] = {}
-        for name in (*VECTORS, *_SMALL):
+        for name in _ARRAYS:
             size, small, large = meta["files"][name]
             path = folder / f"{name}.npy"
             if path.stat().st_size != size:
@@ -276,7 +340,8 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
                 raise ValueError(f"{name}.npy does not match its hash")
             if full and large is not None and _file_digest(path) != large:
                 raise ValueError(f"{name}.npy does not match its hash")
-            arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+            # A plain ndarray over the mapping: np.memmap's own indexing is slow on scalars.
+            arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray)
         counts = np.asarray([s[1:4] for s in meta["segments"]], dtype=np.int64).reshape(-1, 3)
         group = Group(
             id=gid,
@@ -288,9 +353,12 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
             facets=[(f[0], f[1], f[2], f[3]) for f in meta["facets"]],
             arrays=arrays,
             docs=[(str(s[4]), str(s[5])) for s in meta["segments"]],
+            vec_at=[(int(s[6]), int(s[7]), str(s[8])) for s in meta["segments"]],
+            has_text=[bool(s[9]) for s in meta["segments"]],
         )
         n = group.size
-        if len(arrays["chunk"]) != n or len(arrays["doclen"]) != n or len(arrays["facet"]) != n:
+        rows = (len(arrays[a]) for a in ("chunk", "doclen", "facet"))
+        if any(r != n for r in rows) or len(arrays["rec_ptr"]) != n + 1:
             raise ValueError("array lengths differ from its counts")
         return group
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:

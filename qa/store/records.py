@@ -9,13 +9,18 @@ segments); filters read compact columns (a facet row per chunk), never the recor
 
 from __future__ import annotations
 
+import bisect
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
+import orjson
 
+from qa.errors import StorageError
 from qa.models import Chunk, Filters, Sentence
 from qa.store import segment
 from qa.store.groups import Facet, Group
@@ -24,6 +29,7 @@ from qa.store.segment import DocPart, Records
 # Segments whose records (and sentence vectors, float16) a version keeps decoded: ~0.5 MB each
 # for an interview of ~75 chunks; a query reads those of its ~30 candidate chunks.
 RECORD_CACHE = 256
+CHUNK_CACHE = 50_000  # chunk records a version keeps decoded (a query reads ~30)
 
 
 class Layout:
@@ -36,7 +42,8 @@ class Layout:
                 where[s] = (gi, j)
         self.segments = list(segments)
         self.groups = list(groups)
-        index = {s: i for i, s in enumerate(self.segments)}
+        self.where = where  # segment → (its group's index, its place in that group)
+        index = self.position = {s: i for i, s in enumerate(self.segments)}
         self.group = np.asarray([where[s][0] for s in segments], dtype=np.int64)
         pos = [where[s][1] for s in segments]
         self.starts: dict[str, np.ndarray] = {}
@@ -64,8 +71,27 @@ class Layout:
                 maps.append(np.repeat(shift, getattr(g, kind)) + np.arange(local_starts[gi][-1]))
             self.to_global[kind] = maps
 
+        # Python lists of the same, for one id at a time (bisect beats numpy on scalars).
+        self._starts = {k: v.tolist() for k, v in self.starts.items()}
+        self._local = {k: v.tolist() for k, v in self.local.items()}
+        self._group = self.group.tolist()
+
     def total(self, kind: str) -> int:
         return int(self.starts[kind][-1])
+
+    def locate1(self, kind: str, i: int) -> tuple[int, int, int]:
+        """One global `kind` id → (its segment, its group's index, its row in that group)."""
+        starts = self._starts[kind]
+        seg = bisect.bisect_right(starts, i) - 1
+        return seg, self._group[seg], self._local[kind][seg] + i - starts[seg]
+
+    def starts_of(self, kind: str, seg: int) -> int:
+        """The first global `kind` id of segment `seg`."""
+        return int(self._starts[kind][seg])
+
+    def local_of(self, kind: str, seg: int) -> int:
+        """The first row of segment `seg`'s `kind` in its group."""
+        return int(self._local[kind][seg])
 
     def segment_of(self, kind: str, ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts[kind], ids, side="right") - 1
@@ -77,11 +103,13 @@ class Layout:
 
 
 class SentenceRows:
-    """A version's sentence (or context) vectors as float32 rows by global sentence id, gathered
-    from the records of the segments they belong to."""
+    """A version's sentence (or context) vectors as float32 rows by global sentence id, read
+    from the segment files: for each segment a query reaches, the span of rows it asks for."""
 
-    def __init__(self, layout: Layout, cache: RecordsCache, attr: str, dim: int) -> None:
-        self._layout, self._cache, self._attr = layout, cache, attr
+    def __init__(
+        self, layout: Layout, folder: Path, which: int, cache: RecordsCache, dim: int
+    ) -> None:
+        self._layout, self._folder, self._which, self._cache = layout, folder, which, cache
         self.shape = (layout.total("sentences"), dim)
         self.dtype = np.dtype(np.float32)
 
@@ -98,8 +126,33 @@ class SentenceRows:
         out = np.empty((len(ids), self.shape[1]), dtype=np.float32)
         for s in np.unique(seg):
             m = seg == s
-            out[m] = getattr(self._cache.get(lay.segments[int(s)]), self._attr)[local[m]]
+            out[m] = self._rows(int(s), local[m])
         return out[0] if one else out
+
+    def _rows(self, seg: int, rows: np.ndarray) -> np.ndarray:
+        lay = self._layout
+        name = lay.segments[seg]
+        g, j = lay.where[name]
+        sentences_at, contexts_at, stored = lay.groups[g].vec_at[j]
+        at, dtype = (sentences_at, contexts_at)[self._which], np.dtype(stored)
+        if at < 0:  # derived contexts: not in the file, derived when the segment is decoded
+            derived: np.ndarray = self._cache.get(name).context_vectors[rows]
+            return derived
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        width = self.shape[1] * dtype.itemsize
+        try:
+            fd = os.open(self._folder / name, os.O_RDONLY)
+            try:
+                data = os.pread(fd, (hi - lo) * width, at + lo * width)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
+        if len(data) != (hi - lo) * width:
+            raise StorageError(f"index segment {name} is truncated: rebuild with `qa index build`")
+        block = np.frombuffer(data, dtype=dtype).reshape(hi - lo, self.shape[1])
+        picked: np.ndarray = block[rows - lo]
+        return picked
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         out = self[np.arange(self.shape[0])]
@@ -107,7 +160,8 @@ class SentenceRows:
 
 
 class RecordsCache:
-    """Decoded records of a bounded number of segments, shared by a version's lazy sequences."""
+    """Whole segments decoded, a bounded number: the slow path, for what the groups do not keep
+    (a .docx or .pdf's canonical text, derived context vectors)."""
 
     def __init__(self, read: Callable[[str], Records], known: Mapping[str, Records]) -> None:
         self._read = read
@@ -129,24 +183,88 @@ class RecordsCache:
         return rec
 
 
+# One chunk's records, decoded: the chunk (local ids), its sentences (local chunk id), their
+# places in the document's sentences, and their texts.
+_Decoded = tuple[Chunk, tuple[Sentence, ...], tuple[int, ...], tuple[str, ...]]
+
+
+class ChunkRecords:
+    """Chunk records read one at a time from the groups' `records`, numbered for this version
+    (a bounded LRU of decoded ones): a query decodes its candidates' records, not documents."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        # A plain dict, emptied when full: the answer stage reads ~1,000 records per question,
+        # so a hit must cost a dict lookup, not a lock and an LRU reorder.
+        self._items: dict[int, _Decoded] = {}
+        self._sentences: dict[int, tuple[int, int]] = {}  # sentence id → (chunk id, place)
+
+    def get(self, cid: int) -> _Decoded:
+        """Chunk `cid`, its sentences, their (global) ids and their texts."""
+        hit = self._items.get(cid)
+        if hit is not None:
+            return hit
+        lay = self.layout
+        seg, g, row = lay.locate1("chunks", cid)
+        group = lay.groups[g]
+        a = group.arrays
+        lo, hi = int(a["rec_ptr"][row]), int(a["rec_ptr"][row + 1])
+        first = lay.starts_of("sentences", seg)
+        try:
+            c, sents, local, texts = orjson.loads(a["records"][lo:hi].tobytes())
+            chunk = segment.chunk_at(Chunk(*c), cid)
+            rec = (
+                chunk,
+                tuple(segment.sentence_in(Sentence(*x), cid) for x in sents),
+                tuple(first + int(j) for j in local),
+                tuple(texts),
+            )
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            raise StorageError(
+                f"index group {group.id} is damaged ({exc}): "
+                "delete index/groups/ to have it built again"
+            ) from exc
+        if len(self._items) >= CHUNK_CACHE:
+            self._items = {}
+        self._items[cid] = rec
+        return rec
+
+    def chunk(self, cid: int) -> Chunk:
+        return self.get(cid)[0]
+
+    def sentence(self, sid: int) -> tuple[_Decoded, int]:
+        """The record of sentence `sid`'s chunk and the sentence's place in it."""
+        hit = self._sentences.get(sid)
+        if hit is None:
+            cid, pos = hit = self._sentence(sid)
+            if len(self._sentences) >= 4 * CHUNK_CACHE:
+                self._sentences = {}
+            self._sentences[sid] = hit
+        return self.get(hit[0]), hit[1]
+
+    def _sentence(self, sid: int) -> tuple[int, int]:
+        lay = self.layout
+        seg, g, srow = lay.locate1("sentences", sid)
+        a = lay.groups[g].arrays
+        crow = int(a["sent_chunk"][srow])  # the chunk's row in the group
+        cid = lay.starts_of("chunks", seg) + crow - lay.local_of("chunks", seg)
+        return cid, int(a["sent_pos"][srow])
+
+
 class _Lazy:
-    def __init__(self, layout: Layout, cache: RecordsCache, kind: str) -> None:
-        self._layout, self._cache, self._kind = layout, cache, kind
-        self._n = layout.total(kind)
+    def __init__(self, records: ChunkRecords, kind: str) -> None:
+        self._records, self._kind = records, kind
+        self._n = records.layout.total(kind)
 
     def __len__(self) -> int:
         return self._n
 
-    def _locate(self, i: int) -> tuple[int, int]:
+    def _index(self, i: int) -> int:
         if i < 0:
             i += self._n
         if not 0 <= i < self._n:
             raise IndexError(i)
-        seg = int(self._layout.segment_of(self._kind, np.asarray([i]))[0])
-        return seg, i - int(self._layout.starts[self._kind][seg])
-
-    def _records(self, seg: int) -> Records:
-        return self._cache.get(self._layout.segments[seg])
+        return i
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -157,8 +275,8 @@ class _Lazy:
 
 
 class LazyChunks(_Lazy, Sequence[Chunk]):
-    def __init__(self, layout: Layout, cache: RecordsCache) -> None:
-        super().__init__(layout, cache, "chunks")
+    def __init__(self, records: ChunkRecords) -> None:
+        super().__init__(records, "chunks")
 
     @overload
     def __getitem__(self, i: int) -> Chunk: ...
@@ -167,20 +285,24 @@ class LazyChunks(_Lazy, Sequence[Chunk]):
     def __getitem__(self, i: int | slice) -> Chunk | Sequence[Chunk]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
-        seg, local = self._locate(i)
-        off = int(self._layout.starts["chunks"][seg])
-        return segment.chunk_at(self._records(seg).chunks[local], local + off)
+        return self._records.chunk(self._index(i))
 
     def __iter__(self) -> Iterator[Chunk]:
-        for seg in range(len(self._layout.segments)):
-            off = int(self._layout.starts["chunks"][seg])
-            for c in self._records(seg).chunks:
-                yield segment.chunk_at(c, c.id + off)
+        return (self._records.chunk(i) for i in range(self._n))
+
+    def of_segment(self, name: str) -> list[Chunk]:
+        """The chunks of one segment (one document)."""
+        lay = self._records.layout
+        seg = lay.position.get(name)
+        if seg is None:
+            return []
+        lo, hi = int(lay.starts["chunks"][seg]), int(lay.starts["chunks"][seg + 1])
+        return [self._records.chunk(i) for i in range(lo, hi)]
 
 
 class LazySentences(_Lazy, Sequence[Sentence]):
-    def __init__(self, layout: Layout, cache: RecordsCache) -> None:
-        super().__init__(layout, cache, "sentences")
+    def __init__(self, records: ChunkRecords) -> None:
+        super().__init__(records, "sentences")
 
     @overload
     def __getitem__(self, i: int) -> Sentence: ...
@@ -189,14 +311,13 @@ class LazySentences(_Lazy, Sequence[Sentence]):
     def __getitem__(self, i: int | slice) -> Sentence | Sequence[Sentence]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
-        seg, local = self._locate(i)
-        s = self._records(seg).sentences[local]
-        return segment.sentence_in(s, s.chunk_id + int(self._layout.starts["chunks"][seg]))
+        rec, pos = self._records.sentence(self._index(i))
+        return rec[1][pos]
 
 
 class LazyTexts(_Lazy, Sequence[str]):
-    def __init__(self, layout: Layout, cache: RecordsCache) -> None:
-        super().__init__(layout, cache, "sentences")
+    def __init__(self, records: ChunkRecords) -> None:
+        super().__init__(records, "sentences")
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -205,29 +326,24 @@ class LazyTexts(_Lazy, Sequence[str]):
     def __getitem__(self, i: int | slice) -> str | Sequence[str]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
-        seg, local = self._locate(i)
-        return self._records(seg).sentence_texts[local]
+        rec, pos = self._records.sentence(self._index(i))
+        return rec[3][pos]
 
 
 class ChunkSentences(Mapping[int, list[int]]):
-    """chunk id → its sentence ids, from the chunk's segment's records."""
+    """chunk id → its sentence ids, from the chunk's record."""
 
-    def __init__(self, layout: Layout, cache: RecordsCache) -> None:
-        self._layout, self._cache = layout, cache
-        self._n = layout.total("chunks")
+    def __init__(self, records: ChunkRecords) -> None:
+        self._records = records
+        self._n = records.layout.total("chunks")
 
     def __getitem__(self, cid: int) -> list[int]:
         if not 0 <= cid < self._n:
             raise KeyError(cid)
-        lay = self._layout
-        seg = int(lay.segment_of("chunks", np.asarray([cid]))[0])
-        local = cid - int(lay.starts["chunks"][seg])
-        s0 = int(lay.starts["sentences"][seg])
-        rec = self._cache.get(lay.segments[seg])
-        out = [s0 + j for j, s in enumerate(rec.sentences) if s.chunk_id == local]
-        if not out:
+        ids = self._records.get(cid)[2]
+        if not ids:
             raise KeyError(cid)
-        return out
+        return list(ids)
 
     def __iter__(self) -> Iterator[int]:
         return iter(range(self._n))

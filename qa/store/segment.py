@@ -203,6 +203,19 @@ def records(data: bytes) -> Records:
     return Records.of(decode(data))
 
 
+def vector_blocks(data: bytes) -> tuple[int, int, str]:
+    """Where a segment's sentence and context vectors start in its bytes (-1: contexts derived,
+    not stored) and their numpy dtype: a query reads just the rows it needs from the file."""
+    header, at = _header(data)
+    rows, dim = header["rows"], int(header["dim"])
+    dtype = np.dtype(f"<{header.get('dtype', 'f4')}")
+    sentences = at + (rows[0] + rows[1]) * dim * dtype.itemsize
+    contexts = (
+        -1 if header.get("contexts") == "derived" else sentences + rows[2] * dim * dtype.itemsize
+    )
+    return sentences, contexts, dtype.str
+
+
 def keys_of(data: bytes) -> bytes:
     """The cache keys block alone (pruning needs no records or vectors)."""
     header, at = _header(data)

@@ -165,7 +165,7 @@ def router() -> APIRouter:
             if doc is not None:
                 caches.parsed.move_to_end(key)
                 return doc
-        doc = views.transcript_of(doc_id, text, index.chunks)
+        doc = views.transcript_of(doc_id, text, index.chunks_of(doc_id))
         with caches.lock:
             caches.parsed[key] = doc
             if len(caches.parsed) > PARSED_CACHE:
