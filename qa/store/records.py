@@ -236,7 +236,7 @@ class ChunkRecords:
         """The record of sentence `sid`'s chunk and the sentence's place in it."""
         hit = self._sentences.get(sid)
         if hit is None:
-            cid, pos = hit = self._sentence(sid)
+            hit = self._sentence(sid)
             if len(self._sentences) >= 4 * CHUNK_CACHE:
                 self._sentences = {}
             self._sentences[sid] = hit
