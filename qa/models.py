@@ -8,7 +8,7 @@ no hand-written mirror of them anywhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
@@ -280,6 +280,37 @@ def _filter_values(values: Collection[str], name: str, max_chars: int) -> Collec
         if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
             raise InvalidInput(f"{name}: a filter value must not contain control characters")
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class DocOutline:
+    """What a list of documents shows of one: title, date, speakers in order of appearance,
+    number of turns and the media's length (the latest cue end, timed formats)."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    speakers: tuple[str, ...]
+    turns: int
+    duration: float | None
+
+    @classmethod
+    def of(cls, doc_id: str, chunks: Iterable[Chunk]) -> DocOutline:
+        title: str | None = None
+        date: str | None = None
+        speakers: list[str] = []
+        turns: set[int] = set()
+        duration: float | None = None
+        for i, c in enumerate(chunks):
+            if i == 0:
+                title, date = c.title, c.date
+            if c.speaker and c.speaker not in speakers:
+                speakers.append(c.speaker)
+            turns.add(c.turn_index)
+            ends = [b for _, b in c.times if b is not None]
+            if ends:
+                duration = max(duration or 0.0, *ends)
+        return cls(doc_id, title or doc_id, date, tuple(speakers), len(turns), duration)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fakes import HashEmbedder
 
-from qa.models import Filters
+from qa.models import Chunk, DocOutline, Filters
 from qa.service import QAService
 from qa.settings import Settings
 from qa.store.files import IndexDir
@@ -138,3 +138,15 @@ def test_unused_groups_are_collected(service: QAService) -> None:
         g for v in versions.iterdir() for g in json.loads((v / "groups.json").read_text())["groups"]
     }
     assert old not in used and not (root / old).exists()
+
+
+def test_outlines_come_from_the_groups_and_match_the_chunks(service: QAService) -> None:
+    index = service.index
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in index.chunks:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    want = {d: DocOutline.of(d, cs) for d, cs in by_doc.items()}
+    assert index.outlines() == want and len(want) == 12
+    assert want["doc004.txt"].speakers[0] == "Host" and want["doc004.txt"].turns >= 1
+    assert index.chunks_of("doc004.txt") == by_doc["doc004.txt"]
+    assert index.chunks_of("missing.txt") == []

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.models import Chunk, Filters, Sentence
+from qa.models import Chunk, DocOutline, Filters, Sentence
 from qa.store.cache import EmbeddingCache
 from qa.store.manifest import DocEntry, Manifest
 from qa.store.records import Columns, LazyChunks
@@ -118,6 +118,15 @@ class IndexData:
         return np.asarray(
             [q for q, ids in enumerate(self.question_chunks) if chunks[ids].any()], np.int64
         )
+
+    def outlines(self) -> dict[str, DocOutline]:
+        """Per document, what a list of documents shows (the files backend keeps them)."""
+        if self.columns is not None:
+            return dict(self.columns.outlines)
+        by_doc: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            by_doc.setdefault(c.doc_id, []).append(c)
+        return {d: DocOutline.of(d, cs) for d, cs in by_doc.items()}
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         """One document's chunks, in id order (the files backend reads its segment alone)."""

@@ -38,7 +38,7 @@ import numpy as np
 import orjson
 
 from qa.fsio import fsync_dir
-from qa.models import Chunk, Sentence
+from qa.models import Chunk, DocOutline, Sentence
 from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart
 
 log = logging.getLogger("qa")
@@ -74,6 +74,7 @@ class Group:
     # not stored) and their dtype (qa.store.segment.vector_blocks)
     vec_at: list[tuple[int, int, str]]
     has_text: list[bool]  # per segment: it keeps a canonical text (a .docx or .pdf)
+    outlines: list[list[Any]]  # per segment: its document's outline (`outline`)
 
     @property
     def size(self) -> int:
@@ -94,6 +95,17 @@ def _file_digest(path: Path) -> str:
         while block := f.read(1 << 22):
             h.update(block)
     return h.hexdigest()
+
+
+def _outline(part: DocPart) -> list[Any]:
+    o = DocOutline.of(part.doc_id, part.chunks)
+    return [o.title, o.date, list(o.speakers), o.turns, o.duration]
+
+
+def outline(group: Group, j: int) -> DocOutline:
+    """The outline of the document in the group's `j`-th segment."""
+    title, date, speakers, turns, duration = group.outlines[j]
+    return DocOutline(group.docs[j][0], title, date, tuple(speakers), int(turns), duration)
 
 
 def chunk_record(
@@ -187,6 +199,7 @@ def build(
                 p.sha256,
                 *vec_at[name],
                 p.text is not None,
+                _outline(p),
             ]
             for name, p in parts
         ],
@@ -244,7 +257,7 @@ def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
     arrays["sent_pos"] = np.concatenate(out["sent_pos"]).astype(np.int32)
     meta = {
         "segments": [
-            [s, int(c), int(n), int(q), *g.docs[j], *g.vec_at[j], g.has_text[j]]
+            [s, int(c), int(n), int(q), *g.docs[j], *g.vec_at[j], g.has_text[j], g.outlines[j]]
             for g in groups
             for j, (s, c, n, q) in enumerate(
                 zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
@@ -355,6 +368,7 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
             docs=[(str(s[4]), str(s[5])) for s in meta["segments"]],
             vec_at=[(int(s[6]), int(s[7]), str(s[8])) for s in meta["segments"]],
             has_text=[bool(s[9]) for s in meta["segments"]],
+            outlines=[list(s[10]) for s in meta["segments"]],
         )
         n = group.size
         rows = (len(arrays[a]) for a in ("chunk", "doclen", "facet"))

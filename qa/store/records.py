@@ -23,7 +23,7 @@ import orjson
 from qa.errors import StorageError
 from qa.models import Chunk, Filters, Sentence
 from qa.store import segment
-from qa.store.groups import Facet, Group
+from qa.store.groups import Facet, Group, outline
 from qa.store.segment import DocPart, Records
 
 # Segments whose records (and sentence vectors, float16) a version keeps decoded: ~0.5 MB each
@@ -410,6 +410,9 @@ class Columns:
             self.facets.extend(g.facets)
             self.facet[layout.to_global["chunks"][gi]] = np.asarray(g.arrays["facet"]) + off
         self.questions = QuestionChunks(layout)
+        self.outlines = {
+            g.docs[j][0]: outline(g, j) for g in layout.groups for j in range(len(g.segments))
+        }
 
     def admitted(self, filters: Filters) -> np.ndarray:
         ok = np.asarray(

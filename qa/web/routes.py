@@ -146,7 +146,7 @@ def router() -> APIRouter:
             if caches.catalog and caches.catalog[0] == index.version:
                 return caches.catalog[1]
         counts = {d.doc_id: d.chunks for d in service.documents()}
-        sums = views.summaries(index.chunks, counts)
+        sums = views.summaries(index.outlines(), counts)
         found = Catalog(
             sorted(((d, s.title) for d, s in sums.items()), key=lambda p: p[1].lower()),
             sorted({sp for s in sums.values() for sp in s.speakers}, key=str.lower),

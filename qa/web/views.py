@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from qa.models import (
     Answer,
     Chunk,
+    DocOutline,
     Passage,
     Quote,
     Segment,
@@ -354,22 +355,11 @@ class DocSummary:
         }
 
 
-def summaries(chunks: Iterable[Chunk], counts: Mapping[str, int]) -> dict[str, DocSummary]:
+def summaries(
+    outlines: Mapping[str, DocOutline], counts: Mapping[str, int]
+) -> dict[str, DocSummary]:
     """Per document: title, date, speakers (in order of appearance), turns, chunks, duration."""
-    out: dict[str, DocSummary] = {}
-    turns: dict[str, set[int]] = {}
-    for c in chunks:
-        d = out.get(c.doc_id)
-        if d is None:
-            d = out[c.doc_id] = DocSummary(
-                c.doc_id, c.title or c.doc_id, c.date, [], 0, counts.get(c.doc_id, 0), None
-            )
-        if c.speaker and c.speaker not in d.speakers:
-            d.speakers.append(c.speaker)
-        turns.setdefault(c.doc_id, set()).add(c.turn_index)
-        ends = [b for _, b in c.times if b is not None]
-        if ends:
-            d.duration = max(d.duration or 0.0, *ends)
-    for doc_id, seen in turns.items():
-        out[doc_id].turns = len(seen)
-    return out
+    return {
+        d: DocSummary(d, o.title, o.date, list(o.speakers), o.turns, counts.get(d, 0), o.duration)
+        for d, o in outlines.items()
+    }
