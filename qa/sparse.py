@@ -7,12 +7,15 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import Stemmer
 
 from qa.errors import StorageError
+
+if TYPE_CHECKING:
+    import bm25s
 
 _WORD = re.compile(r"\w+(?:[-'’.]\w+)*")
 _STOP = frozenset(
@@ -183,6 +186,8 @@ class SparseIndex:
 
     @classmethod
     def from_tokens(cls, tokens: Sequence[list[str]]) -> SparseIndex:
+        import bm25s  # only the PostgreSQL backend indexes with bm25s: it costs 0.2 s to import
+
         model = bm25s.BM25()
         # bm25s cannot index an empty corpus or an empty document; a placeholder token keeps ids aligned.
         model.index([t or ["\x00"] for t in tokens] or [["\x00"]], show_progress=False)
@@ -212,6 +217,8 @@ class SparseIndex:
                 if tokens_file.is_file()
                 else None
             )
+            import bm25s
+
             return cls(bm25s.BM25.load(str(path)), size, tokens)
         except (OSError, ValueError) as exc:
             raise StorageError(f"cannot read BM25 index {path}: {exc}") from exc

@@ -309,11 +309,14 @@ def structure(
     t0 = time.perf_counter()
     svc.load()
     row["first_load_s"] = time.perf_counter() - t0
-    # Derived per-group files (qa.store.groups), written by that first load.
-    row["groups"] = len(
-        json.loads((idx / "versions" / svc.index.version / "groups.json").read_text())["groups"]
-    )
-    row["groups_bytes"] = du(idx / "groups")
+    # Derived per-group files (qa.store.groups), written by that first load: those the version
+    # lists (groups/ also holds the intermediate ones of that load until they are collected).
+    listed = json.loads((idx / "versions" / svc.index.version / "groups.json").read_text())
+    row["groups"] = len(listed["groups"])
+    row["groups_bytes"] = sum(du(idx / "groups" / g) for g in listed["groups"])
+    row["groups_files"] = {
+        p.name: p.stat().st_size for g in listed["groups"] for p in (idx / "groups" / g).iterdir()
+    }
     row["bytes_per_chunk_with_groups"] = row["bytes_per_chunk"] + row["groups_bytes"] / rep_chunks
     loads = []
     for _ in range(2):

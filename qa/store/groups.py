@@ -51,6 +51,7 @@ VECTORS = ("chunk", "question")  # sentence vectors are read from the segments (
 _LARGE = ("post_rows", "post_tf", "records", "rec_ptr", "sent_chunk", "sent_pos")
 _SMALL = ("post_ptr", "doclen", "facet", "q_ptr", "q_rows")
 _ARRAYS = (*VECTORS, *_LARGE, *_SMALL)
+GROUP_FORMAT = 1  # bumped when the files change: a group of another format is built again
 TF_MAX = 65_535  # a term's count in one chunk, stored as uint16
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
@@ -203,6 +204,7 @@ def build(
             ]
             for name, p in parts
         ],
+        "format": GROUP_FORMAT,
         "dim": dim,
         "vocab": list(vocab),
         "facets": [list(f) for f in facets],
@@ -263,6 +265,7 @@ def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
                 zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
             )
         ],
+        "format": GROUP_FORMAT,
         "dim": dim,
         "vocab": list(vocab),
         "facets": [list(f) for f in facets],
@@ -340,6 +343,9 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
         log.warning("qa: derived group %s is unreadable (%s); building it again", gid, exc)
         return None
     try:
+        if meta.get("format") != GROUP_FORMAT:
+            log.info("qa: group %s was written by another qa version; building it again", gid)
+            return None
         segments = tuple(str(s[0]) for s in meta["segments"])
         if group_id(segments) != gid:
             raise ValueError("its segments do not match its name")
