@@ -25,15 +25,13 @@ from qa.debug import pause_point
 from qa.embed import Embedder
 from qa.errors import IndexIncompatible, IndexMissing, IngestError, QAError, StorageError
 from qa.ingest import (
-    doc_id_for,
     is_binary,
-    list_sources,
-    list_unsupported,
     parse_transcript,
     read_source_text,
     read_transcript,
     sidecar_for,
     source_hash,
+    split_names,
     unsupported_reason,
 )
 from qa.ingest.pages import with_pages
@@ -117,8 +115,9 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], 
     out: dict[str, SourceState] = {}
     bad: dict[str, str] = {}
     io_errors: set[str] = set()
-    for path in list_sources(source):
-        doc_id = doc_id_for(path, source)
+    sources, unsupported = split_names(source)
+    for doc_id in sources:
+        path = source / doc_id
         try:
             sidecar = sidecar_for(path)
             meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
@@ -127,8 +126,8 @@ def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], 
             bad[doc_id] = skip_reason(doc_id, exc.message)
             if isinstance(exc.__cause__, OSError):
                 io_errors.add(doc_id)
-    for path in list_unsupported(source):
-        bad[doc_id_for(path, source)] = unsupported_reason(path)
+    for doc_id in unsupported:
+        bad[doc_id] = unsupported_reason(source / doc_id)
     return out, bad, io_errors
 
 
