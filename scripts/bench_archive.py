@@ -48,7 +48,7 @@ WARMUP = ROOT / "eval" / "real_qa.jsonl"
 WARM = ROOT / "eval" / "dev2_qa.jsonl"
 
 
-def questions(path: Path) -> list[str]:
+def read_questions(path: Path) -> list[str]:
     return [json.loads(line)["question"] for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -240,10 +240,10 @@ def serve(index: Path, source: Path, questions: list[str]) -> dict[str, Any]:
             # The first questions a fresh server answers: nothing decoded, mapped pages cold.
             out["ask_p50_ms"] = statistics.median(lat)
             out["ask_p90_ms"] = float(np.percentile(lat, 90))
-            for q in questions(WARMUP):
+            for q in read_questions(WARMUP):
                 client.post(f"{url}/ask", json={"question": q})
             warm = []
-            for q in questions(WARM):
+            for q in read_questions(WARM):
                 t1 = time.perf_counter()
                 r = client.post(f"{url}/ask", json={"question": q})
                 warm.append((time.perf_counter() - t1) * 1000)
