@@ -203,17 +203,25 @@ def _asks(sentence: str) -> bool:
 
 def _asking_turn(index: IndexData, sid: int, memo: dict[tuple[str, int], bool]) -> bool:
     """The sentence's speaker turn ends with a question: a reporter's or host's set-up."""
-    chunk = index.chunks[index.sentences[sid].chunk_id]
+    cid = index.sentences[sid].chunk_id
+    chunk = index.chunks[cid]
     if chunk.speaker is None:
         return False
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
-        last = sid
-        while last + 1 < len(index.sentences):
-            nxt = index.chunks[index.sentences[last + 1].chunk_id]
+        # The turn's last sentence is its last chunk's last one (ids run in document order):
+        # stepping chunk by chunk reads a few records, not every sentence of a long turn.
+        last_chunk = cid
+        while last_chunk + 1 < len(index.chunks):
+            nxt = index.chunks[last_chunk + 1]
             if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
                 break
-            last += 1
+            last_chunk += 1
+        last = sid
+        for c in range(last_chunk, cid - 1, -1):  # a chunk may hold no sentence
+            if ids := index.chunk_sentences.get(c):
+                last = max(last, *ids)
+                break
         memo[key] = _asks(index.sentence_texts[last])
     return memo[key]
 

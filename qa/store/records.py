@@ -22,7 +22,6 @@ import orjson
 
 from qa.errors import StorageError
 from qa.models import Chunk, Filters, Sentence
-from qa.store import segment
 from qa.store.groups import Facet, Group, outline
 from qa.store.segment import DocPart, Records
 
@@ -212,10 +211,11 @@ class ChunkRecords:
         first = lay.starts_of("sentences", seg)
         try:
             c, sents, local, texts = orjson.loads(a["records"][lo:hi].tobytes())
-            chunk = segment.chunk_at(Chunk(*c), cid)
+            # Built once with this version's ids (JSON lists become tuples here, once).
+            chunk = Chunk(cid, *c[1:])
             rec = (
                 chunk,
-                tuple(segment.sentence_in(Sentence(*x), cid) for x in sents),
+                tuple(Sentence(x[0], x[1], cid, *x[3:]) for x in sents),
                 tuple(first + int(j) for j in local),
                 tuple(texts),
             )
