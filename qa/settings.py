@@ -123,6 +123,9 @@ class AnswerSettings(_Group):
 
 
 ServerUpdates = Literal["process", "inline"]
+# stamps: a source file whose size, mtime, ctime and inode are those recorded with its hash is
+# not read again (qa.ingest.stamps); content: every file is read and hashed at every scan.
+ScanMode = Literal["stamps", "content"]
 
 
 class IndexingSettings(_Group):
@@ -133,6 +136,7 @@ class IndexingSettings(_Group):
     server_updates: ServerUpdates = "process"
     nice: Annotated[int, Field(ge=0, le=19)] = 10  # the child's niceness increment
     threads: Annotated[int, Field(ge=1)] = 1  # the child's model threads
+    scan: ScanMode = "stamps"  # how an update finds the source files that changed
 
 
 class PostgresSettings(_Group):

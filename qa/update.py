@@ -29,12 +29,12 @@ from qa.ingest import (
     parse_transcript,
     read_source_text,
     read_transcript,
-    sidecar_for,
     source_hash,
     split_names,
     unsupported_reason,
 )
 from qa.ingest.pages import with_pages
+from qa.ingest.stamps import STAMPS_FILE, FileStamps
 from qa.live import LiveIndex
 from qa.models import (
     Chunk,
@@ -99,36 +99,53 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def scan(source: Path) -> dict[str, SourceState]:
+def scan(source: Path, stamps: FileStamps | None = None) -> dict[str, SourceState]:
     """doc id → (content hash (qa.ingest.source_hash), sha256 of its sidecar or None)."""
-    return scan_sources(source)[0]
+    return scan_sources(source, stamps)[0]
 
 
-def scan_sources(source: Path) -> tuple[dict[str, SourceState], dict[str, str], set[str]]:
+def scan_stamps(settings: Settings) -> FileStamps:
+    """The remembered hashes of the source files (qa.ingest.stamps), per the settings."""
+    keep = settings.indexing.scan == "stamps"
+    return FileStamps(settings.index_dir / STAMPS_FILE if keep else None)
+
+
+def scan_sources(
+    source: Path, stamps: FileStamps | None = None
+) -> tuple[dict[str, SourceState], dict[str, str], set[str]]:
     """(doc id → SourceState, doc id → why it cannot be indexed, the ids of those that failed
     with an I/O error, which may pass) for the files under `source`.
 
     One bad file never stops the others: a file that cannot even be read, or is of a type qa
     does not read, is named with its reason instead of failing the scan. Files that read but do
-    not parse are found when they are parsed (Indexer.update_locked).
+    not parse are found when they are parsed (Indexer.update_locked). `stamps`: files whose
+    stamp is unchanged since their hash was taken are not read again (None: every file is).
     """
+    stamps = stamps or FileStamps(None)
     out: dict[str, SourceState] = {}
     bad: dict[str, str] = {}
     io_errors: set[str] = set()
-    sources, unsupported = split_names(source)
+    sources, unsupported, sidecars = split_names(source)
     for doc_id in sources:
         path = source / doc_id
         try:
-            sidecar = sidecar_for(path)
-            meta = _sha256(read_source_text(sidecar)) if sidecar is not None else None
-            out[doc_id] = (source_hash(path), meta)
+            sidecar = sidecars.get(doc_id)
+            meta = None
+            if sidecar is not None:
+                meta = stamps.hash(sidecar, source / sidecar, _sidecar_hash)
+            out[doc_id] = (stamps.hash(doc_id, path, source_hash), meta)
         except IngestError as exc:
             bad[doc_id] = skip_reason(doc_id, exc.message)
             if isinstance(exc.__cause__, OSError):
                 io_errors.add(doc_id)
     for doc_id in unsupported:
         bad[doc_id] = unsupported_reason(source / doc_id)
+    stamps.save()
     return out, bad, io_errors
+
+
+def _sidecar_hash(path: Path) -> str:
+    return _sha256(read_source_text(path))
 
 
 def skip_reason(doc_id: str, message: str) -> str:
@@ -474,7 +491,7 @@ class Indexer:
         watch = Stopwatch()
         store = self._store
         store.recover()
-        current, unreadable, io_errors = scan_sources(source)
+        current, unreadable, io_errors = scan_sources(source, scan_stamps(self._settings))
         watch.lap("scan")
         # Only the manifest is read: unchanged documents' records are named, never opened.
         previous = None if full else self._previous()
@@ -686,7 +703,7 @@ class Indexer:
     def pending(self, source: Path) -> dict[str, list[str]]:
         """How the source folder differs from the live index (by content hash)."""
         manifest = self._store.manifest()
-        current = scan(source)
+        current = scan(source, scan_stamps(self._settings))
         known_bad = still_skipped(manifest.skipped, current)  # not pending: skipped
         p = plan({d: h for d, h in current.items() if d not in known_bad}, indexed_state(manifest))
         changes = {"added": list(p.added), "removed": list(p.removed), "changed": list(p.changed)}

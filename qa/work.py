@@ -40,6 +40,7 @@ from qa.update import (
     plan,
     same_chunking,
     scan_sources,
+    scan_stamps,
     skip_reason,
     still_skipped,
 )
@@ -99,7 +100,7 @@ def _open_run(
     settings: Settings, store: IndexStore, queue: WorkQueue, embedder: Callable[[], Embedder]
 ) -> Run | None:
     """A run for what differs between the source folder and the live version (None: nothing)."""
-    current, unreadable, _ = scan_sources(settings.source_dir)
+    current, unreadable, _ = scan_sources(settings.source_dir, scan_stamps(settings))
     previous = store.manifest() if store.current() is not None else None
     emb = embedder()
     if previous is not None and (

@@ -54,7 +54,10 @@ _NOT_TRANSCRIPTS = re.compile(r"(?:readme|source|sources|licen[cs]e|copying)(?:\
 
 
 def _suffix(name: str) -> str:
-    return PurePosixPath(name).suffix.lower()
+    # PurePosixPath(name).suffix, without building a path: a scan asks this of every file.
+    base = name.rpartition("/")[2]
+    i = base.rfind(".")
+    return base[i:].lower() if 0 < i < len(base) - 1 else ""
 
 
 def is_binary(name: str) -> bool:
@@ -181,14 +184,20 @@ def candidate_names(root: Path) -> list[str]:
     """`_candidates`, as names relative to `root`, by one walk that asks the file system for
     entry types instead of a stat per file (a scan of 10,000 files lists them in milliseconds).
     Symlinked folders are not followed; hidden ones hold nothing that is read."""
+    return _listing(root)[0]
+
+
+def _listing(root: Path) -> tuple[list[str], set[str]]:
+    """(candidate_names, the names of the sidecars beside them) from one walk."""
     if not root.is_dir():
         raise IngestError(f"source folder not found: {root}")
     out: list[str] = []
-    _walk(str(root), "", out)
-    return sorted(out, key=lambda n: n.split("/"))
+    sidecars: set[str] = set()
+    _walk(str(root), "", out, sidecars)
+    return sorted(out, key=lambda n: n.split("/")), sidecars
 
 
-def _walk(folder: str, prefix: str, out: list[str]) -> None:
+def _walk(folder: str, prefix: str, out: list[str], sidecars: set[str]) -> None:
     try:
         with os.scandir(folder) as it:
             entries = list(it)
@@ -200,21 +209,38 @@ def _walk(folder: str, prefix: str, out: list[str]) -> None:
         try:
             if e.is_dir() and not e.is_symlink():
                 if not e.name.startswith("."):
-                    _walk(e.path, name + "/", out)
-            elif e.is_file() and _not_a_note(name):
-                out.append(name)
+                    _walk(e.path, name + "/", out, sidecars)
+            elif e.is_file():
+                if _not_a_note(name):
+                    out.append(name)
+                elif e.name.endswith(SIDECAR):
+                    sidecars.add(name)
         except OSError as exc:
             # One entry the file system will not stat (a name too long, no permission) must not
             # stop every other transcript from being indexed.
             log.warning("skipped %s: cannot read it (%s)", e.name, exc.strerror or exc)
 
 
-def split_names(root: Path) -> tuple[list[str], list[str]]:
-    """The names of `list_sources` and of `list_unsupported`, from one listing."""
-    names = candidate_names(root)
-    return [n for n in names if _suffix(n) in SUFFIXES], [
-        n for n in names if _suffix(n) not in SUFFIXES
-    ]
+def split_names(root: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """The names of `list_sources` and of `list_unsupported`, and source name → its sidecar's
+    name (what `sidecar_for` finds), from one listing."""
+    names, sidecars = _listing(root)
+    sources = [n for n in names if _suffix(n) in SUFFIXES]
+    found = {}
+    for n in sources:
+        for candidate in _sidecar_names(n):
+            if candidate in sidecars:
+                found[n] = candidate
+                break
+    return sources, [n for n in names if _suffix(n) not in SUFFIXES], found
+
+
+def _sidecar_names(name: str) -> tuple[str, str]:
+    """`talk.meta.json` and `talk.srt.meta.json` for `talk.srt`, in the order they are used."""
+    folder, _, base = name.rpartition("/")
+    stem = base[: len(base) - len(_suffix(base))] if _suffix(base) else base
+    prefix = f"{folder}/" if folder else ""
+    return f"{prefix}{stem}{SIDECAR}", f"{prefix}{base}{SIDECAR}"
 
 
 def list_sources(root: Path) -> list[Path]:

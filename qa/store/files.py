@@ -443,7 +443,7 @@ class IndexDir:
         removed += [p.name for p in self.root.glob(".CURRENT.*")]
         removed += [p.name for p in self.segments.glob(".tmp-*")]
         removed += [p.name for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*")]
-        removed += [p.name for p in self._stale_group_temporaries()]
+        removed += [p.name for p in self._stale_reader_temporaries()]
         self._clean_temporaries()
         live = self.current()
         for p in self.versions.iterdir():
@@ -510,17 +510,19 @@ class IndexDir:
             p.unlink(missing_ok=True)
         for p in self.versions.glob(f"*/{ivf_file.TMP_PREFIX}*"):  # a groups list half-written
             p.unlink(missing_ok=True)
-        for p in self._stale_group_temporaries():
+        for p in self._stale_reader_temporaries():
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink(missing_ok=True)
 
-    def _stale_group_temporaries(self) -> list[Path]:
-        """A group or a trained index half-written by a process that died. Readers write them,
-        without the writer's lock: one younger than STALE_TEMPORARY may still be being written."""
+    def _stale_reader_temporaries(self) -> list[Path]:
+        """A group, a trained index or the scan's stamp table (qa.ingest.stamps) half-written by
+        a process that died. Readers write them, without the writer's lock: one younger than
+        STALE_TEMPORARY may still be being written."""
         folder = self.root / groups_mod.GROUPS
         found = [
+            *self.root.glob(".tmp-*"),
             *folder.glob(f"{groups_mod.TMP_PREFIX}*"),
             *folder.glob(f"*/{ivf_file.TMP_PREFIX}*"),
         ]
