@@ -1,9 +1,10 @@
-"""Index format 5 (float16 segment vectors) and derived sentence-context vectors (fast: fake model)."""
+"""Index formats 5 and 6 (float16 segment vectors, compressed segment headers) and derived sentence-context vectors (fast: fake model)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -32,16 +33,48 @@ def _service(tmp_path: Path, contexts: str = "embedded") -> QAService:
     return QAService(settings, embedder=HashEmbedder())
 
 
+def _plain_header(data: bytes, drop: tuple[str, ...] = ()) -> bytes:
+    """The bytes with the header as a format-5 writer made it: plain JSON, not compressed."""
+    (n,) = seg._LEN.unpack_from(data, 0)
+    header = json.loads(zlib.decompress(data[seg._LEN.size : seg._LEN.size + n]))
+    for key in drop:
+        del header[key]
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    return seg._LEN.pack(len(head)) + head + data[seg._LEN.size + n :]
+
+
 def _float32_segment(part: seg.DocPart, monkeypatch: pytest.MonkeyPatch) -> bytes:
     """The bytes a format-4 writer made: float32 arrays, no `dtype` in the header."""
     monkeypatch.setattr(seg, "STORED_DTYPE", "f4")
     _, data = seg.encode(part)
     monkeypatch.undo()
-    (n,) = seg._LEN.unpack_from(data, 0)
-    header = json.loads(data[seg._LEN.size : seg._LEN.size + n])
-    del header["dtype"]
-    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
-    return seg._LEN.pack(len(head)) + head + data[seg._LEN.size + n :]
+    return _plain_header(data, drop=("dtype",))
+
+
+def test_a_compressed_header_is_smaller_and_a_plain_one_still_reads(tmp_path: Path) -> None:
+    service = _service(tmp_path)
+    service.build()
+    for part in service.load().parts.values():
+        _, packed = seg.encode(part)
+        plain = _plain_header(packed)
+        assert len(packed) < len(plain)
+        old, new = seg.decode(plain), seg.decode(packed)
+        assert (old.chunks, old.sentences, old.tokens, old.sentence_texts, old.text) == (
+            new.chunks,
+            new.sentences,
+            new.tokens,
+            new.sentence_texts,
+            new.text,
+        )
+        np.testing.assert_array_equal(old.sentence_vectors, new.sentence_vectors)
+        assert seg.vector_blocks(plain)[0] - len(plain) == seg.vector_blocks(packed)[0] - len(
+            packed
+        )
+        assert seg.keys_of(plain) == seg.keys_of(packed) == part.text_keys
+    damaged = bytearray(packed)
+    damaged[seg._LEN.size + 2] ^= 0xFF
+    with pytest.raises(ValueError):
+        seg.decode(bytes(damaged))
 
 
 def test_float16_segments_are_half_and_a_float32_segment_still_reads(
@@ -53,7 +86,7 @@ def test_float16_segments_are_half_and_a_float32_segment_still_reads(
     _, f16 = seg.encode(part)
     f32 = _float32_segment(part, monkeypatch)
     vectors = sum(getattr(part, a).size for a in seg._ARRAYS)
-    assert len(f32) - len(f16) == vectors * 2 - len(',"dtype":"f2"')
+    assert len(f32) - len(_plain_header(f16)) == vectors * 2 - len(',"dtype":"f2"')
     old, new = seg.decode(f32), seg.decode(f16)
     assert old.chunks == new.chunks and old.chunk_vectors.dtype == np.float32
     np.testing.assert_allclose(old.chunk_vectors, new.chunk_vectors, atol=1e-3)

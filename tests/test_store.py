@@ -209,9 +209,7 @@ def test_a_damaged_segment_is_refused_not_served(service: QAService) -> None:
     tmp_path = service.settings.index_dir.parent
     segments = sorted((tmp_path / "index" / "segments").glob("*.seg"))
     data = bytearray(segments[0].read_bytes())
-    at = data.find(b"patients")
-    assert at > 0
-    data[at : at + 8] = b"PATIENTS"  # same length: only the hash can tell
+    data[len(data) // 2] ^= 0x01  # one bit of a vector: it still decodes, only the hash can tell
     segments[0].write_bytes(bytes(data))
     with pytest.raises(StorageError, match="damaged"):
         QAService(service.settings, HashEmbedder()).load()

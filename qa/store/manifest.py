@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.errors import IndexIncompatible, StorageError
 
+# 6: segments written since compress their header (a version may still name older ones);
 # 5: segments store float16 vectors, and no context vectors when those are derived
 # (qa.store.segment); 4: segments may hold page fields and a .docx/.pdf's canonical text;
-# 3: per-document segments shared between versions. 3 and 4 are read as well (their segments are
+# 3: per-document segments shared between versions. 3 to 5 are read as well (their segments are
 # float32, their contexts embedded); 2 (a copy each) is refused with a rebuild message.
-FORMAT_VERSION = 5
-READABLE_FORMATS = frozenset({3, 4, 5})
+FORMAT_VERSION = 6
+READABLE_FORMATS = frozenset({3, 4, 5, 6})
 
 
 class DocEntry(BaseModel):

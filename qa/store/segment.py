@@ -10,6 +10,9 @@ versions share unchanged documents' segments, and a crashed writer's segment is 
 
 File layout: 8-byte little-endian header length, a JSON header (records, texts, tokens, array
 shapes, `dtype`), then the arrays (little-endian) in _ARRAYS order, then the 32-byte cache keys.
+Since index format 6 the header is zlib-compressed (level 1): its records, texts and BM25 tokens
+(a turn's tokens repeat for each of its chunks) were a quarter of a segment and compress ~4×
+(docs/benchmarks-archive.md). A header that starts with `{` is plain JSON (format 5 and before).
 
 Vectors are stored as float16 (`"dtype": "f2"`, format 5): half the bytes, and scores move by
 ~1e-3, far below what separates answers (docs/benchmarks-archive.md); they are float32 again in
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -37,6 +41,7 @@ SUFFIX = ".seg"
 KEY_BYTES = 32  # sha256 digests, as qa.store.cache.text_key makes them
 _ARRAYS = ("chunk_vectors", "question_vectors", "sentence_vectors", "context_vectors")
 _LEN = struct.Struct("<Q")
+HEADER_LEVEL = 1  # zlib: ~4× smaller at ~75 MB/s; level 6 gains 14% more at a third the speed
 STORED_DTYPE = "f2"  # numpy's name for float16 (float32 segments, format 4 and before: "f4")
 
 
@@ -100,7 +105,9 @@ def encode(part: DocPart) -> tuple[str, bytes]:
         header["text"] = part.text
     if part.derived_contexts:
         header["contexts"] = "derived"
-    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    head = zlib.compress(
+        json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode(), HEADER_LEVEL
+    )
     body = [_LEN.pack(len(head)), head]
     for a in _ARRAYS:
         if not _skipped(part, a):
@@ -124,7 +131,13 @@ def _header(data: bytes) -> tuple[dict[str, Any], int]:
     end = _LEN.size + n
     if end > len(data):
         raise ValueError("truncated segment header")
-    header: dict[str, Any] = json.loads(data[_LEN.size : end])
+    head = data[_LEN.size : end]
+    if head[:1] != b"{":
+        try:
+            head = zlib.decompress(head)
+        except zlib.error as exc:
+            raise ValueError(f"segment header does not decompress: {exc}") from exc
+    header: dict[str, Any] = json.loads(head)
     return header, end
 
 
