@@ -21,7 +21,9 @@ from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings
 from qa.store import ann, ivf_file
-from qa.store.files import IndexDir
+from qa.store import groups as groups_mod
+from qa.store.faiss_store import FaissStore
+from qa.store.files import IndexDir, group_vectors
 
 DOCS = 220  # × 3 answer turns: enough chunks to train 16+ IVF cells, in one group
 
@@ -210,3 +212,46 @@ def test_an_unwritable_folder_only_means_no_file(
     data = IndexDir(service.settings.index_dir).load()
     assert data.chunk_store.approximate and trainings
     assert not list(folder.glob("*.ivf*")) and not list(folder.glob(".tmp-*"))
+
+
+def test_a_large_group_keeps_its_vectors_only_in_its_ivf_file(service: QAService) -> None:
+    """Not a second copy as .npy: retraining and merging read them from the segments."""
+    folder = big_group(service)
+    assert not (folder / "chunk.npy").exists()
+    small = [g for g in groups_of(service) if g != folder]
+    assert all((g / "chunk.npy").is_file() for g in small)
+    root = service.settings.index_dir
+    group = groups_mod.read(root, folder.name)
+    assert group is not None and "chunk" not in group.arrays
+    dim = service.index.manifest.dim
+    parts = service.index.parts  # by segment
+    want = np.concatenate([parts[s].chunk_vectors for s in group.segments])
+    got = group_vectors(root, group, "chunk", dim)
+    assert got.dtype == np.float16 and np.array_equal(got.astype(np.float32), want)
+
+
+def test_a_new_group_merges_into_a_large_one(service: QAService, trainings: list[int]) -> None:
+    src = service.settings.source_dir
+    before = big_group(service)
+    for i in range(DOCS, DOCS + DOCS // 3):  # a third of the big group: they merge
+        (src / f"doc{i:03d}.txt").write_text(transcript(i), encoding="utf-8")
+    service.update()
+    merged = big_group(service)
+    assert merged != before and len(groups_of(service)) == 1
+    assert not (merged / "chunk.npy").exists() and trainings  # trained once, when written
+    new = f"doc{DOCS + 5:03d}.txt"
+    hits = service.search(f"marker{DOCS + 5}x1", k=10, filters=Filters.of(docs=[new]))
+    assert hits and {h.doc_id for h in hits} == {new}
+    # The merged IVF holds the right vector under each id: as an exact search over the segments.
+    data = service.index
+    vecs = np.vstack([p.chunk_vectors for p in data.parts.values()])
+    exact = FaissStore.from_plan({"type": "flat"}, np.arange(len(vecs)), vecs)
+    q = np.vstack([queries(service), vecs[-40:]])
+    assert ann.recall_at_k(data.chunk_store.search(q, 10)[1], exact.search(q, 10)[1]) >= 0.9
+    count = len(trainings)
+    fresh = IndexDir(service.settings.index_dir).load()
+    assert len(trainings) == count  # mapped
+    q = queries(service)
+    s1, i1 = service.index.chunk_store.search(q, 10)
+    s2, i2 = fresh.chunk_store.search(q, 10)
+    assert np.array_equal(i1, i2) and np.allclose(s1, s2)

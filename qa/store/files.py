@@ -35,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ def assemble(
     groups: Sequence[groups_mod.Group],
     read_records: Callable[[str], segment.Records],
     read_part: Callable[[str], DocPart],
-    store_for: Callable[[groups_mod.Group, str, int], FaissStore],
+    store_for: Callable[[groups_mod.Group, str, int, int], FaissStore],
     segments: Path,
     known: Mapping[str, segment.Records] | None = None,
 ) -> IndexData:
@@ -87,10 +88,10 @@ def assemble(
         for which, attr in enumerate(("sentence_vectors", "context_vectors"))
     }
     stores: dict[str, VectorIndex] = {}
+    exact = exact_below(manifest)
     for name, kind in (("chunks", "chunk"), ("questions", "question")):
-        exact_below = int((manifest.ann.get(name) or {}).get("exact_below", ann.EXACT_BELOW))
         stores[name] = GroupedStore(
-            [store_for(g, kind, exact_below) for g in groups],
+            [store_for(g, kind, exact[kind], dim) for g in groups],
             layout.to_global[name],
             partial(layout.locate, name),
         )
@@ -146,25 +147,84 @@ class _StoredTexts(Mapping[str, "str | None"]):
         return len(self._layout.segments)
 
 
-def group_store(root: Path, group: groups_mod.Group, kind: str, exact_below: int) -> FaissStore:
+def exact_below(manifest: Manifest) -> dict[str, int]:
+    """Per vector kind of a group: the size from which its store is IVF, as the version says."""
+    return {
+        kind: int((manifest.ann.get(name) or {}).get("exact_below", ann.EXACT_BELOW))
+        for name, kind in (("chunks", "chunk"), ("questions", "question"))
+    }
+
+
+def group_store(
+    root: Path, group: groups_mod.Group, kind: str, exact_below: int, dim: int
+) -> FaissStore:
     """The store over one group's `kind` vectors: exact below `exact_below` of them (a float32
-    copy), else IVF-fp16 mapped from the group's kept file, trained and kept when there is none."""
-    vectors = group.arrays[kind]
-    n, dim = len(vectors), int(vectors.shape[1])
+    copy), else IVF-fp16 mapped from the group's kept file, trained and kept when there is none
+    (from the group's .npy or, when the IVF file held them, from its segments)."""
+    n = group.rows(kind)
     plan = ann.plan(n, exact_below)
     if n == 0:
         return FaissStore(dim)
     if plan["type"] != "ivf":
+        vectors = group_vectors(root, group, kind, dim)
         return FaissStore.from_plan(plan, np.arange(n), np.asarray(vectors, dtype=np.float32))
     path = ivf_file.path_for(root / groups_mod.GROUPS / group.id, kind)
     want = ivf_file.key(kind, group.id, n, dim, plan)
     index = ivf_file.read(path, want)
     if index is None:
-        index = ann.build(plan, vectors)
+        index = ann.build(plan, group_vectors(root, group, kind, dim))
         if ivf_file.write(path, index, want):
             # Mapped rather than held: its pages are shared, and evictable under pressure.
             index = ivf_file.read(path, want) or index
     return FaissStore(dim, index)
+
+
+def group_vectors(root: Path, group: groups_mod.Group, kind: str, dim: int) -> np.ndarray:
+    """A group's `kind` vectors (float16): its mapped .npy, or read from its segments when its
+    IVF file holds them instead (to train that file again, or to merge the group)."""
+    if kind in group.arrays:
+        return group.arrays[kind]
+    out = np.empty((group.rows(kind), dim), dtype=np.float16)
+    at = 0
+    blocks = group.vector_blocks(kind, dim)
+    for name, (offset, rows, dtype) in zip(group.segments, blocks, strict=True):
+        size = rows * dim * np.dtype(dtype).itemsize
+        try:
+            with open(root / SEGMENTS / name, "rb") as f:
+                f.seek(offset)
+                data = f.read(size)
+        except OSError as exc:
+            raise StorageError(f"index segment {name} is unreadable: {exc}") from exc
+        if len(data) != size:
+            raise StorageError(f"index segment {name} is unreadable: truncated vectors")
+        out[at : at + rows] = np.frombuffer(data, dtype=dtype).reshape(rows, dim)
+        at += rows
+    return out
+
+
+def write_group(root: Path, built: dict[str, Any], exact_below: Mapping[str, int]) -> str:
+    """Write a built or merged group (qa.store.groups.write); its id. A store past its
+    `exact_below` is trained now and kept as the group's IVF file, and its vectors are not
+    written as .npy too: the IVF file holds them (the segments hold them as well)."""
+    dim = int(built["meta"]["dim"])
+    gid = groups_mod.group_id([s[0] for s in built["meta"]["segments"]])
+    trained = []
+    arrays = dict(built["arrays"])
+    if groups_mod.read(root, gid) is None:
+        for kind in groups_mod.VECTORS:
+            pieces = arrays[kind] if isinstance(arrays[kind], list) else [arrays[kind]]
+            n = sum(len(p) for p in pieces)
+            plan = ann.plan(n, exact_below[kind])
+            if n and plan["type"] == "ivf":
+                whole = np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
+                trained.append((kind, plan, n, ann.build(plan, whole)))
+                del arrays[kind]
+    gid = groups_mod.write(root, {**built, "arrays": arrays})
+    for kind, plan, n, index in trained:
+        # If this fails, the next load trains the file again from the segments.
+        path = ivf_file.path_for(root / groups_mod.GROUPS / gid, kind)
+        ivf_file.write(path, index, ivf_file.key(kind, gid, n, dim, plan))
+    return gid
 
 
 @contextlib.contextmanager
@@ -258,12 +318,14 @@ class IndexDir:
         self._stores = {k: v for k, v in self._stores.items() if k[0] in live}
         return data
 
-    def _store_for(self, group: groups_mod.Group, kind: str, exact_below: int) -> FaissStore:
+    def _store_for(
+        self, group: groups_mod.Group, kind: str, exact_below: int, dim: int
+    ) -> FaissStore:
         """A group's store, built or mapped once per process (groups never change)."""
         key = (group.id, kind, exact_below)
         hit = self._stores.get(key)
         if hit is None:
-            hit = self._stores[key] = group_store(self.root, group, kind, exact_below)
+            hit = self._stores[key] = group_store(self.root, group, kind, exact_below, dim)
         return hit
 
     def _groups(
@@ -288,6 +350,8 @@ class IndexDir:
         kept, loose = groups_mod.plan(order, held)
         if fresh and not loose and len(kept) == len(ids):
             return kept
+        exact = exact_below(manifest)
+        vectors = partial(group_vectors, self.root, dim=manifest.dim)
         for start in range(0, len(loose), BUILD_BATCH):
             batch = loose[start : start + BUILD_BATCH]
             parts = []
@@ -303,14 +367,14 @@ class IndexDir:
                     raise StorageError(f"index segment {seg} is unreadable: {exc}") from exc
                 parts.append((seg, part))
             built = groups_mod.build(parts, manifest.dim, vec_at)
-            new = self._group(groups_mod.write(self.root, built))
+            new = self._group(write_group(self.root, built, exact))
             if new is None:
                 raise StorageError(f"cannot read the index group just written in {self.root}")
             del parts
             while kept and groups_mod.should_merge(new.size, kept[-1].size):
                 both = [kept.pop(), new]
-                merged = groups_mod.merge(both, manifest.dim)
-                new = self._group(groups_mod.write(self.root, merged))
+                merged = groups_mod.merge(both, manifest.dim, vectors)
+                new = self._group(write_group(self.root, merged, exact))
                 if new is None:
                     raise StorageError(f"cannot read the index group just written in {self.root}")
             kept.append(new)

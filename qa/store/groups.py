@@ -2,7 +2,10 @@
 
     index/groups/<id>/      id: hash of the group's segment names, in order
       meta.json             segments (name and counts), vocabulary, facets, files' sizes and hashes
-      chunk.npy question.npy  the group's chunk and question vectors, float16 (its stores')
+      chunk.npy question.npy  the group's chunk and question vectors, float16, for a store that
+                            searches them exactly; a store past `exact_below` keeps them in its
+                            IVF file (<kind>.ivf, qa.store.ivf_file) instead, so they are not
+                            stored twice (format 2)
       post_ptr.npy post_rows.npy post_tf.npy doclen.npy  BM25 postings (qa.sparse.Postings)
       facet.npy             per chunk: its row of `facets` (doc, speaker, label, date)
       q_ptr.npy q_rows.npy  per question key: the chunks that answer it
@@ -29,7 +32,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,10 @@ VECTORS = ("chunk", "question")  # sentence vectors are read from the segments (
 _LARGE = ("post_rows", "post_tf", "records", "rec_ptr", "sent_chunk", "sent_pos")
 _SMALL = ("post_ptr", "doclen", "facet", "q_ptr", "q_rows")
 _ARRAYS = (*VECTORS, *_LARGE, *_SMALL)
-GROUP_FORMAT = 1  # bumped when the files change: a group of another format is built again
+# Bumped when the files change: a group of another format is built again. 2: vectors an IVF
+# file holds are not kept as .npy too (1 is read as well: it always keeps them).
+GROUP_FORMAT = 2
+READ_FORMATS = frozenset({1, 2})
 TF_MAX = 65_535  # a term's count in one chunk, stored as uint16
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
@@ -80,6 +86,25 @@ class Group:
     @property
     def size(self) -> int:
         return int(self.chunks.sum())
+
+    def rows(self, kind: str) -> int:
+        """How many `kind` ("chunk" or "question") vectors the group has."""
+        return self.size if kind == "chunk" else int(self.questions.sum())
+
+    def vector_blocks(self, kind: str, dim: int) -> list[tuple[int, int, str]]:
+        """Per segment: (byte offset, rows, dtype) of its `kind` vectors in its file. A segment
+        stores chunk, question, sentence, context vectors in that order (qa.store.segment), and
+        `vec_at` says where its sentence vectors start."""
+        out = []
+        for (sent_at, _, dtype), c, q in zip(self.vec_at, self.chunks, self.questions, strict=True):
+            item = dim * np.dtype(dtype).itemsize
+            start = sent_at - (int(c) + int(q)) * item
+            out.append(
+                (start, int(c), dtype)
+                if kind == "chunk"
+                else (start + int(c) * item, int(q), dtype)
+            )
+        return out
 
 
 def group_id(segments: Sequence[str]) -> str:
@@ -212,9 +237,12 @@ def build(
     return {"meta": meta, "arrays": arrays}
 
 
-def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
-    """One group's arrays from several mapped ones (no segment is read): rows are renumbered,
-    vocabularies unified, postings re-sorted by term."""
+def merge(
+    groups: Sequence[Group], dim: int, vectors: Callable[[Group, str], np.ndarray]
+) -> dict[str, Any]:
+    """One group's arrays from several mapped ones: rows are renumbered, vocabularies unified,
+    postings re-sorted by term. `vectors(group, kind)`: a group's vectors it does not keep as
+    .npy (an IVF file holds them), read from its segments."""
     vocab: dict[str, int] = {}
     facets: dict[Facet, int] = {}
     out: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS}
@@ -223,7 +251,7 @@ def merge(groups: Sequence[Group], dim: int) -> dict[str, Any]:
     for g in groups:
         a = g.arrays
         for k in VECTORS:
-            out[k].append(a[k])
+            out[k].append(a[k] if k in a else vectors(g, k))
         remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in g.vocab], dtype=np.int64)
         ptr = a["post_ptr"]
         terms.append(np.repeat(remap, np.diff(ptr)))
@@ -343,7 +371,7 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
         log.warning("qa: derived group %s is unreadable (%s); building it again", gid, exc)
         return None
     try:
-        if meta.get("format") != GROUP_FORMAT:
+        if meta.get("format") not in READ_FORMATS:
             log.info("qa: group %s was written by another qa version; building it again", gid)
             return None
         segments = tuple(str(s[0]) for s in meta["segments"])
@@ -351,6 +379,8 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
             raise ValueError("its segments do not match its name")
         arrays: dict[str, np.ndarray] = {}
         for name in _ARRAYS:
+            if name in VECTORS and name not in meta["files"]:
+                continue  # held by the store's IVF file (format 2)
             size, small, large = meta["files"][name]
             path = folder / f"{name}.npy"
             if path.stat().st_size != size:
@@ -377,7 +407,7 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
             outlines=[list(s[10]) for s in meta["segments"]],
         )
         n = group.size
-        rows = (len(arrays[a]) for a in ("chunk", "doclen", "facet"))
+        rows = (len(arrays[a]) for a in ("chunk", "doclen", "facet") if a in arrays)
         if any(r != n for r in rows) or len(arrays["rec_ptr"]) != n + 1:
             raise ValueError("array lengths differ from its counts")
         return group
