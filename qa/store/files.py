@@ -478,9 +478,13 @@ class IndexDir:
             name = f"{max(numbers, default=0) + 1:06d}-" + time.strftime("%Y%m%dT%H%M%S")
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir()
-            write_synced(
-                tmp / "manifest.json", manifest.model_copy(update={"version": name}).to_json()
-            )
+            manifest = manifest.model_copy(update={"version": name})
+            write_synced(tmp / "manifest.json", manifest.to_json())
+            # The groups the version is mapped through, built here by the writer: otherwise the
+            # first process to load it after a full build would build them all (minutes at
+            # 10,000 interviews, docs/benchmarks-archive.md) before it could serve.
+            order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
+            self._groups(tmp, manifest, order, None, {})
             fsync_dir(tmp)
             pause_point("version-written")
             previous = self.current()
