@@ -130,6 +130,12 @@ class Postings:
         self.vocab, self.ptr, self.rows, self.tf = vocab, ptr, rows, tf
         self.doclen, self.to_global = doclen, to_global
         self.length = int(np.asarray(doclen, dtype=np.int64).sum())
+        # A group's rows are usually one run of global ids (its segments in version order): then
+        # scores are added into a slice of the output, by row, without mapping every posting.
+        n = len(to_global)
+        first = int(to_global[0]) if n else 0
+        run = n == 0 or np.array_equal(to_global, np.arange(first, first + n))
+        self.offset: int | None = first if run else None
 
 
 class GroupedBM25:
@@ -145,6 +151,10 @@ class GroupedBM25:
         # bm25s indexes an empty corpus as one placeholder document.
         self._n = size or 1
         self._avg = np.float64(total / size) if size else np.float64(1.0)
+        # Per row, the length part of the denominator, k1·(1 - b + b·len/avglen): fixed for the
+        # version, so a query gathers it instead of computing it for every posting (float64,
+        # the precision the formula is evaluated in, so scores stay bit for bit the same).
+        self._norm = [K1 * ((1 - B) + B * np.asarray(g.doclen) / self._avg) for g in self._groups]
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
@@ -153,21 +163,32 @@ class GroupedBM25:
         for term in tokenize(query):
             slices = []
             df = 0
-            for g in self._groups:
+            for g, norm in zip(self._groups, self._norm, strict=True):
                 t = g.vocab.get(term)
                 if t is not None:
                     a, b = int(g.ptr[t]), int(g.ptr[t + 1])
-                    slices.append((g, a, b))
+                    slices.append((g, norm, a, b))
                     df += b - a
             if not df:
                 continue
             idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
-            for g, a, b in slices:
-                rows = np.asarray(g.rows[a:b])
-                tf = np.asarray(g.tf[a:b], dtype=np.float32)
-                dl = np.asarray(g.doclen[rows])
-                tfc = tf / (K1 * ((1 - B) + B * dl / self._avg) + tf)
-                out[g.to_global[rows]] += (idf * tfc).astype(np.float32)
+            for g, norm, a, b in slices:
+                # A common term's postings cover most of an archive's chunks: a few passes over
+                # them in place, no temporaries. tf / (norm + tf) · idf in float64, then float32.
+                rows = g.rows[a:b]
+                tf = np.asarray(g.tf[a:b], dtype=np.float64)
+                part = norm.take(rows)
+                part += tf
+                np.divide(tf, part, out=part)
+                part *= idf
+                if g.offset is not None:
+                    # ufunc.at: numpy's fast path for unbuffered adds (rows are distinct), 2x
+                    # faster than `view[rows] += …`, and the same float32 additions.
+                    np.add.at(
+                        out[g.offset : g.offset + len(g.doclen)], rows, part.astype(np.float32)
+                    )
+                else:
+                    np.add.at(out, g.to_global[rows], part.astype(np.float32))
         return out
 
 
