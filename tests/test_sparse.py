@@ -97,3 +97,29 @@ def test_grouped_scores_bit_for_bit_with_groups_out_of_version_order() -> None:
         got = grouped.scores(query)
         np.testing.assert_array_equal(got, reference_scores(postings, 26, query))
         np.testing.assert_allclose(got, whole.scores(query), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kept", [0, 12, 10_000])
+def test_kept_term_scores_are_the_same(monkeypatch: pytest.MonkeyPatch, kept: int) -> None:
+    """A version keeps recent terms' scores (none, a few postings' worth, all): asking again,
+    after others pushed them out or not, scores the same."""
+    import qa.sparse
+
+    monkeypatch.setattr(qa.sparse, "TERM_CACHE", kept)
+    rng = np.random.default_rng(3)
+    parts = [part(rng, f"d{i}", n) for i, n in enumerate([20, 7])]
+    postings = []
+    row = 0
+    for p in parts:
+        built = groups.build([(p.doc_id, p)], 4, {p.doc_id: (0, 0, "<f2")})
+        a = built["arrays"]
+        vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+        to_global = np.arange(row, row + len(p.chunks))
+        postings.append(
+            Postings(vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global)
+        )
+        row += len(p.chunks)
+    grouped = GroupedBM25(postings, row)
+    queries = ["mars rocket", "salt water", "mars mars moon", "robot engine", "rocket salt"] * 3
+    for query in queries:
+        np.testing.assert_array_equal(grouped.scores(query), reference_scores(postings, row, query))
