@@ -231,19 +231,40 @@ def _setting(look: _Lookup, sid: int, memo: dict[tuple[str, int], set[str]]) -> 
     and its document's title and editorial text (a heading names the event or the outlet)."""
     index = look.index
     chunk = look.chunk(sid)
-    cid = chunk.id
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
-        lo = hi = cid
-        while lo > 0 and index.chunks[lo - 1].doc_id == chunk.doc_id:
-            lo -= 1
-        while hi + 1 < len(index.chunks) and index.chunks[hi + 1].doc_id == chunk.doc_id:
-            hi += 1
-        doc = index.chunks[lo : hi + 1]
+        # The turn's chunks are one run of ids (a document's chunks are made turn by turn), and
+        # the unlabelled ones come from the facets: the rest of the document is not decoded.
+        # Tokens of parts joined by spaces are the tokens of each part, in any order.
+        turn = range(_turn_start(index, chunk), _turn_end(index, chunk) + 1)
+        ids = sorted({*turn, *index.unlabelled_chunks(chunk.id)})
         parts = [chunk.title or "", chunk.question or ""]
-        parts += [c.text for c in doc if c.turn_index == chunk.turn_index or c.speaker is None]
+        parts += [index.chunks[c].text for c in ids]
         memo[key] = set(tokenize(" ".join(parts)))
     return memo[key]
+
+
+def _turn_start(index: IndexData, chunk: Chunk) -> int:
+    """The id of the first chunk of `chunk`'s turn."""
+    first = chunk.id
+    while first > 0:
+        prev = index.chunks[first - 1]
+        if prev.doc_id != chunk.doc_id or prev.turn_index != chunk.turn_index:
+            break
+        first -= 1
+    return first
+
+
+def _turn_end(index: IndexData, chunk: Chunk) -> int:
+    """The id of the last chunk of `chunk`'s turn: stepping chunk by chunk reads a few records,
+    not every sentence of a long turn."""
+    last = chunk.id
+    while last + 1 < len(index.chunks):
+        nxt = index.chunks[last + 1]
+        if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
+            break
+        last += 1
+    return last
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
@@ -269,14 +290,8 @@ def _asking_turn(look: _Lookup, sid: int, memo: dict[tuple[str, int], bool]) -> 
         return False
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
-        # The turn's last sentence is its last chunk's last one (ids run in document order):
-        # stepping chunk by chunk reads a few records, not every sentence of a long turn.
-        last_chunk = cid
-        while last_chunk + 1 < len(index.chunks):
-            nxt = index.chunks[last_chunk + 1]
-            if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
-                break
-            last_chunk += 1
+        # The turn's last sentence is its last chunk's last one (ids run in document order).
+        last_chunk = _turn_end(index, chunk)
         last = sid
         for c in range(last_chunk, cid - 1, -1):  # a chunk may hold no sentence
             if ids := index.chunk_sentences.get(c):

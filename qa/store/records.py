@@ -452,6 +452,8 @@ class Columns:
             self.facets.extend(g.facets)
             self.facet[layout.to_global["chunks"][gi]] = np.asarray(g.arrays["facet"]) + off
         self.questions = QuestionChunks(layout)
+        self._starts = layout.starts["chunks"]
+        self._no_speaker = np.asarray([s is None for _, s, _, _ in self.facets], dtype=bool)
         self.outlines = {
             g.docs[j][0]: outline(g, j) for g in layout.groups for j in range(len(g.segments))
         }
@@ -465,6 +467,12 @@ class Columns:
             dtype=bool,
         )
         return ok[self.facet] if len(ok) else np.zeros(0, dtype=bool)
+
+    def unlabelled(self, cid: int) -> list[int]:
+        """The chunks with no speaker (editorial text) of chunk `cid`'s document, in order."""
+        seg = int(np.searchsorted(self._starts, cid, side="right")) - 1
+        lo, hi = int(self._starts[seg]), int(self._starts[seg + 1])
+        return (lo + np.flatnonzero(self._no_speaker[self.facet[lo:hi]])).tolist()
 
     def speakers(self) -> set[str]:
         return {s for _, s, _, _ in self.facets if s}
