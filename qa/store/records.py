@@ -109,6 +109,7 @@ class SentenceRows:
         self, layout: Layout, folder: Path, which: int, cache: RecordsCache, dim: int
     ) -> None:
         self._layout, self._folder, self._which, self._cache = layout, folder, which, cache
+        self._dir = str(folder)  # joined as a string: a query reads ~60 segments, pathlib is slow
         self.shape = (layout.total("sentences"), dim)
         self.dtype = np.dtype(np.float32)
 
@@ -140,7 +141,7 @@ class SentenceRows:
         lo, hi = int(rows.min()), int(rows.max()) + 1
         width = self.shape[1] * dtype.itemsize
         try:
-            fd = os.open(self._folder / name, os.O_RDONLY)
+            fd = os.open(os.path.join(self._dir, name), os.O_RDONLY)
             try:
                 data = os.pread(fd, (hi - lo) * width, at + lo * width)
             finally:
