@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import numpy as np
+
 from qa.answertype import expected
 from qa.coverage import confidence, focal_terms, mentions
-from qa.models import Answer, Hit, Passage, Quote, cite
+from qa.models import Answer, Chunk, Hit, Passage, Quote, Sentence, cite
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
 from qa.settings import AnswerSettings
@@ -24,6 +26,61 @@ STALE_ANSWER = (
     "The transcripts that answered this changed since they were indexed, so their quotes can no "
     "longer be checked: run `qa index update`."
 )
+
+
+class _Lookup:
+    """One question's sentences: each one's chunk, sentence and text, looked up in the index once.
+
+    Over the files backend every lookup goes through a lazy sequence (a bisect, a record's cache
+    entry); the quote selection asks for the same few hundred sentences ~1,500 times. The
+    retrieved passages' sentences get their chunk from the hit itself."""
+
+    def __init__(self, index: IndexData, hits: list[Hit]) -> None:
+        self.index = index
+        self._chunk: dict[int, Chunk] = {}
+        for h in hits:
+            for sid in index.chunk_sentences.get(h.chunk.id, ()):
+                self._chunk[sid] = h.chunk
+        self._sentence: dict[int, Sentence] = {}
+        self._text: dict[int, str] = {}
+        self._rows: dict[int, int] = {}
+        self._vectors: np.ndarray | None = None
+
+    def read_vectors(self, ids: list[int]) -> np.ndarray:
+        """The sentence vectors of `ids`, kept for `vectors`."""
+        self._vectors = np.asarray(self.index.sentence_vectors[ids])
+        self._rows = {sid: i for i, sid in enumerate(ids)}
+        return self._vectors
+
+    def vectors(self, ids: list[int]) -> np.ndarray:
+        """Sentence vectors, from those read already when they are (the same rows)."""
+        if self._vectors is not None and all(i in self._rows for i in ids):
+            return self._vectors[[self._rows[i] for i in ids]]
+        return np.asarray(self.index.sentence_vectors[ids])
+
+    @property
+    def ids(self) -> list[int]:
+        """The retrieved passages' sentence ids, in order."""
+        return sorted(self._chunk)
+
+    def sentence(self, sid: int) -> Sentence:
+        hit = self._sentence.get(sid)
+        if hit is None:
+            hit = self._sentence[sid] = self.index.sentences[sid]
+        return hit
+
+    def chunk(self, sid: int) -> Chunk:
+        """The chunk of sentence `sid`."""
+        hit = self._chunk.get(sid)
+        if hit is None:
+            hit = self._chunk[sid] = self.index.chunks[self.sentence(sid).chunk_id]
+        return hit
+
+    def text(self, sid: int) -> str:
+        hit = self._text.get(sid)
+        if hit is None:
+            hit = self._text[sid] = self.index.sentence_texts[sid]
+        return hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +100,13 @@ def select_quotes(
     Also returns the passages re-ranked by their best sentence, so passages and quotes agree.
     """
     passage = {h.chunk.id: h.score for h in hits}
-    ids = sorted({sid for h in hits for sid in index.chunk_sentences.get(h.chunk.id, ())})
+    look = _Lookup(index, hits)
+    ids = look.ids
     if not ids:
         return [], hits
     w = settings.context_weight
-    cos = (1 - w) * (index.sentence_vectors[ids] @ query.content_vec) + w * (
+    # Read once: the duplicate check compares quotes by these vectors too.
+    cos = (1 - w) * (look.read_vectors(ids) @ query.content_vec) + w * (
         index.context_vectors[ids] @ query.content_vec
     )
     wanted = expected(query.text)
@@ -56,16 +115,17 @@ def select_quotes(
     asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     scored: list[tuple[float, int]] = []
     for c, sid in zip(cos, ids, strict=True):
-        chunk = index.chunks[index.sentences[sid].chunk_id]
+        chunk = look.chunk(sid)
+        text = look.text(sid)
         score = float(c) + settings.passage_weight * passage[chunk.id]
         if wanted is not None:
-            if wanted.matches(index.sentence_texts[sid]):
+            if wanted.matches(text):
                 score += settings.type_bonus
             elif wanted.strict:
                 score -= settings.type_penalty
-        if not asks_who and _asks(index.sentence_texts[sid]):
+        if not asks_who and _asks(text):
             score -= settings.question_penalty
-        if not asks_who and settings.asking_turn_penalty and _asking_turn(index, sid, turns):
+        if not asks_who and settings.asking_turn_penalty and _asking_turn(look, sid, turns):
             score -= settings.asking_turn_penalty
         if chunk.speaker is None:
             score -= settings.editorial_penalty
@@ -77,7 +137,7 @@ def select_quotes(
     scored.sort(reverse=True)
     best: dict[int, float] = {}
     for score, sid in scored:
-        best.setdefault(index.sentences[sid].chunk_id, score)
+        best.setdefault(look.chunk(sid).id, score)
     reranked = sorted(
         (Hit(h.chunk, best.get(h.chunk.id, h.score)) for h in hits), key=lambda h: -h.score
     )
@@ -91,47 +151,45 @@ def select_quotes(
         # Only within a document: the same claim in two interviews may differ (three patients in
         # one, more than ten in a later one), and then both belong in the answer.
         same_doc = [
-            i for i, (ids_, _) in enumerate(picked) if _doc(index, ids_[0]) == _doc(index, sid)
+            i for i, (ids_, _) in enumerate(picked) if _doc(look, ids_[0]) == _doc(look, sid)
         ]
         twin = _near_duplicate(
-            index, sid, [picked[i][0][0] for i in same_doc], settings.duplicate_cos
+            look, sid, [picked[i][0][0] for i in same_doc], settings.duplicate_cos
         )
         if twin is not None:
             twin = same_doc[twin]
             # The same fact twice (a summary repeating the interview): cite the speaker's words.
-            if _speaker(index, picked[twin][0][0]) is None and _speaker(index, sid) is not None:
+            if _speaker(look, picked[twin][0][0]) is None and _speaker(look, sid) is not None:
                 picked[twin] = ([sid], picked[twin][1])
             continue
         span = [sid]
         # An answer that runs into the next (or from the previous) sentence takes it along.
         for nb in (sid + 1, sid - 1):
             close = by_id.get(nb, -9.0) >= score - settings.extend_margin
-            if close and nb not in used and _joinable(index, span, nb):
+            if close and nb not in used and _joinable(look, span, nb):
                 span = sorted([*span, nb])
         picked.append((span, score))
         used.update(span)
         if len(picked) >= settings.max_quotes:
             break
-    _diversify(index, scored, picked, used, settings)
+    _diversify(look, scored, picked, used, settings)
     # By default only for questions asking for a value (a count, an amount, a date, a place):
     # whose value it is matters there, while an open question's answer may not repeat the name.
     # And only for what speakers said: unlabelled text (an article, a summary) has no turn, and
     # its names may sit anywhere in the document.
     checked = (
         settings.focal_check == "all" or (settings.focal_check == "typed" and wanted is not None)
-    ) and any(_speaker(index, ids_[0]) is not None for ids_, _ in picked)
+    ) and any(_speaker(look, ids_[0]) is not None for ids_, _ in picked)
     focal = _focal(index, query, hits, settings) if checked else frozenset()
     turns_text: dict[tuple[str, int], set[str]] = {}
     out = []
     for ids_, score in picked:
         typed = (
-            wanted is None
-            or not wanted.strict
-            or any(wanted.matches(index.sentence_texts[i]) for i in ids_)
+            wanted is None or not wanted.strict or any(wanted.matches(look.text(i)) for i in ids_)
         )
         penalty = 0.0 if typed else settings.type_penalty
-        states = typed and (not focal or mentions(_setting(index, ids_[0], turns_text), focal))
-        out.append(Candidate(_quote(index, ids_, score), states, penalty))
+        states = typed and (not focal or mentions(_setting(look, ids_[0], turns_text), focal))
+        out.append(Candidate(_quote(look, ids_, score), states, penalty))
     if focal and not any(c.states for c in out):
         out = [replace(c, states=False) for c in out]
     elif focal:
@@ -168,23 +226,45 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
 
 
-def _setting(index: IndexData, sid: int, memo: dict[tuple[str, int], set[str]]) -> set[str]:
+def _setting(look: _Lookup, sid: int, memo: dict[tuple[str, int], set[str]]) -> set[str]:
     """The tokens of what a quote is said in: its whole speaker turn, the question it answers,
     and its document's title and editorial text (a heading names the event or the outlet)."""
-    cid = index.sentences[sid].chunk_id
-    chunk = index.chunks[cid]
+    index = look.index
+    chunk = look.chunk(sid)
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
-        lo = hi = cid
-        while lo > 0 and index.chunks[lo - 1].doc_id == chunk.doc_id:
-            lo -= 1
-        while hi + 1 < len(index.chunks) and index.chunks[hi + 1].doc_id == chunk.doc_id:
-            hi += 1
-        doc = index.chunks[lo : hi + 1]
+        # The turn's chunks are one run of ids (a document's chunks are made turn by turn), and
+        # the unlabelled ones come from the facets: the rest of the document is not decoded.
+        # Tokens of parts joined by spaces are the tokens of each part, in any order.
+        turn = range(_turn_start(index, chunk), _turn_end(index, chunk) + 1)
+        ids = sorted({*turn, *index.unlabelled_chunks(chunk.id)})
         parts = [chunk.title or "", chunk.question or ""]
-        parts += [c.text for c in doc if c.turn_index == chunk.turn_index or c.speaker is None]
+        parts += [index.chunks[c].text for c in ids]
         memo[key] = set(tokenize(" ".join(parts)))
     return memo[key]
+
+
+def _turn_start(index: IndexData, chunk: Chunk) -> int:
+    """The id of the first chunk of `chunk`'s turn."""
+    first = chunk.id
+    while first > 0:
+        prev = index.chunks[first - 1]
+        if prev.doc_id != chunk.doc_id or prev.turn_index != chunk.turn_index:
+            break
+        first -= 1
+    return first
+
+
+def _turn_end(index: IndexData, chunk: Chunk) -> int:
+    """The id of the last chunk of `chunk`'s turn: stepping chunk by chunk reads a few records,
+    not every sentence of a long turn."""
+    last = chunk.id
+    while last + 1 < len(index.chunks):
+        nxt = index.chunks[last + 1]
+        if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
+            break
+        last += 1
+    return last
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
@@ -201,33 +281,28 @@ def _asks(sentence: str) -> bool:
     return sentence.rstrip(_CLOSERS).endswith("?")
 
 
-def _asking_turn(index: IndexData, sid: int, memo: dict[tuple[str, int], bool]) -> bool:
+def _asking_turn(look: _Lookup, sid: int, memo: dict[tuple[str, int], bool]) -> bool:
     """The sentence's speaker turn ends with a question: a reporter's or host's set-up."""
-    cid = index.sentences[sid].chunk_id
-    chunk = index.chunks[cid]
+    index = look.index
+    chunk = look.chunk(sid)
+    cid = chunk.id
     if chunk.speaker is None:
         return False
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
-        # The turn's last sentence is its last chunk's last one (ids run in document order):
-        # stepping chunk by chunk reads a few records, not every sentence of a long turn.
-        last_chunk = cid
-        while last_chunk + 1 < len(index.chunks):
-            nxt = index.chunks[last_chunk + 1]
-            if nxt.doc_id != chunk.doc_id or nxt.turn_index != chunk.turn_index:
-                break
-            last_chunk += 1
+        # The turn's last sentence is its last chunk's last one (ids run in document order).
+        last_chunk = _turn_end(index, chunk)
         last = sid
         for c in range(last_chunk, cid - 1, -1):  # a chunk may hold no sentence
             if ids := index.chunk_sentences.get(c):
                 last = max(last, *ids)
                 break
-        memo[key] = _asks(index.sentence_texts[last])
+        memo[key] = _asks(look.text(last))
     return memo[key]
 
 
 def _diversify(
-    index: IndexData,
+    look: _Lookup,
     scored: list[tuple[float, int]],
     picked: list[tuple[list[int], float]],
     used: set[int],
@@ -238,62 +313,60 @@ def _diversify(
     Two interviews may disagree (three patients in January, more than ten in November); a reader
     must see both, each with its own citation.
     """
-    if len(picked) < 2 or len({_doc(index, ids_[0]) for ids_, _ in picked}) > 1:
+    if len(picked) < 2 or len({_doc(look, ids_[0]) for ids_, _ in picked}) > 1:
         return
-    doc = _doc(index, picked[0][0][0])
+    doc = _doc(look, picked[0][0][0])
     top = picked[0][1]
     for score, sid in scored:
         if score < top - settings.other_doc_margin:
             return
         # Only what someone said: a summary or heading from elsewhere is no second source.
-        if sid not in used and _doc(index, sid) != doc and _speaker(index, sid) is not None:
+        if sid not in used and _doc(look, sid) != doc and _speaker(look, sid) is not None:
             # One more quote rather than a replaced one: the best three stay as they were.
             picked.append(([sid], score))
             return
 
 
-def _doc(index: IndexData, sid: int) -> str:
-    return index.chunks[index.sentences[sid].chunk_id].doc_id
+def _doc(look: _Lookup, sid: int) -> str:
+    return look.chunk(sid).doc_id
 
 
-def _speaker(index: IndexData, sid: int) -> str | None:
-    return index.chunks[index.sentences[sid].chunk_id].speaker
+def _speaker(look: _Lookup, sid: int) -> str | None:
+    return look.chunk(sid).speaker
 
 
-def _near_duplicate(index: IndexData, sid: int, others: list[int], threshold: float) -> int | None:
+def _near_duplicate(look: _Lookup, sid: int, others: list[int], threshold: float) -> int | None:
     if not others:
         return None
-    sims = index.sentence_vectors[others] @ index.sentence_vectors[sid]
+    sims = look.vectors(others) @ look.vectors([sid])[0]
     i = int(sims.argmax())
     return i if sims[i] >= threshold else None
 
 
-def _joinable(index: IndexData, span: list[int], nb: int) -> bool:
+def _joinable(look: _Lookup, span: list[int], nb: int) -> bool:
     """`nb` is in the same chunk as the span, so one exact slice of the chunk covers them all."""
-    if not 0 <= nb < len(index.sentences):
+    if not 0 <= nb < len(look.index.sentences):
         return False
-    chunk = index.chunks[index.sentences[span[0]].chunk_id]
-    first = index.sentences[min(*span, nb)]
-    last = index.sentences[max(*span, nb)]
+    chunk = look.chunk(span[0])
+    first = look.sentence(min(*span, nb))
+    last = look.sentence(max(*span, nb))
     return (
-        index.chunks[index.sentences[nb].chunk_id].turn_index == chunk.turn_index
-        and index.chunks[index.sentences[nb].chunk_id].doc_id == chunk.doc_id
+        look.chunk(nb).turn_index == chunk.turn_index
+        and look.chunk(nb).doc_id == chunk.doc_id
         and chunk.start <= first.start
         and last.end <= chunk.end
     )
 
 
-def _quote(index: IndexData, ids: list[int], score: float) -> Quote:
-    first, last = index.sentences[ids[0]], index.sentences[ids[-1]]
-    chunk = index.chunks[first.chunk_id]
+def _quote(look: _Lookup, ids: list[int], score: float) -> Quote:
+    first, last = look.sentence(ids[0]), look.sentence(ids[-1])
+    chunk = look.chunk(ids[0])
     segments, times = first.segments, first.times
     if len(ids) == 1:
-        text = index.sentence_texts[ids[0]]
+        text = look.text(ids[0])
     else:
         chunk = next(
-            c
-            for c in (index.chunks[index.sentences[i].chunk_id] for i in ids)
-            if c.start <= first.start and last.end <= c.end
+            c for c in (look.chunk(i) for i in ids) if c.start <= first.start and last.end <= c.end
         )
         text = joined_slice(chunk.text, chunk.segments, first.start, last.end)
         segments, times = clip(chunk.segments, chunk.times, first.start, last.end)

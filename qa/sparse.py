@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +132,21 @@ class Postings:
         self.vocab, self.ptr, self.rows, self.tf = vocab, ptr, rows, tf
         self.doclen, self.to_global = doclen, to_global
         self.length = int(np.asarray(doclen, dtype=np.int64).sum())
+        # A group's rows are usually one run of global ids (its segments in version order): then
+        # scores are added into a slice of the output, by row, without mapping every posting.
+        n = len(to_global)
+        first = int(to_global[0]) if n else 0
+        run = n == 0 or np.array_equal(to_global, np.arange(first, first + n))
+        self.offset: int | None = first if run else None
+
+
+# Postings whose float32 scores a version keeps, per term, most recently used first (4 bytes
+# each: 32 MB). Questions share their common words ("think", "people", "said"), and those words'
+# postings are most of the work: at 10,000 interviews one covers up to 70% of the chunks, and
+# 88% of the postings the dev questions reach belong to a word an earlier question had.
+TERM_CACHE = 8_000_000
+# One group's share of a term: its slice of the group's postings and each posting's score.
+_Scored = tuple["Postings", int, int, np.ndarray]
 
 
 class GroupedBM25:
@@ -145,30 +162,67 @@ class GroupedBM25:
         # bm25s indexes an empty corpus as one placeholder document.
         self._n = size or 1
         self._avg = np.float64(total / size) if size else np.float64(1.0)
+        # Per row, the length part of the denominator, k1·(1 - b + b·len/avglen): fixed for the
+        # version, so a query gathers it instead of computing it for every posting (float64,
+        # the precision the formula is evaluated in, so scores stay bit for bit the same).
+        self._norm = [K1 * ((1 - B) + B * np.asarray(g.doclen) / self._avg) for g in self._groups]
+        # A term's scores depend on the version only (its df, the average length): kept.
+        self._terms: OrderedDict[str, list[_Scored]] = OrderedDict()
+        self._kept = 0  # postings in `_terms`
+        self._lock = threading.Lock()
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
         if not self.size:
             return out
         for term in tokenize(query):
-            slices = []
-            df = 0
-            for g in self._groups:
-                t = g.vocab.get(term)
-                if t is not None:
-                    a, b = int(g.ptr[t]), int(g.ptr[t + 1])
-                    slices.append((g, a, b))
-                    df += b - a
-            if not df:
-                continue
-            idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
-            for g, a, b in slices:
-                rows = np.asarray(g.rows[a:b])
-                tf = np.asarray(g.tf[a:b], dtype=np.float32)
-                dl = np.asarray(g.doclen[rows])
-                tfc = tf / (K1 * ((1 - B) + B * dl / self._avg) + tf)
-                out[g.to_global[rows]] += (idf * tfc).astype(np.float32)
+            for g, a, b, part in self._term(term):
+                rows = g.rows[a:b]
+                if g.offset is not None:
+                    # ufunc.at: numpy's fast path for unbuffered adds (rows are distinct), 2x
+                    # faster than `view[rows] += …`, and the same float32 additions.
+                    np.add.at(out[g.offset : g.offset + len(g.doclen)], rows, part)
+                else:
+                    np.add.at(out, g.to_global[rows], part)
         return out
+
+    def _term(self, term: str) -> list[_Scored]:
+        """Each group's postings of `term` and their scores, from the cache when kept."""
+        with self._lock:
+            hit = self._terms.get(term)
+            if hit is not None:
+                self._terms.move_to_end(term)
+                return hit
+        slices = []
+        df = 0
+        for g, norm in zip(self._groups, self._norm, strict=True):
+            t = g.vocab.get(term)
+            if t is not None:
+                a, b = int(g.ptr[t]), int(g.ptr[t + 1])
+                slices.append((g, norm, a, b))
+                df += b - a
+        if not df:
+            return []
+        idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+        scored: list[_Scored] = []
+        for g, norm, a, b in slices:
+            # A few passes over the postings in place: tf / (norm + tf) · idf in float64, as
+            # the formula was always evaluated, then float32.
+            tf = np.asarray(g.tf[a:b], dtype=np.float64)
+            part = norm.take(g.rows[a:b])
+            part += tf
+            np.divide(tf, part, out=part)
+            part *= idf
+            scored.append((g, a, b, part.astype(np.float32)))
+        if df <= TERM_CACHE:
+            with self._lock:
+                if term not in self._terms:
+                    self._terms[term] = scored
+                    self._kept += df
+                while self._kept > TERM_CACHE:
+                    _, old = self._terms.popitem(last=False)
+                    self._kept -= sum(b - a for _, a, b, _ in old)
+        return scored
 
 
 TOKENS_FILE = "qa_tokens.json"  # beside bm25s's own files: the next version reuses them

@@ -51,3 +51,75 @@ def test_grouped_scores_equal_one_bm25s_index(split: list[int]) -> None:
     grouped = GroupedBM25(postings, row)
     for query in ("mars rocket", "salt bacteria water water", "orbit", "nothing here", ""):
         np.testing.assert_allclose(grouped.scores(query), whole.scores(query), rtol=1e-5, atol=1e-6)
+
+
+def reference_scores(postings: list[Postings], size: int, query: str) -> np.ndarray:
+    """BM25 as first written here: every posting's tf part computed in full, added per term."""
+    k1, b = 1.5, 0.75
+    avg = np.float64(sum(p.length for p in postings) / size)
+    out = np.zeros(size, dtype=np.float32)
+    for term in tokenize(query):
+        found = [(p, p.vocab[term]) for p in postings if term in p.vocab]
+        df = sum(int(p.ptr[t + 1] - p.ptr[t]) for p, t in found)
+        if not df:
+            continue
+        idf = np.float32(np.log(1 + (size - df + 0.5) / (df + 0.5)))
+        for p, t in found:
+            rows = np.asarray(p.rows[p.ptr[t] : p.ptr[t + 1]])
+            tf = np.asarray(p.tf[p.ptr[t] : p.ptr[t + 1]], dtype=np.float32)
+            tfc = tf / (k1 * ((1 - b) + b * np.asarray(p.doclen[rows]) / avg) + tf)
+            out[p.to_global[rows]] += (idf * tfc).astype(np.float32)
+    return out
+
+
+def test_grouped_scores_bit_for_bit_with_groups_out_of_version_order() -> None:
+    """A group whose segments are not one run of the version's ids (a group over d0 and d2, the
+    version d0, d1, d2) scores through its id map; every score is the same float32 as the
+    formula evaluated posting by posting, and as one bm25s index over the version."""
+    rng = np.random.default_rng(7)
+    parts = [part(rng, f"d{i}", n) for i, n in enumerate([9, 6, 11])]
+    whole = SparseIndex.from_tokens([t for p in parts for t in p.tokens])
+    starts = [0, 9, 15, 26]
+    postings = []
+    for members in ([0, 2], [1]):
+        built = groups.build([(parts[i].doc_id, parts[i]) for i in members], 4, {
+            parts[i].doc_id: (0, 0, "<f2") for i in members
+        })  # fmt: skip
+        a = built["arrays"]
+        vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+        to_global = np.concatenate([np.arange(starts[i], starts[i + 1]) for i in members])
+        postings.append(
+            Postings(vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global)
+        )
+    assert postings[0].offset is None and postings[1].offset == 9
+    grouped = GroupedBM25(postings, 26)
+    for query in ("mars rocket", "salt water water moon", "robot factory battery engine", "x"):
+        got = grouped.scores(query)
+        np.testing.assert_array_equal(got, reference_scores(postings, 26, query))
+        np.testing.assert_allclose(got, whole.scores(query), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kept", [0, 12, 10_000])
+def test_kept_term_scores_are_the_same(monkeypatch: pytest.MonkeyPatch, kept: int) -> None:
+    """A version keeps recent terms' scores (none, a few postings' worth, all): asking again,
+    after others pushed them out or not, scores the same."""
+    import qa.sparse
+
+    monkeypatch.setattr(qa.sparse, "TERM_CACHE", kept)
+    rng = np.random.default_rng(3)
+    parts = [part(rng, f"d{i}", n) for i, n in enumerate([20, 7])]
+    postings = []
+    row = 0
+    for p in parts:
+        built = groups.build([(p.doc_id, p)], 4, {p.doc_id: (0, 0, "<f2")})
+        a = built["arrays"]
+        vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+        to_global = np.arange(row, row + len(p.chunks))
+        postings.append(
+            Postings(vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global)
+        )
+        row += len(p.chunks)
+    grouped = GroupedBM25(postings, row)
+    queries = ["mars rocket", "salt water", "mars mars moon", "robot engine", "rocket salt"] * 3
+    for query in queries:
+        np.testing.assert_array_equal(grouped.scores(query), reference_scores(postings, row, query))

@@ -150,3 +150,27 @@ def test_outlines_come_from_the_groups_and_match_the_chunks(service: QAService) 
     assert want["doc004.txt"].speakers[0] == "Host" and want["doc004.txt"].turns >= 1
     assert index.chunks_of("doc004.txt") == by_doc["doc004.txt"]
     assert index.chunks_of("missing.txt") == []
+
+
+def test_unlabelled_chunks_from_the_facets_equal_the_records(tmp_path: Path) -> None:
+    """Editorial text (before the first speaker label) of a chunk's document: the files backend
+    reads it from the facet columns, the same ids as walking the document's records."""
+    import dataclasses
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        intro = f"Briefing number {i} at the harbour office.\n\n" if i % 2 == 0 else ""
+        (src / f"doc{i}.txt").write_text(intro + transcript(i), encoding="utf-8")
+    svc = QAService(
+        Settings(source_dir=src, index_dir=tmp_path / "index", reload_interval=-1),
+        embedder=HashEmbedder(),
+    )
+    svc.build()
+    index = svc.index
+    walked = dataclasses.replace(index, columns=None)  # the generic path: records only
+    assert index.columns is not None
+    found = [index.unlabelled_chunks(c) for c in range(len(index.chunks))]
+    assert found == [walked.unlabelled_chunks(c) for c in range(len(index.chunks))]
+    assert any(found) and not all(found)
+    assert all(index.chunks[c].speaker is None for ids in found for c in ids)

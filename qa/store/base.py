@@ -128,6 +128,19 @@ class IndexData:
             by_doc.setdefault(c.doc_id, []).append(c)
         return {d: DocOutline.of(d, cs) for d, cs in by_doc.items()}
 
+    def unlabelled_chunks(self, cid: int) -> list[int]:
+        """Ids of the chunks of chunk `cid`'s document with no speaker, in order (the files
+        backend reads its facet columns: no record is decoded)."""
+        if self.columns is not None:
+            return self.columns.unlabelled(cid)
+        doc = self.chunks[cid].doc_id
+        lo = hi = cid
+        while lo > 0 and self.chunks[lo - 1].doc_id == doc:
+            lo -= 1
+        while hi + 1 < len(self.chunks) and self.chunks[hi + 1].doc_id == doc:
+            hi += 1
+        return [i for i in range(lo, hi + 1) if self.chunks[i].speaker is None]
+
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         """One document's chunks, in id order (the files backend reads its segment alone)."""
         entry = self.documents.get(doc_id)

@@ -23,7 +23,7 @@ import orjson
 from qa.errors import StorageError
 from qa.models import Chunk, Filters, Sentence
 from qa.store.groups import Facet, Group, outline
-from qa.store.segment import DocPart, Records
+from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart, Records
 
 # Segments whose records (and sentence vectors, float16) a version keeps decoded: ~0.5 MB each
 # for an interview of ~75 chunks; a query reads those of its ~30 candidate chunks.
@@ -109,6 +109,7 @@ class SentenceRows:
         self, layout: Layout, folder: Path, which: int, cache: RecordsCache, dim: int
     ) -> None:
         self._layout, self._folder, self._which, self._cache = layout, folder, which, cache
+        self._dir = str(folder)  # joined as a string: a query reads ~60 segments, pathlib is slow
         self.shape = (layout.total("sentences"), dim)
         self.dtype = np.dtype(np.float32)
 
@@ -140,7 +141,7 @@ class SentenceRows:
         lo, hi = int(rows.min()), int(rows.max()) + 1
         width = self.shape[1] * dtype.itemsize
         try:
-            fd = os.open(self._folder / name, os.O_RDONLY)
+            fd = os.open(os.path.join(self._dir, name), os.O_RDONLY)
             try:
                 data = os.pread(fd, (hi - lo) * width, at + lo * width)
             finally:
@@ -182,9 +183,52 @@ class RecordsCache:
         return rec
 
 
-# One chunk's records, decoded: the chunk (local ids), its sentences (local chunk id), their
-# places in the document's sentences, and their texts.
-_Decoded = tuple[Chunk, tuple[Sentence, ...], tuple[int, ...], tuple[str, ...]]
+# Where a record's JSON lists of pairs sit (qa.store.groups.chunk_record): made tuples here, so
+# the models' own normalisation (qa.models) finds them done.
+_CHUNK_PAIRS = (CHUNK_FIELDS.index("segments"), CHUNK_FIELDS.index("times"))
+_SENTENCE_PAIRS = (SENTENCE_FIELDS.index("segments"), SENTENCE_FIELDS.index("times"))
+
+
+def _pairs(row: list[Any], at: tuple[int, int]) -> list[Any]:
+    for i in at:
+        row[i] = tuple(map(tuple, row[i]))
+    return row
+
+
+class Record:
+    """One chunk's records, decoded: the chunk (this version's id), its sentences' (global) ids
+    and their texts; the sentences themselves are built on first use. Most records a question
+    decodes are only looked at for their chunk (the rest of a turn, of a document), and building
+    their sentences was most of the cost of decoding them."""
+
+    __slots__ = ("_raw", "_sentences", "chunk", "ids", "texts")
+
+    def __init__(
+        self, chunk: Chunk, raw: list[list[Any]], ids: tuple[int, ...], texts: tuple[str, ...]
+    ) -> None:
+        self.chunk, self.ids, self.texts = chunk, ids, texts
+        self._raw: list[list[Any]] | None = raw
+        self._sentences: tuple[Sentence, ...] | None = None
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        # Two threads may both build them (the same values). `_raw` is read first and dropped
+        # only after `_sentences` is set, so a thread that finds no raw lists finds the tuple.
+        raw, built = self._raw, self._sentences
+        if built is None:
+            cid = self.chunk.id
+            try:
+                built = tuple(
+                    Sentence(x[0], x[1], cid, *_pairs(x, _SENTENCE_PAIRS)[3:]) for x in raw or ()
+                )
+            except (TypeError, ValueError, IndexError, KeyError) as exc:
+                raise StorageError(
+                    f"the index record of chunk {cid} is damaged ({exc}): "
+                    "delete index/groups/ to have it built again"
+                ) from exc
+            self._sentences = built
+            self._raw = None
+        return built
 
 
 class ChunkRecords:
@@ -195,11 +239,11 @@ class ChunkRecords:
         self.layout = layout
         # A plain dict, emptied when full: the answer stage reads ~1,000 records per question,
         # so a hit must cost a dict lookup, not a lock and an LRU reorder.
-        self._items: dict[int, _Decoded] = {}
+        self._items: dict[int, Record] = {}
         self._sentences: dict[int, tuple[int, int]] = {}  # sentence id → (chunk id, place)
 
-    def get(self, cid: int) -> _Decoded:
-        """Chunk `cid`, its sentences, their (global) ids and their texts."""
+    def get(self, cid: int) -> Record:
+        """Chunk `cid`'s record."""
         hit = self._items.get(cid)
         if hit is not None:
             return hit
@@ -212,10 +256,9 @@ class ChunkRecords:
         try:
             c, sents, local, texts = orjson.loads(a["records"][lo:hi].tobytes())
             # Built once with this version's ids (JSON lists become tuples here, once).
-            chunk = Chunk(cid, *c[1:])
-            rec = (
-                chunk,
-                tuple(Sentence(x[0], x[1], cid, *x[3:]) for x in sents),
+            rec = Record(
+                Chunk(cid, *_pairs(c, _CHUNK_PAIRS)[1:]),
+                sents,
                 tuple(first + int(j) for j in local),
                 tuple(texts),
             )
@@ -230,9 +273,9 @@ class ChunkRecords:
         return rec
 
     def chunk(self, cid: int) -> Chunk:
-        return self.get(cid)[0]
+        return self.get(cid).chunk
 
-    def sentence(self, sid: int) -> tuple[_Decoded, int]:
+    def sentence(self, sid: int) -> tuple[Record, int]:
         """The record of sentence `sid`'s chunk and the sentence's place in it."""
         hit = self._sentences.get(sid)
         if hit is None:
@@ -312,7 +355,7 @@ class LazySentences(_Lazy, Sequence[Sentence]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
         rec, pos = self._records.sentence(self._index(i))
-        return rec[1][pos]
+        return rec.sentences[pos]
 
 
 class LazyTexts(_Lazy, Sequence[str]):
@@ -327,7 +370,7 @@ class LazyTexts(_Lazy, Sequence[str]):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
         rec, pos = self._records.sentence(self._index(i))
-        return rec[3][pos]
+        return rec.texts[pos]
 
 
 class ChunkSentences(Mapping[int, list[int]]):
@@ -340,7 +383,7 @@ class ChunkSentences(Mapping[int, list[int]]):
     def __getitem__(self, cid: int) -> list[int]:
         if not 0 <= cid < self._n:
             raise KeyError(cid)
-        ids = self._records.get(cid)[2]
+        ids = self._records.get(cid).ids
         if not ids:
             raise KeyError(cid)
         return list(ids)
@@ -410,6 +453,8 @@ class Columns:
             self.facets.extend(g.facets)
             self.facet[layout.to_global["chunks"][gi]] = np.asarray(g.arrays["facet"]) + off
         self.questions = QuestionChunks(layout)
+        self._starts = layout.starts["chunks"]
+        self._no_speaker = np.asarray([s is None for _, s, _, _ in self.facets], dtype=bool)
         self.outlines = {
             g.docs[j][0]: outline(g, j) for g in layout.groups for j in range(len(g.segments))
         }
@@ -423,6 +468,12 @@ class Columns:
             dtype=bool,
         )
         return ok[self.facet] if len(ok) else np.zeros(0, dtype=bool)
+
+    def unlabelled(self, cid: int) -> list[int]:
+        """The chunks with no speaker (editorial text) of chunk `cid`'s document, in order."""
+        seg = int(np.searchsorted(self._starts, cid, side="right")) - 1
+        lo, hi = int(self._starts[seg]), int(self._starts[seg + 1])
+        return (lo + np.flatnonzero(self._no_speaker[self.facet[lo:hi]])).tolist()
 
     def speakers(self) -> set[str]:
         return {s for _, s, _, _ in self.facets if s}
