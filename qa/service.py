@@ -9,6 +9,7 @@ over this; each part below has one job:
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -92,11 +93,18 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
 
     def load(self) -> IndexData:
         """Load the model, the live version and the place list now (server start-up)."""
-        _ = self.embedder
-        places()  # 50 ms, otherwise on the first "which city" question
+        # The model in a thread while the index loads: its runtime builds the session in C++,
+        # mostly outside the GIL, so on two cores the two overlap.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qa-model") as pool:
+            model = pool.submit(lambda: self.embedder)
+            places()  # 50 ms, otherwise on the first "which city" question
+            data = self.live.load()
+            model.result()
         if self._process is not None:
+            # After the index: the child's start (imports, its own model) would compete with
+            # this process's start-up for the CPU.
             self._process.start()
-        return self.live.load()
+        return data
 
     # -- questions ------------------------------------------------------------------------
     def ask(self, question: str, *, k: int = 5, filters: Filters = NO_FILTERS) -> Answer:
