@@ -63,11 +63,10 @@ def test_an_update_writes_only_the_new_documents_segment(service: QAService) -> 
     for p in (service.settings.index_dir / "segments").iterdir():
         if p.name in mtimes:
             assert p.stat().st_mtime_ns == mtimes[p.name]
-    # The version folder holds a manifest and nothing else.
+    # The version folder holds a manifest and the list of its groups, nothing else.
     version = service.store.current()
-    assert [p.name for p in (service.settings.index_dir / "versions" / str(version)).iterdir()] == [
-        "manifest.json"
-    ]
+    folder = service.settings.index_dir / "versions" / str(version)
+    assert sorted(p.name for p in folder.iterdir()) == ["groups.json", "manifest.json"]
 
 
 def test_segment_roundtrip_is_exact(service: QAService) -> None:
@@ -120,8 +119,8 @@ def test_reload_reads_only_new_segments(
 
     monkeypatch.setattr(IndexDir, "_segment_bytes", spy)
     fresh = reader.load()
-    # The new one alone, for its group; the others are mapped from the groups already built.
-    assert read == [manifest(service)["new.txt"]]
+    # None: the writer built the new version's groups (the new one's too); the reader maps them.
+    assert read == []
     assert fresh.version != held.version and "new.txt" in fresh.documents
     # Same content as a cold load.
     cold = IndexDir(service.settings.index_dir).load()

@@ -304,6 +304,15 @@ class IndexDir:
         order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
         groups = self._groups(folder, manifest, order, reuse, known or {})
         held = {g.segments[j]: g.docs[j] for g in groups for j in range(len(g.segments))}
+        # The groups were built by the writer, so a load reads no segment whole; queries read
+        # their sentence vectors, so one gone since is named now rather than by a query.
+        folder_s = str(self.segments)
+        for doc_id, entry in manifest.documents.items():
+            if not os.path.exists(f"{folder_s}/{entry.segment}"):
+                raise StorageError(
+                    f"index segment {entry.segment} ({doc_id}) is missing: run `qa index update` "
+                    "to re-index it"
+                )
         for doc_id, entry in manifest.documents.items():
             doc, sha = held[entry.segment]
             if doc != doc_id or sha != entry.sha256:
