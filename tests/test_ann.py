@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import faiss
 import numpy as np
 import pytest
@@ -111,3 +113,21 @@ def test_store_from_plan_follows_the_plan(clustered: tuple[np.ndarray, np.ndarra
     assert ids.shape == (3, 5) and (ids >= 0).all()
     empty = FaissStore.from_plan(ann.plan(0), np.arange(0), np.zeros((0, 8), dtype=np.float32))
     assert len(empty) == 0 and empty.search(queries[:1, :8], 5)[1].shape == (1, 0)
+
+
+def test_a_search_from_any_thread_runs_faiss_on_one_thread() -> None:
+    # OpenMP keeps its thread count per calling thread: a request thread must not start a team
+    # of every core for each search (qa.store.ann.one_thread).
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((50, 8)).astype(np.float32)
+    store = FaissStore.from_plan({"type": "flat"}, np.arange(50), vectors)
+    seen: list[int] = []
+
+    def search() -> None:
+        store.search(vectors[:1], 5)
+        seen.append(faiss.omp_get_max_threads())
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    thread.join()
+    assert seen == [1]

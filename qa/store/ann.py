@@ -12,6 +12,7 @@ Measured figures (recall@10 vs exact, latency, memory at 10k/100k/1M): docs/benc
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import faiss
@@ -23,6 +24,22 @@ TRAIN_POINTS_PER_CELL = 64  # k-means sample: enough for stable cells, far cheap
 # A new version builds on the previous one's cells while fewer than this share of its vectors were
 # added or removed (summed over versions) since they were trained; past it, train afresh.
 REUSE_CELLS_BELOW = 0.1
+
+_threads = threading.local()
+
+
+def one_thread() -> None:
+    """Run FAISS on one OpenMP thread in the calling thread.
+
+    OpenMP keeps the thread count per calling thread: set once at import, it held only for the
+    importing thread, and every request thread started a team of all cores for each search. On
+    2 cores that team waits for the core the model or another request holds, which made tiny flat
+    searches cost as much as the IVF ones (docs/benchmarks-archive.md, session 12). One thread was
+    also measured faster for the searches themselves (docs/benchmarks.md).
+    """
+    if not getattr(_threads, "set", False):
+        faiss.omp_set_num_threads(1)
+        _threads.set = True
 
 
 def ivf_params(n: int) -> dict[str, Any]:
@@ -110,6 +127,7 @@ def train_and_add(
     index: faiss.Index, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray
 ) -> None:
     """Train `index` on (a sample of) `vectors` if it needs it, then add them under `ids`."""
+    one_thread()
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if not index.is_trained:
         nlist = int(params["nlist"])
@@ -128,6 +146,7 @@ ADD_BATCH = 65_536  # rows converted to float32 at once while filling an index
 def build(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
     """An index as `params` says over `vectors` (ids = rows), e.g. a mapped float16 array: trained
     on a sample, then filled a batch at a time, so no float32 copy of all of them is made."""
+    one_thread()
     index = empty_index(params, vectors.shape[1])
     if params.get("type") == "ivf":
         sample = train_sample(np.asarray(vectors), int(params["nlist"]))

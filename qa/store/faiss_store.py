@@ -9,10 +9,6 @@ import numpy as np
 
 from qa.store import ann
 
-# On 2 cores FAISS's OpenMP threads fight the model runtime's; one thread was measured faster
-# (docs/benchmarks.md).
-faiss.omp_set_num_threads(1)
-
 
 class FaissStore:
     """Unit vectors (cosine) with int64 ids; satisfies `qa.store.base.VectorIndex`."""
@@ -45,6 +41,7 @@ class FaissStore:
             n = len(queries)
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
         q = np.ascontiguousarray(queries, dtype=np.float32)
+        ann.one_thread()
         if among is None:
             scores, ids = self._index.search(q, k)
             return scores, ids
