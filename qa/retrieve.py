@@ -157,13 +157,8 @@ def retrieve(
     k: int,
     settings: RetrievalSettings,
     filters: Filters = NO_FILTERS,
-    *,
-    bm25: np.ndarray | None = None,
 ) -> list[Hit]:
     """Top `k` chunks by dense + BM25 fusion; `Hit.score` is 1.0 for the best chunk.
-
-    `bm25` is `index.sparse.scores(query.text)` when the caller has it already (the searcher
-    computes it while the question embeds).
 
     `zscore` fusion (default) adds the standardised scores, so a chunk far ahead on one method
     keeps its lead; `rrf` adds reciprocal ranks and only sees order. Measured on SciFact: z-score
@@ -183,7 +178,7 @@ def retrieve(
             )
         )
     if settings.mode in ("hybrid", "bm25"):
-        bm = index.sparse.scores(query.text) if bm25 is None else bm25
+        bm = index.sparse.scores(query.text)
         top = best_ids(bm, depth)
         lists.append((settings.bm25_weight, {int(c): float(bm[c]) for c in top}))
     lists = [(w, scores) for w, scores in lists if scores]
