@@ -206,6 +206,20 @@ def rss_mb(pid: int, field: str = "VmHWM:") -> float:
     return float("nan")
 
 
+def wait_healthy(client: Any, url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Until the server at `url` answers /health (an error if its process exits first)."""
+    import httpx
+
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"qa serve exited with {proc.returncode}")
+        try:
+            if client.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+
+
 def serve(index: Path, source: Path, questions: list[str]) -> dict[str, Any]:
     import httpx
 
@@ -220,14 +234,7 @@ def serve(index: Path, source: Path, questions: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         with httpx.Client(timeout=120) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"qa serve exited with {proc.returncode}")
-                try:
-                    if client.get(f"{url}/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
+            wait_healthy(client, url, proc)
             out["health_s"] = time.perf_counter() - t0
             client.post(f"{url}/ask", json={"question": questions[0]})
             out["first_ask_s"] = time.perf_counter() - t0

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QA_BIN = Path(sys.executable).parent / "qa"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_archive import free_port, wait_healthy  # noqa: E402
+
 SETS = ("eval/real_qa.jsonl", "eval/dev2_qa.jsonl", "tests/data/seed_qa_dev.jsonl")
 
 
@@ -39,12 +42,6 @@ def questions() -> list[str]:
             if line.strip():
                 out.append(json.loads(line)["question"])
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def one_server(code: Path | None, index: Path, source: Path, asked: list[str]) -> dict[str, Any]:
@@ -61,14 +58,7 @@ def one_server(code: Path | None, index: Path, source: Path, asked: list[str]) -
     out: dict[str, Any] = {"load": os.getloadavg()[0]}
     try:
         with httpx.Client(timeout=120) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"qa serve exited with {proc.returncode}")
-                try:
-                    if client.get(f"{url}/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
+            wait_healthy(client, url, proc)
             for name in ("new", "repeated"):
                 lat = []
                 for q in asked:
