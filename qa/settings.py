@@ -100,6 +100,9 @@ class AnswerSettings(_Group):
     # types checked strictly one without it loses type_penalty (qa/answertype.py, README).
     type_bonus: float = 0.1
     type_penalty: float = 0.4
+    # …and a quote of a strictly checked type whose score, before those adjustments, is more than
+    # this below the closest sentence's holds such a value about something else (README Quality).
+    type_gap: float = 0.25
     question_penalty: float = 0.1  # a sentence that asks ("…?") is rarely the answer wanted
     asking_turn_penalty: float = 0.1  # nor is the set-up of a turn that ends by asking
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
