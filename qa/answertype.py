@@ -204,7 +204,11 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
     (re.compile(r"\b(?:what|which) (?:date|day)\b(?! (?:of the week|and time)\b)"), "day", True),
     (re.compile(r"\b(?:what|which) month\b"), "date", False),
     # "At what time did the plane land?": a clock time or a part of the day.
-    (re.compile(r"\b(?:at )?what time\b(?! (?:frame|period|line|zone)\b)"), "time", True),
+    (
+        re.compile(r"\bat what time\b|\bwhat time (?:did|does|do|will|is|was|were|would)\b"),
+        "time",
+        True,
+    ),
     (re.compile(r"\bhow long\b"), "duration", False),
     # "Where was it held?" may be answered by a venue (a university, a hall), not a city: no check.
     (re.compile(r"^where\b"), "place", False),
@@ -392,8 +396,11 @@ _NOT_NAMES = NOT_NAMING | frozenset(["well", "now", "then", "oh", "ok", "also", 
 
 def has_name(sentence: str, given: frozenset[str] = frozenset()) -> bool:
     """A proper name the question does not give: a capitalised word inside the sentence, or two
-    at its start ("Danny Werfel is…"), that is no opener, pronoun or title."""
+    at its start ("Danny Werfel is…"), that is no opener, pronoun or title; or a name given
+    ("is called primality", "known as trial division")."""
     sentence = sentence[:MAX_CHECKED]
+    if _NAMING.search(sentence):
+        return True  # "is called primality": a name given in lower case
     for m in _PROPER.finditer(sentence):
         if not _naming(m.group(0), given):
             continue
@@ -408,6 +415,9 @@ def has_name(sentence: str, given: frozenset[str] = frozenset()) -> bool:
     return False
 
 
+_NAMING = re.compile(
+    r"\b(?:called|named|known as|dubbed|termed|nicknamed|titled|referred to as)\s+\S", re.I
+)
 _OPENS = '.!?:;"“('  # what a sentence or a quotation starts after
 _NEXT_CAPITALISED = re.compile(r"\s+([A-Z][\w'’.-]*)")
 

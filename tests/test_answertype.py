@@ -30,6 +30,7 @@ from qa.answertype import MAX_CHECKED, AnswerType, expected, has_place
         ("On what date did she visit the plant?", "day", True),
         ("What month did they launch?", "date", False),
         ("At what time did the plane land?", "time", True),
+        ("What time did the plane land?", "time", True),
     ],
 )
 def test_expected_type(question: str, name: str, strict: bool) -> None:
@@ -84,6 +85,7 @@ def test_open_questions_have_no_type(question: str) -> None:
         ("What is the name of the engineer?", "Our lead engineer is Ada Byron.", True),
         ("What is the name of the engineer?", "Ada Byron led the work.", True),
         ("What is the name of the engineer?", "Well, our engineer led the work.", False),
+        ("What is the name of the method?", "The slow method is known as trial division.", True),
         ("Who is the Tesla engineer on the team?", "The Tesla engineer joined us.", False),
         ("Who is the engineer on the team?", "And President, the engineer is here.", False),
         # An ordinal ranks, and a number the question gives is known: neither is a count.
