@@ -114,10 +114,12 @@ def select_quotes(
     turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
     asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     scored: list[tuple[float, int]] = []
+    untyped: dict[int, float] = {}  # each sentence's score before the answer-type adjustments
     for c, sid in zip(cos, ids, strict=True):
         chunk = look.chunk(sid)
         text = look.text(sid)
         score = float(c) + settings.passage_weight * passage[chunk.id]
+        untyped[sid] = score
         if wanted is not None:
             if wanted.matches(text):
                 score += settings.type_bonus
@@ -182,11 +184,16 @@ def select_quotes(
     ) and any(_speaker(look, ids_[0]) is not None for ids_, _ in picked)
     focal = _focal(index, query, hits, settings) if checked else frozenset()
     turns_text: dict[tuple[str, int], set[str]] = {}
+    # The closest sentence on topic, whatever its type: a quote of the type asked for that scores
+    # far below it holds a value of that type about something else.
+    on_topic = max(untyped.values())
     out = []
     for ids_, score in picked:
         typed = (
             wanted is None or not wanted.strict or any(wanted.matches(look.text(i)) for i in ids_)
         )
+        if typed and wanted is not None and wanted.strict:
+            typed = on_topic - max(untyped[i] for i in ids_) <= settings.type_gap
         penalty = 0.0 if typed else settings.type_penalty
         states = typed and (not focal or mentions(_setting(look, ids_[0], turns_text), focal))
         out.append(Candidate(_quote(look, ids_, score), states, penalty))

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from qa.coverage import NOT_NAMING
+
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
     "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
@@ -103,11 +105,18 @@ class AnswerType:
     name: str
     strict: bool
     unit: str = ""  # regex of the unit family ("how many <unit>"), or the kind of place
+    # The question's own values (its numbers, its capitalised words, folded): the asker knows
+    # them already, so a sentence that only repeats them holds no answer of this type.
+    given: frozenset[str] = frozenset()
 
     def matches(self, sentence: str) -> bool:
         sentence = sentence[:MAX_CHECKED]
         if self.name == "place":
             return has_place(sentence, self.unit)
+        if self.name == "name":
+            return has_name(sentence, self.given)
+        if self.name in _COUNTED:
+            sentence = _not_counts(sentence, self.given)
         if self.unit:
             return bool(_NUMBER.search(sentence)) and bool(
                 re.search(rf"(?<!\w)(?:{self.unit})(?!\w)", sentence, re.IGNORECASE)
@@ -115,8 +124,25 @@ class AnswerType:
         return bool(_DETECTORS[self.name].search(sentence[:MAX_CHECKED]))
 
 
+# A specific day: a month or weekday named, a day of the month or a year, "tomorrow". Not "this
+# year" or "in the coming weeks": those are what a "when" may get, not what "what date" asks.
+_DAY = re.compile(
+    rf"\b(?-i:{_MONTHS})\b\.?|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|today|tomorrow|tonight)\b|\b\d{1,2}(?:st|nd|rd|th)\b|\b\d{4}\b|\b\d{1,2}/\d{1,2}\b",
+    re.IGNORECASE,
+)
+# A time of day: a clock time, or a part of the day.
+_CLOCK = re.compile(
+    r"\b\d{1,2}(?::\d{2})?\s*(?:a\.?m\b\.?|p\.?m\b\.?)|\b\d{1,2}:\d{2}\b|\bo[’']clock\b|"
+    r"\b(?:noon|midnight|morning|afternoon|evening|tonight|overnight|dawn|dusk)\b|"
+    r"\b(?:hour|minutes?) (?:ago|later|after|before)\b",
+    re.IGNORECASE,
+)
+
 _DETECTORS = {
     "number": _NUMBER,
+    "day": _DAY,
+    "time": _CLOCK,
     "multiplier": _MULTIPLIER,
     "percent": _PERCENT,
     "money": _MONEY,
@@ -174,7 +200,15 @@ _RULES: list[tuple[re.Pattern[str], str, bool]] = [
         "date",
         True,
     ),
-    (re.compile(r"\b(?:what|which) (?:month|date|day)\b"), "date", False),
+    # "On what date…", "what day": a day, named or numbered; "what month" may get "last month".
+    (re.compile(r"\b(?:what|which) (?:date|day)\b(?! (?:of the week|and time)\b)"), "day", True),
+    (re.compile(r"\b(?:what|which) month\b"), "date", False),
+    # "At what time did the plane land?": a clock time or a part of the day.
+    (
+        re.compile(r"\bat what time\b|\bwhat time (?:did|does|do|will|is|was|were|would)\b"),
+        "time",
+        True,
+    ),
     (re.compile(r"\bhow long\b"), "duration", False),
     # "Where was it held?" may be answered by a venue (a university, a hall), not a city: no check.
     (re.compile(r"^where\b"), "place", False),
@@ -202,9 +236,19 @@ _WHICH_PLACE = re.compile(
 _HOW_MANY_UNIT = re.compile(r"\bhow (?:many|much) ([a-z]+)\b|\bin ([a-z]+)\b")
 
 
+# A question asking for someone's or something's name: "What is the name of…", "What was her
+# name", "Who is the commander who…" (an identity, not "Who said…", whose answer is a quote).
+_NAME = re.compile(
+    r"^(?:and |so )?what (?:is|was|are|were) (?:the )?names? of\b|\bwhat (?:is|was) (?:his|her|"
+    r"their|its|the \w+['’]s) name\b|^(?:and |so )?who (?:is|was|are|were) (?:the|this|that)\b"
+    r"(?! (?:one|ones|person|people) (?:who|that)\b)"
+)
+
+
 def expected(question: str) -> AnswerType | None:
     """The answer type a question asks for, or None when it is open (why, who, what about)."""
     q = " ".join(question.casefold().split())
+    given = _given(question)
     place = _WHICH_PLACE.search(q)
     if place:
         return AnswerType("place", strict=True, unit=_PLACE_KINDS[place.group(1)])
@@ -212,10 +256,37 @@ def expected(question: str) -> AnswerType | None:
         unit = _UNITS.get(m.group(1) or m.group(2) or "")
         if unit and (m.group(1) or q.startswith(("how many", "how much", "what"))):
             return AnswerType("unit", strict=True, unit=unit)
+    if _NAME.search(q):
+        return AnswerType("name", strict=True, given=given)
     for pattern, name, strict in _RULES:
         if pattern.search(q):
-            return AnswerType(name, strict=strict)
+            return AnswerType(name, strict=strict, given=given if name in _COUNTED else frozenset())
     return None
+
+
+# The types whose value may be a number the question already gives ("the 50-year low"), or an
+# ordinal ("the 17th annual"), which ranks and does not count.
+_COUNTED = frozenset(["number"])
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.IGNORECASE)
+_VALUE = re.compile(r"\d[\d,.]*\d|\d|[A-Z][\w'’.-]*")
+
+
+def _given(question: str) -> frozenset[str]:
+    """The question's numbers and capitalised words, folded (see AnswerType.given)."""
+    words = (m.group(0).rstrip(".'’-").casefold() for m in _VALUE.finditer(question))
+    return frozenset(w.removesuffix("'s").removesuffix("’s") for w in words)
+
+
+def _not_counts(sentence: str, given: frozenset[str]) -> str:
+    """The sentence less its ordinals and the numbers the question gives."""
+    sentence = _ORDINAL.sub(" ", sentence)
+    if not given:
+        return sentence
+    return re.sub(
+        r"(?<![\d,.])\d[\d,.]*\d|(?<![\d,.])\d(?![\d])",
+        lambda m: " " if m.group(0).rstrip(".,") in given else m.group(0),
+        sentence,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -315,3 +386,42 @@ def has_place(sentence: str, kind: str = "") -> bool:
             continue  # "Reading is…"
         return True
     return False
+
+
+_PROPER = re.compile(r"[A-Z][\w'’.-]*[\w]|[A-Z]")
+# Capitalised without naming anyone: what is never focal in a question (qa.coverage), and
+# words that open a spoken sentence.
+_NOT_NAMES = NOT_NAMING | frozenset(["well", "now", "then", "oh", "ok", "also", "even", "only"])
+
+
+def has_name(sentence: str, given: frozenset[str] = frozenset()) -> bool:
+    """A proper name the question does not give: a capitalised word inside the sentence, or two
+    at its start ("Danny Werfel is…"), that is no opener, pronoun or title; or a name given
+    ("is called primality", "known as trial division")."""
+    sentence = sentence[:MAX_CHECKED]
+    if _NAMING.search(sentence):
+        return True  # "is called primality": a name given in lower case
+    for m in _PROPER.finditer(sentence):
+        if not _naming(m.group(0), given):
+            continue
+        at = m.start()
+        while at > 0 and sentence[at - 1].isspace():
+            at -= 1
+        if at > 0 and sentence[at - 1] not in _OPENS:
+            return True  # capitalised inside the sentence
+        nxt = _NEXT_CAPITALISED.match(sentence, m.end())
+        if nxt and _naming(nxt.group(1), given):
+            return True  # a run of two at its start
+    return False
+
+
+_NAMING = re.compile(
+    r"\b(?:called|named|known as|dubbed|termed|nicknamed|titled|referred to as)\s+\S", re.I
+)
+_OPENS = '.!?:;"“('  # what a sentence or a quotation starts after
+_NEXT_CAPITALISED = re.compile(r"\s+([A-Z][\w'’.-]*)")
+
+
+def _naming(word: str, given: frozenset[str]) -> bool:
+    folded = word.casefold().removesuffix("'s").removesuffix("’s")
+    return len(folded) > 1 and folded not in _NOT_NAMES and folded not in given

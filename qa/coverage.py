@@ -7,8 +7,10 @@ wrong agency's budget. Two checks, each stated for a class of questions:
   2019 release") is answered only by a quote whose speaker turn mentions it. The focal terms are
   the question's capitalised words that are neither its first word, a question word, a title nor
   a speaker's name (whose words are wanted, not what they are about), and its numbers.
-- **Answer type.** A question asking for a count, a year or a city (`qa.answertype`, the types
-  checked strictly) is answered only by a quote that holds one.
+- **Answer type.** A question asking for a count, a year, a day, a time, a name or a city
+  (`qa.answertype`, the types checked strictly) is answered only by a quote that holds one the
+  question does not already give, and that scores near the closest sentence on the topic: a
+  date three sentences off the topic is a date of something else.
 
 A question whose closest quotes are on topic (above the abstention threshold) but fail a check is
 `related`: the passages are shown, labelled as related reading, never as the answer.
@@ -27,7 +29,7 @@ _CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’.-]*")
 _NUMBER = re.compile(r"(?<![\w.,])\d[\d,.]*\d|(?<![\w.,])\d(?![\w])")
 # Capitalised in a question without naming anything in particular: question and function words,
 # titles and roles, and words that are capitalised by convention (days, "I").
-_NOT_FOCAL_WORDS = """
+_NOT_NAMING_WORDS = """
     a an the and or but of in on at to for from by with about as is are was were be been do does
     did has have had will would can could should may might must shall what which who whom whose
     when where why how whether if according after before during since until while so then than
@@ -37,7 +39,7 @@ _NOT_FOCAL_WORDS = """
     spokesperson host guest interviewer reporter journalist moderator q a.m p.m okay yes no
     monday tuesday wednesday thursday friday saturday sunday
 """
-_NOT_FOCAL = frozenset(_NOT_FOCAL_WORDS.split())
+NOT_NAMING = frozenset(_NOT_NAMING_WORDS.split())
 
 
 def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
@@ -49,9 +51,9 @@ def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
             continue  # the first word is capitalised because it is first
         word = m.group(0).rstrip(".'’-")
         folded = word.casefold().removesuffix("'s").removesuffix("’s")
-        if folded in _NOT_FOCAL or folded in skip or len(folded) < 2:
+        if folded in NOT_NAMING or folded in skip or len(folded) < 2:
             continue
-        out.update(t for t in tokenize(word) if t not in _NOT_FOCAL and t not in skip)
+        out.update(t for t in tokenize(word) if t not in NOT_NAMING and t not in skip)
     for m in _NUMBER.finditer(question):
         out.update(tokenize(m.group(0)))
     return frozenset(out)

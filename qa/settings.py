@@ -100,10 +100,15 @@ class AnswerSettings(_Group):
     # types checked strictly one without it loses type_penalty (qa/answertype.py, README).
     type_bonus: float = 0.1
     type_penalty: float = 0.4
+    # …and a quote of a strictly checked type whose score, before those adjustments, is more than
+    # this below the closest sentence's holds such a value about something else (README Quality).
+    type_gap: float = 0.25
     question_penalty: float = 0.1  # a sentence that asks ("…?") is rarely the answer wanted
     asking_turn_penalty: float = 0.1  # nor is the set-up of a turn that ends by asking
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
-    extend_margin: float = 0.03  # a neighbour scoring within this of the best joins the quote
+    # A neighbour scoring within this of the best joins the quote: an answer often runs over two
+    # sentences (a claim and its reason, "No." and what follows), docs/quality-s12.md.
+    extend_margin: float = 0.15
     other_doc_margin: float = 0.05  # another document's quote this close to the best gets a slot
     # Below this best-quote score the answer is "not found": between off-topic questions and the
     # weakest answerable dev question (README, Quality).

@@ -52,3 +52,11 @@ def test_summary_repeating_the_interview_cites_the_speaker(seeded: Built) -> Non
     )
     top = answer.quotes[0]
     assert top.speaker is not None and "100 times safer" in top.text
+
+
+def test_a_value_of_the_type_asked_far_from_the_topic_is_no_answer(seeded: Built) -> None:
+    # The implants are discussed, but no date is given for them: the only date near the topic is
+    # about autonomous driving (a quarter of 2025), far below the implant sentences' scores.
+    answer = seeded.service.ask("On what date was the first Neuralink patient implanted?")
+    assert answer.coverage == "related" and not answer.quotes
+    assert any("2025" in q.text for q in answer.related)

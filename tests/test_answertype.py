@@ -25,6 +25,12 @@ from qa.answertype import MAX_CHECKED, AnswerType, expected, has_place
         ("Which country signed the treaty?", "place", True),
         ("Where was the conference held?", "place", False),
         ("How many watts does the chip draw?", "unit", True),
+        ("What is the name of the engineer who built it?", "name", True),
+        ("Who is the commander who will hold the call?", "name", True),
+        ("On what date did she visit the plant?", "day", True),
+        ("What month did they launch?", "date", False),
+        ("At what time did the plane land?", "time", True),
+        ("What time did the plane land?", "time", True),
     ],
 )
 def test_expected_type(question: str, name: str, strict: bool) -> None:
@@ -74,6 +80,23 @@ def test_open_questions_have_no_type(question: str) -> None:
         ("When did you start playing guitar?", "When I was about twelve.", True),
         ("When did the company start?", "It may be true.", False),  # "may" is no month
         ("What was it worth?", "It was worth forty million.", True),
+        # A name the question does not give: inside the sentence, or two capitalised words at
+        # its start; not an opener, a title or the question's own words.
+        ("What is the name of the engineer?", "Our lead engineer is Ada Byron.", True),
+        ("What is the name of the engineer?", "Ada Byron led the work.", True),
+        ("What is the name of the engineer?", "Well, our engineer led the work.", False),
+        ("What is the name of the method?", "The slow method is known as trial division.", True),
+        ("Who is the Tesla engineer on the team?", "The Tesla engineer joined us.", False),
+        ("Who is the engineer on the team?", "And President, the engineer is here.", False),
+        # An ordinal ranks, and a number the question gives is known: neither is a count.
+        ("How many women attend the 17th ceremony?", "It is the 17th annual ceremony.", False),
+        ("How many people marked the 50-year mark?", "It was the best in 50 years.", False),
+        ("How many people marked the 50-year mark?", "About 30 people came.", True),
+        # "What date" wants a day, not "this year".
+        ("On what date did she visit?", "During my visit earlier this year, I saw it.", False),
+        ("On what date did she visit?", "I visited on March 3.", True),
+        ("At what time did the plane land?", "It landed at 6:40 a.m. local time.", True),
+        ("At what time did the plane land?", "It landed safely.", False),
     ],
 )
 def test_sentence_matches(question: str, sentence: str, ok: bool) -> None:
@@ -128,6 +151,9 @@ def test_a_sentence_that_asks(sentence: str, asks: bool) -> None:
         ("money", "$5 billion"),
         ("percent", "40 percent"),
         ("date", "in 2021"),
+        ("day", "on March 3"),
+        ("time", "at 6 p.m."),
+        ("name", "and Ada Byron"),
     ],
 )
 def test_checks_read_only_the_head_of_huge_sentences(name: str, answer: str) -> None:
