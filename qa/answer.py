@@ -232,12 +232,14 @@ def passage_support(index: IndexData, question: str, hits: list[Hit]) -> float:
 
     A passage's words include its speaker's label and its document's title: "what did Hisham
     say at the workshop" names who speaks and where, which the spoken words need not repeat."""
-    tokens = [_tokens(" ".join(_context(h.chunk))) for h in hits]
+    # A term is held when either part holds it: the text's tokens are the focal check's (cached).
+    tokens = [_tokens(h.chunk.text) for h in hits]
+    tokens += [_tokens(" ".join(_about(h.chunk))) for h in hits]
     return support(question, tokens, index.sparse.document_frequency, len(index.chunks))
 
 
-def _context(chunk: Chunk) -> list[str]:
-    return [chunk.text, chunk.speaker or "", chunk.label or "", chunk.title or ""]
+def _about(chunk: Chunk) -> list[str]:
+    return [chunk.speaker or "", chunk.label or "", chunk.title or ""]
 
 
 @lru_cache(maxsize=8192)
