@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from qa.answertype import expected
-from qa.coverage import confidence, focal_terms, mentions
+from qa.coverage import confidence, focal_terms, mentions, support
 from qa.models import Answer, Chunk, Hit, Passage, Quote, Sentence, cite
 from qa.retrieve import Query
 from qa.segments import clip, joined_slice
@@ -227,6 +227,21 @@ def _focal(
     return frozenset(t for t, n in counts.items() if n < settings.focal_df * len(hits))
 
 
+def passage_support(index: IndexData, question: str, hits: list[Hit]) -> float:
+    """How much of the question the retrieved passages' words cover (`qa.coverage.support`).
+
+    A passage's words include its speaker's label and its document's title: "what did Hisham
+    say at the workshop" names who speaks and where, which the spoken words need not repeat."""
+    # A term is held when either part holds it: the text's tokens are the focal check's (cached).
+    tokens = [_tokens(h.chunk.text) for h in hits]
+    tokens += [_tokens(" ".join(_about(h.chunk))) for h in hits]
+    return support(question, tokens, index.sparse.document_frequency, len(index.chunks))
+
+
+def _about(chunk: Chunk) -> list[str]:
+    return [chunk.speaker or "", chunk.label or "", chunk.title or ""]
+
+
 @lru_cache(maxsize=8192)
 def _tokens(text: str) -> frozenset[str]:
     """A chunk's BM25 tokens; the same passages come back for many questions."""
@@ -406,9 +421,16 @@ def render(quotes: list[Quote]) -> str:
 
 
 def compose(
-    question: str, candidates: list[Candidate], hits: list[Hit], settings: AnswerSettings
+    question: str,
+    candidates: list[Candidate],
+    hits: list[Hit],
+    settings: AnswerSettings,
+    *,
+    support: float = 1.0,
 ) -> Answer:
-    """The answer: `answered` by the quotes, `related` to them, or `not_found` (qa.coverage)."""
+    """The answer: `answered` by the quotes, `related` to them, or `not_found` (qa.coverage).
+
+    `support` is `passage_support` of the retrieved passages (1.0: not measured)."""
     passages = tuple(Passage.of(h) for h in hits)
     if not candidates:
         return Answer(question, answerable=False, answer=NO_ANSWER, passages=passages)
@@ -419,7 +441,10 @@ def compose(
     sure = confidence(settings.calibration, first.quote.score, second, failed=failed)
     # On topic is judged before the answer-type penalty: a question asking for a count that no
     # quote gives is related to them, not off topic.
-    if first.quote.score + (first.penalty if settings.coverage_checks else 0) < (
+    # A question whose words the passages barely hold is about something the transcripts do
+    # not discuss, however close in meaning the nearest sentences are.
+    off_topic = settings.coverage_checks and support < settings.off_topic_support
+    if off_topic or first.quote.score + (first.penalty if settings.coverage_checks else 0) < (
         settings.abstain_threshold
     ):
         return Answer(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from qa.settings import CalibrationSettings
 from qa.sparse import tokenize
@@ -62,6 +62,25 @@ def focal_terms(question: str, named: Iterable[str] = ()) -> frozenset[str]:
 def mentions(tokens: Collection[str], terms: frozenset[str]) -> bool:
     """Some focal term is among `tokens` (`qa.sparse.tokenize` of a text)."""
     return not terms or any(t in tokens for t in terms)
+
+
+def support(
+    question: str, passages: Iterable[Collection[str]], df: Callable[[str], int], size: int
+) -> float:
+    """The share of the question's words, weighted by BM25's idf, that some passage holds.
+
+    `passages` are the retrieved passages' tokens, `df(token)` the number of the `size` chunks
+    that hold it. A word no chunk holds weighs the most: a question whose rare words the
+    transcripts never use, or use only away from what was retrieved, is about something else.
+    """
+    terms = set(tokenize(question))
+    if not terms or size <= 0:
+        return 1.0
+    weight = {t: math.log(1 + (size - df(t) + 0.5) / (df(t) + 0.5)) for t in terms}
+    found: set[str] = set()
+    for tokens in passages:
+        found.update(t for t in terms if t in tokens)
+    return sum(weight[t] for t in found) / sum(weight.values())
 
 
 def confidence(cal: CalibrationSettings, top: float, second: float, *, failed: bool) -> float:

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.answer import STALE_ANSWER, compose, select_quotes
+from qa.answer import STALE_ANSWER, compose, passage_support, select_quotes
 from qa.embed import Embedder, MicroBatcher
 from qa.errors import InvalidInput
 from qa.live import LiveIndex
@@ -67,7 +67,8 @@ class Searcher:
         candidates, passages = select_quotes(index, query, pool, answering)
         # Served only while still exact slices of the source (a file may have changed since).
         verbatim = [c for c in candidates if self._verbatim(index, c.quote)]
-        answer = compose(q, verbatim, passages[:k], answering)
+        covered = passage_support(index, q, pool) if answering.off_topic_support else 1.0
+        answer = compose(q, verbatim, passages[:k], answering, support=covered)
         answer = replace(
             answer, passages=tuple(p for p in answer.passages if self._verbatim(index, p))
         )

@@ -113,6 +113,10 @@ class AnswerSettings(_Group):
     # Below this best-quote score the answer is "not found": between off-topic questions and the
     # weakest answerable dev question (README, Quality).
     abstain_threshold: float = 0.45
+    # …and below this share of the question's words (idf-weighted) in the retrieved passages it is
+    # "not found" too: the quotes are close in meaning to a question about something else
+    # (qa.coverage.support, docs/quality-s12.md, Round 2). 0 turns the check off.
+    off_topic_support: Annotated[float, Field(ge=0, le=1)] = 0.3
     # On topic but no quote's turn names the question's focal terms or has the type it asks for:
     # `related`, not answered (qa.coverage).
     coverage_checks: bool = True

@@ -186,6 +186,15 @@ class GroupedBM25:
                     np.add.at(out, g.to_global[rows], part)
         return out
 
+    def document_frequency(self, term: str) -> int:
+        """How many chunks hold `term` (a token)."""
+        df = 0
+        for g in self._groups:
+            t = g.vocab.get(term)
+            if t is not None:
+                df += int(g.ptr[t + 1]) - int(g.ptr[t])
+        return df
+
     def _term(self, term: str) -> list[_Scored]:
         """Each group's postings of `term` and their scores, from the cache when kept."""
         with self._lock:
@@ -253,6 +262,14 @@ class SparseIndex:
         if not tokens or self.size == 0:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)[: self.size]
+
+    def document_frequency(self, term: str) -> int:
+        """How many chunks hold `term` (a token): bm25s keeps one column of scores per term."""
+        t = self._model.vocab_dict.get(term)
+        if t is None:
+            return 0
+        ptr = self._model.scores["indptr"]
+        return int(ptr[t + 1]) - int(ptr[t])
 
     def save(self, path: Path) -> None:
         try:

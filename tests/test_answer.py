@@ -60,3 +60,15 @@ def test_a_value_of_the_type_asked_far_from_the_topic_is_no_answer(seeded: Built
     answer = seeded.service.ask("On what date was the first Neuralink patient implanted?")
     assert answer.coverage == "related" and not answer.quotes
     assert any("2025" in q.text for q in answer.related)
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the tallest mountain in Africa?", "Who won the 1998 football World Cup?"]
+)
+def test_a_question_whose_words_the_passages_lack_is_not_found(
+    seeded: Built, question: str
+) -> None:
+    # The nearest sentences are close enough in meaning to pass the abstention threshold, but the
+    # retrieved passages hold almost none of the question's words: it is about something else.
+    answer = seeded.service.ask(question)
+    assert answer.coverage == "not_found" and not answer.quotes and not answer.related

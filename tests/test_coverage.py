@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.coverage import confidence, focal_terms, mentions
+from qa.coverage import confidence, focal_terms, mentions, support
 from qa.models import COVERAGES, Answer, Quote
 from qa.settings import CalibrationSettings
 from qa.sparse import tokenize
@@ -31,6 +31,18 @@ def test_a_focal_term_is_found_by_its_stem_or_number() -> None:
     assert mentions(tokenize("We sold it to Acme's team."), terms)
     assert mentions(tokenize("That was 2019."), terms)
     assert not mentions(tokenize("We sold it to a client."), terms)
+
+
+def test_support_weighs_the_question_words_the_passages_hold_by_idf() -> None:
+    df = {"mountain": 1, "africa": 2, "say": 90}.get
+    passages = [set(tokenize("Africa is a continent.")), set(tokenize("They say so."))]
+    held = support(
+        "What did they say about the tallest mountain in Africa?", passages, lambda t: df(t, 0), 100
+    )
+    assert 0 < held < 0.5  # "tallest" (in no chunk) and "mountain" (rare) are missing
+    assert support("What did they say?", passages, lambda t: df(t, 0), 100) == 1.0
+    assert support("What is the tallest mountain?", [], lambda t: 0, 100) == 0.0
+    assert support("the of", passages, lambda t: 0, 100) == 1.0  # no content words: no verdict
 
 
 def test_confidence_is_a_probability_that_grows_with_the_evidence() -> None:

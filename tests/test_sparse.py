@@ -51,6 +51,9 @@ def test_grouped_scores_equal_one_bm25s_index(split: list[int]) -> None:
     grouped = GroupedBM25(postings, row)
     for query in ("mars rocket", "salt bacteria water water", "orbit", "nothing here", ""):
         np.testing.assert_allclose(grouped.scores(query), whole.scores(query), rtol=1e-5, atol=1e-6)
+    for term in [*(tokenize(" ".join(WORDS))), "orbit"]:
+        held = sum(term in t for p in parts for t in p.tokens)
+        assert grouped.document_frequency(term) == whole.document_frequency(term) == held
 
 
 def reference_scores(postings: list[Postings], size: int, query: str) -> np.ndarray:

@@ -38,6 +38,10 @@ class Sparse(Protocol):
         """BM25 score of every chunk, by id (0 where no query term occurs)."""
         ...
 
+    def document_frequency(self, term: str) -> int:
+        """How many chunks hold `term` (a `qa.sparse.tokenize` token)."""
+        ...
+
 
 class VectorRows(Protocol):
     """A version's vectors by id: an array, or rows gathered from mapped files on demand."""
