@@ -104,6 +104,11 @@ def select_quotes(
     ids = look.ids
     if not ids:
         return [], hits
+    # "Who asked the first question?": the floor is given just before the first questioner's
+    # turn, wherever that sits in the document (it need not be among the retrieved passages).
+    floor = _floor(index, hits, _ORDER.search(query.text)) if settings.floor_bonus else set()
+    if floor:
+        ids = sorted({*ids, *floor})
     w = settings.context_weight
     # Read once: the duplicate check compares quotes by these vectors too.
     cos = (1 - w) * (look.read_vectors(ids) @ query.content_vec) + w * (
@@ -118,7 +123,7 @@ def select_quotes(
     for c, sid in zip(cos, ids, strict=True):
         chunk = look.chunk(sid)
         text = look.text(sid)
-        score = float(c) + settings.passage_weight * passage[chunk.id]
+        score = float(c) + settings.passage_weight * passage.get(chunk.id, 0.0)
         untyped[sid] = score
         if wanted is not None:
             if wanted.matches(text):
@@ -136,6 +141,20 @@ def select_quotes(
         ):
             score += settings.speaker_bonus
         scored.append((score, sid))
+    if floor:
+        # The question's words find the conversation; its order part, the place in it: the floor
+        # sentences go just above the best sentence of their document.
+        top: dict[str, float] = {}
+        for score, sid in scored:
+            if sid not in floor:
+                doc = _doc(look, sid)
+                top[doc] = max(top.get(doc, score), score)
+        scored = [
+            (max(score, top.get(_doc(look, sid), score) + settings.floor_bonus), sid)
+            if sid in floor
+            else (score, sid)
+            for score, sid in scored
+        ]
     scored.sort(reverse=True)
     best: dict[int, float] = {}
     for score, sid in scored:
@@ -287,6 +306,49 @@ def _turn_end(index: IndexData, chunk: Chunk) -> int:
             break
         last += 1
     return last
+
+
+# A question about the order of the conversation: who asked first, or last.
+_ORDER = re.compile(
+    r"\b(?:(?P<first>first|opening)|(?:last|final|closing)) (?:question|questioner)s?\b"
+    r"|\bwho asked (?:(?P<first2>first)|last)\b",
+    re.I,
+)
+# A turn labelled as the asker's: "Q", "Interviewer", "Reporter".
+_QUESTIONER = re.compile(
+    r"(?:q|question|interviewer|reporter|journalist|questioner|audience(?: member)?)\W*", re.I
+)
+FLOOR_DOCS = 5  # documents of the top passages looked through for the floor-giving turn
+
+
+def _floor(index: IndexData, hits: list[Hit], order: re.Match[str] | None) -> set[int]:
+    """For a question asking who asked first (or last): the closing sentences of the turn that
+    gives the floor to the document's first (last) questioner, or that questioner's opening one
+    when no turn comes before."""
+    if order is None:
+        return set()
+    first = bool(order.group("first") or order.group("first2"))
+    docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:FLOOR_DOCS]
+    out: set[int] = set()
+    for doc in docs:
+        turns: list[list[Chunk]] = []
+        for c in index.chunks_of(doc):
+            if c.speaker is None:
+                continue
+            if turns and turns[-1][0].turn_index == c.turn_index:
+                turns[-1].append(c)
+            else:
+                turns.append([c])
+        asking = [i for i, t in enumerate(turns) if _QUESTIONER.fullmatch(t[0].label or "")]
+        if not asking:
+            continue
+        at = asking[0] if first else asking[-1]
+        if at > 0 and not _QUESTIONER.fullmatch(turns[at - 1][0].label or ""):
+            sids = [s for c in turns[at - 1] for s in index.chunk_sentences.get(c.id, ())][-2:]
+        else:
+            sids = [s for c in turns[at] for s in index.chunk_sentences.get(c.id, ())][:1]
+        out.update(sids)
+    return out
 
 
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
