@@ -1,4 +1,5 @@
-"""Questions about the conversation itself: who asked first, or last (qa.answer, fake embedder)."""
+"""Questions about the conversation itself (who asked first or last, which paper a reporter is
+from) and the reply to a reporter's question (qa.answer, fake embedder)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ I'll take your questions now. Maria Lopez from the Daily Ledger has the first qu
 
 Q: Thank you. Did the ministers agree to reopen the grain corridor?
 
-SECRETARY: Not yet. They agreed to meet again next week about grain exports.
+SECRETARY: Not yet. They agreed to meet again next week, and the ministers will bring their \
+experts and the shipping companies along.
 
 Q: Tom Reyes, City Wire. What about fertilizer exports and the talks?
 
@@ -65,3 +67,16 @@ def test_the_floor_rule_is_a_setting(briefing: QAService) -> None:
         "Who asked the first question at the briefing on the grain talks, and for which paper?"
     )
     assert "Maria Lopez" not in _ask(briefing, question, floor_bonus=0.0)
+
+
+def test_the_reply_to_a_reporters_question_comes_before_it(briefing: QAService) -> None:
+    question = "Did the ministers agree to reopen the grain corridor?"
+    got = briefing.ask(question)
+    assert got.quotes[0].text.startswith("Not yet.") and got.quotes[0].speaker == "SECRETARY"
+    assert any(q.speaker == "Q" and "corridor" in q.text for q in got.quotes[1:])
+    assert "corridor" in _ask(briefing, question, handoff_sentences=0)
+
+
+def test_which_paper_a_reporter_is_from_is_in_their_own_turn(briefing: QAService) -> None:
+    got = briefing.ask("Which paper is Ann Bell from?")
+    assert got.quotes[0].speaker == "Q" and "Morning Post" in got.quotes[0].text
