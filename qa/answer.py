@@ -104,6 +104,19 @@ def select_quotes(
     ids = look.ids
     if not ids:
         return [], hits
+    # "Who asked the first question?": the floor is given just before the first questioner's
+    # turn, wherever that sits in the document (it need not be among the retrieved passages).
+    floor = _floor(index, hits, _ORDER.search(query.text)) if settings.floor_bonus else set()
+    asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
+    # A reporter's question close to the user's marks where the answer is: the reply to it, which
+    # scores just above it (unless the user asks about the asker: then the question is wanted).
+    answers = (
+        _answers(look, ids, settings.handoff_sentences)
+        if settings.handoff_sentences and not asks_who
+        else {}
+    )
+    if floor or answers:
+        ids = sorted({*ids, *floor, *(a for opening in answers.values() for a in opening)})
     w = settings.context_weight
     # Read once: the duplicate check compares quotes by these vectors too.
     cos = (1 - w) * (look.read_vectors(ids) @ query.content_vec) + w * (
@@ -112,13 +125,12 @@ def select_quotes(
     wanted = expected(query.text)
     # …unless the user asks who asked or said something: then the question may be the quote.
     turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
-    asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     scored: list[tuple[float, int]] = []
     untyped: dict[int, float] = {}  # each sentence's score before the answer-type adjustments
     for c, sid in zip(cos, ids, strict=True):
         chunk = look.chunk(sid)
         text = look.text(sid)
-        score = float(c) + settings.passage_weight * passage[chunk.id]
+        score = float(c) + settings.passage_weight * passage.get(chunk.id, 0.0)
         untyped[sid] = score
         if wanted is not None:
             if wanted.matches(text):
@@ -136,6 +148,26 @@ def select_quotes(
         ):
             score += settings.speaker_bonus
         scored.append((score, sid))
+    if floor:
+        # The question's words find the conversation; its order part, the place in it: the floor
+        # sentences go just above the best sentence of their document.
+        top: dict[str, float] = {}
+        for score, sid in scored:
+            if sid not in floor:
+                doc = _doc(look, sid)
+                top[doc] = max(top.get(doc, score), score)
+        scored = [
+            (max(score, top.get(_doc(look, sid), score) + settings.floor_bonus), sid)
+            if sid in floor
+            else (score, sid)
+            for score, sid in scored
+        ]
+    if answers:
+        lift: dict[int, float] = {}
+        for score, sid in scored:
+            for a in answers.get(sid, ()):
+                lift[a] = max(lift.get(a, -9.0), score + settings.handoff_bonus)
+        scored = [(max(score, lift.get(sid, score)), sid) for score, sid in scored]
     scored.sort(reverse=True)
     best: dict[int, float] = {}
     for score, sid in scored:
@@ -289,11 +321,110 @@ def _turn_end(index: IndexData, chunk: Chunk) -> int:
     return last
 
 
+# A question about the order of the conversation: who asked first, or last.
+_ORDER = re.compile(
+    r"\b(?:(?P<first>first|opening)|(?:last|final|closing)) (?:question|questioner)s?\b"
+    r"|\bwho asked (?:(?P<first2>first)|last)\b",
+    re.I,
+)
+# A turn labelled as the asker's: "Q", "Interviewer", "Reporter".
+_QUESTIONER = re.compile(
+    r"(?:q|question|interviewer|reporter|journalist|questioner|audience(?: member)?)\W*", re.I
+)
+FLOOR_DOCS = 5  # documents of the top passages looked through for the floor-giving turn
+
+
+def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
+    """Each sentence of a questioner's turn (labelled as the asker's, ending by asking, or itself
+    asking) → the first `n` sentences of the answer: the next turn, when another speaker, not a
+    questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out."""
+    index = look.index
+    memo: dict[tuple[str, int], list[int]] = {}
+    asking: dict[tuple[str, int], bool] = {}
+    out: dict[int, list[int]] = {}
+    for sid in ids:
+        chunk = look.chunk(sid)
+        if chunk.speaker is None:
+            continue
+        if not (
+            _QUESTIONER.fullmatch(chunk.label or "")
+            or _asks(look.text(sid))
+            or _asking_turn(look, sid, asking)
+        ):
+            continue
+        key = (chunk.doc_id, chunk.turn_index)
+        if key not in memo:
+            memo[key] = []
+            nxt = _turn_end(index, chunk) + 1
+            if nxt < len(index.chunks):
+                c = index.chunks[nxt]
+                last = index.chunks[_turn_end(index, c)]
+                if (
+                    c.doc_id == chunk.doc_id
+                    and c.speaker is not None
+                    and c.speaker != chunk.speaker
+                    and not _QUESTIONER.fullmatch(c.label or "")
+                    and (last.id > c.id or c.end - c.start >= MIN_ANSWER_CHARS)
+                ):
+                    opening = [
+                        i
+                        for i in index.chunk_sentences.get(c.id, ())
+                        if not _COURTESY.fullmatch(index.sentence_texts[i].strip())
+                    ]
+                    memo[key] = opening[:n]
+        if memo[key]:
+            out[sid] = memo[key]
+    return out
+
+
+MIN_ANSWER_CHARS = 80  # a shorter turn between a questioner's is an interjection
+# What opens a reply without answering: thanks, an apology, a go-ahead.
+_COURTESY = re.compile(
+    r"(?:(?:oh|yeah|yes|well|okay|ok|sure|so|and|great),? )*(?:thanks?(?: you)?|sorry|sure|"
+    r"go ahead|absolutely|good (?:morning|afternoon|evening)|hi|hello|(?:a )?great question|"
+    r"okay|ok|yeah|all right|alright)\b[^.!?]{0,40}[.!?]*",
+    re.I,
+)
+
+
+def _floor(index: IndexData, hits: list[Hit], order: re.Match[str] | None) -> set[int]:
+    """For a question asking who asked first (or last): the closing sentences of the turn that
+    gives the floor to the document's first (last) questioner, or that questioner's opening one
+    when no turn comes before."""
+    if order is None:
+        return set()
+    first = bool(order.group("first") or order.group("first2"))
+    docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:FLOOR_DOCS]
+    out: set[int] = set()
+    for doc in docs:
+        turns: list[list[Chunk]] = []
+        for c in index.chunks_of(doc):
+            if c.speaker is None:
+                continue
+            if turns and turns[-1][0].turn_index == c.turn_index:
+                turns[-1].append(c)
+            else:
+                turns.append([c])
+        asking = [i for i, t in enumerate(turns) if _QUESTIONER.fullmatch(t[0].label or "")]
+        if not asking:
+            continue
+        at = asking[0] if first else asking[-1]
+        if at > 0 and not _QUESTIONER.fullmatch(turns[at - 1][0].label or ""):
+            sids = [s for c in turns[at - 1] for s in index.chunk_sentences.get(c.id, ())][-2:]
+        else:
+            sids = [s for c in turns[at] for s in index.chunk_sentences.get(c.id, ())][:1]
+        out.update(sids)
+    return out
+
+
 _WHO = re.compile(r"\s*(?:who|whom|which (?:person|reporter|speaker|guest|host))\b", re.I)
 # Questions about the questioner: their turns are what is wanted ("When asked about…" is not one).
 _ROLES = re.compile(
     r"\b(?:interviewer|reporter|journalist|moderator|questioner)s?\b|\bthe (?:host|anchor)\b"
-    r"|\bwho (?:asked|questioned)\b|\bthe question\b|(?<!^when )\basked\b",
+    r"|\bwho (?:asked|questioned)\b|\bthe question\b|(?<!^when )\basked\b"
+    # Which outlet someone works for, reports or calls from: a reporter introduces themself.
+    r"|\b(?:which|what) (?:news )?(?:network|outlet|paper|newspaper|publication|station|channel|"
+    r"magazine|news organi[sz]ation|wire service)\b",
     re.I,
 )
 _CLOSERS = "\"'”’)]» \n"

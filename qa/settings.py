@@ -105,6 +105,15 @@ class AnswerSettings(_Group):
     type_gap: float = 0.25
     question_penalty: float = 0.1  # a sentence that asks ("…?") is rarely the answer wanted
     asking_turn_penalty: float = 0.1  # nor is the set-up of a turn that ends by asking
+    # "Who asked the first question?": the sentences giving the floor to a document's first
+    # (or last) questioner score this above their document's best sentence (qa.answer;
+    # docs/quality-s13.md). 0 turns it off.
+    floor_bonus: float = 0.01
+    # A sentence of a questioner's turn lifts the first `handoff_sentences` of the reply to its
+    # own score + handoff_bonus: the reporter's words match the question, the reply answers it
+    # (qa.answer; docs/quality-s13.md). 0 turns it off.
+    handoff_sentences: Annotated[int, Field(ge=0)] = 1
+    handoff_bonus: float = 0.01
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
     # A neighbour scoring within this of the best joins the quote: an answer often runs over two
     # sentences (a claim and its reason, "No." and what follows), docs/quality-s12.md.

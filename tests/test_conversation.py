@@ -1,0 +1,82 @@
+"""Questions about the conversation itself (who asked first or last, which paper a reporter is
+from) and the reply to a reporter's question (qa.answer, fake embedder)."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import HashEmbedder
+
+from qa.service import QAService
+from qa.settings import Settings
+
+BRIEFING = """MODERATOR: Good afternoon. The secretary will open with remarks on the grain talks.
+
+SECRETARY: We met the ministers today about grain exports. The talks were useful and long. \
+I'll take your questions now. Maria Lopez from the Daily Ledger has the first question.
+
+Q: Thank you. Did the ministers agree to reopen the grain corridor?
+
+SECRETARY: Not yet. They agreed to meet again next week, and the ministers will bring their \
+experts and the shipping companies along.
+
+Q: Tom Reyes, City Wire. What about fertilizer exports and the talks?
+
+SECRETARY: Fertilizer is part of the same talks. Last question, please, from Ann Bell.
+
+Q: Ann Bell, Morning Post. Will you travel to the region for the grain talks?
+
+SECRETARY: Yes, in March.
+"""
+
+
+@pytest.fixture(scope="module")
+def briefing(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    base = tmp_path_factory.mktemp("briefing")
+    (base / "src").mkdir()
+    (base / "src" / "briefing.txt").write_text(BRIEFING, encoding="utf-8")
+    service = QAService(
+        Settings(source_dir=base / "src", index_dir=base / "index"), embedder=HashEmbedder()
+    )
+    service.build()
+    return service
+
+
+def _ask(service: QAService, question: str, **answer: object) -> str:
+    if answer:
+        settings = service.settings.with_overrides(answer=answer)
+        service = QAService(settings, embedder=HashEmbedder())
+    got = service.ask(question)
+    assert got.quotes, got
+    return got.quotes[0].text
+
+
+def test_who_asked_first_is_the_turn_giving_the_floor(briefing: QAService) -> None:
+    question = (
+        "Who asked the first question at the briefing on the grain talks, and for which paper?"
+    )
+    assert "Maria Lopez from the Daily Ledger" in _ask(briefing, question)
+
+
+def test_who_asked_last_is_the_turn_giving_the_floor_last(briefing: QAService) -> None:
+    question = "Which reporter asked the last question about the grain talks?"
+    assert "Last question, please, from Ann Bell" in _ask(briefing, question)
+
+
+def test_the_floor_rule_is_a_setting(briefing: QAService) -> None:
+    question = (
+        "Who asked the first question at the briefing on the grain talks, and for which paper?"
+    )
+    assert "Maria Lopez" not in _ask(briefing, question, floor_bonus=0.0)
+
+
+def test_the_reply_to_a_reporters_question_comes_before_it(briefing: QAService) -> None:
+    question = "Did the ministers agree to reopen the grain corridor?"
+    got = briefing.ask(question)
+    assert got.quotes[0].text.startswith("Not yet.") and got.quotes[0].speaker == "SECRETARY"
+    assert any(q.speaker == "Q" and "corridor" in q.text for q in got.quotes[1:])
+    assert "corridor" in _ask(briefing, question, handoff_sentences=0)
+
+
+def test_which_paper_a_reporter_is_from_is_in_their_own_turn(briefing: QAService) -> None:
+    got = briefing.ask("Which paper is Ann Bell from?")
+    assert got.quotes[0].speaker == "Q" and "Morning Post" in got.quotes[0].text
