@@ -10,8 +10,8 @@ import numpy as np
 
 from qa.answertype import expected
 from qa.coverage import confidence, focal_terms, mentions, support
-from qa.models import Answer, Chunk, Hit, Passage, Quote, Sentence, cite
-from qa.retrieve import Query
+from qa.models import Answer, Chunk, Filters, Hit, Passage, Quote, Sentence, cite
+from qa.retrieve import NO_FILTERS, Query
 from qa.segments import clip, joined_slice
 from qa.settings import AnswerSettings
 from qa.sparse import tokenize
@@ -45,6 +45,7 @@ class _Lookup:
         self._text: dict[int, str] = {}
         self._rows: dict[int, int] = {}
         self._vectors: np.ndarray | None = None
+        self._turn_end: dict[tuple[str, int], int] = {}
 
     def read_vectors(self, ids: list[int]) -> np.ndarray:
         """The sentence vectors of `ids`, kept for `vectors`."""
@@ -82,6 +83,15 @@ class _Lookup:
             hit = self._text[sid] = self.index.sentence_texts[sid]
         return hit
 
+    def turn_end(self, chunk: Chunk) -> int:
+        """The id of the last chunk of `chunk`'s turn, walked once per turn: the asking checks
+        and the reply rule ask for the same turns, and each step reads a record."""
+        key = (chunk.doc_id, chunk.turn_index)
+        hit = self._turn_end.get(key)
+        if hit is None:
+            hit = self._turn_end[key] = _turn_end(self.index, chunk)
+        return hit
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -93,11 +103,18 @@ class Candidate:
 
 
 def select_quotes(
-    index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
+    index: IndexData,
+    query: Query,
+    hits: list[Hit],
+    settings: AnswerSettings,
+    *,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[Candidate], list[Hit]]:
     """Score every sentence of the retrieved passages; keep the best distinct ones.
 
     Also returns the passages re-ranked by their best sentence, so passages and quotes agree.
+    The floor and reply rules add sentences that were not retrieved: `filters` (those the
+    passages were retrieved under) must admit their chunks too.
     """
     passage = {h.chunk.id: h.score for h in hits}
     look = _Lookup(index, hits)
@@ -110,11 +127,19 @@ def select_quotes(
     asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
     # A reporter's question close to the user's marks where the answer is: the reply to it, which
     # scores just above it (unless the user asks about the asker: then the question is wanted).
+    turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
     answers = (
-        _answers(look, ids, settings.handoff_sentences)
+        _answers(look, ids, settings.handoff_sentences, turns)
         if settings.handoff_sentences and not asks_who
         else {}
     )
+    if filters.active:
+        floor = {s for s in floor if filters.admits(look.chunk(s))}
+        answers = {
+            q: kept
+            for q, replies in answers.items()
+            if (kept := [a for a in replies if filters.admits(look.chunk(a))])
+        }
     if floor or answers:
         ids = sorted({*ids, *floor, *(a for opening in answers.values() for a in opening)})
     w = settings.context_weight
@@ -124,7 +149,6 @@ def select_quotes(
     )
     wanted = expected(query.text)
     # …unless the user asks who asked or said something: then the question may be the quote.
-    turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
     scored: list[tuple[float, int]] = []
     untyped: dict[int, float] = {}  # each sentence's score before the answer-type adjustments
     for c, sid in zip(cos, ids, strict=True):
@@ -334,13 +358,14 @@ _QUESTIONER = re.compile(
 FLOOR_DOCS = 5  # documents of the top passages looked through for the floor-giving turn
 
 
-def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
+def _answers(
+    look: _Lookup, ids: list[int], n: int, asking: dict[tuple[str, int], bool]
+) -> dict[int, list[int]]:
     """Each sentence of a questioner's turn (labelled as the asker's, ending by asking, or itself
     asking) → the first `n` sentences of the answer: the next turn, when another speaker, not a
     questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out."""
     index = look.index
     memo: dict[tuple[str, int], list[int]] = {}
-    asking: dict[tuple[str, int], bool] = {}
     out: dict[int, list[int]] = {}
     for sid in ids:
         chunk = look.chunk(sid)
@@ -355,16 +380,16 @@ def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
         key = (chunk.doc_id, chunk.turn_index)
         if key not in memo:
             memo[key] = []
-            nxt = _turn_end(index, chunk) + 1
+            nxt = look.turn_end(chunk) + 1
             if nxt < len(index.chunks):
                 c = index.chunks[nxt]
-                last = index.chunks[_turn_end(index, c)]
                 if (
                     c.doc_id == chunk.doc_id
                     and c.speaker is not None
                     and c.speaker != chunk.speaker
                     and not _QUESTIONER.fullmatch(c.label or "")
-                    and (last.id > c.id or c.end - c.start >= MIN_ANSWER_CHARS)
+                    # the reply's turn is walked only when its first chunk is short
+                    and (c.end - c.start >= MIN_ANSWER_CHARS or look.turn_end(c) > c.id)
                 ):
                     opening = [
                         i
@@ -444,7 +469,7 @@ def _asking_turn(look: _Lookup, sid: int, memo: dict[tuple[str, int], bool]) -> 
     key = (chunk.doc_id, chunk.turn_index)
     if key not in memo:
         # The turn's last sentence is its last chunk's last one (ids run in document order).
-        last_chunk = _turn_end(index, chunk)
+        last_chunk = look.turn_end(chunk)
         last = sid
         for c in range(last_chunk, cid - 1, -1):  # a chunk may hold no sentence
             if ids := index.chunk_sentences.get(c):

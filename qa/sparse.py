@@ -94,10 +94,25 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+# Each word as written → its token ("" for a stop word): text repeats its words, and the
+# per-word lowering, stop check and stemming are most of tokenising a passage.
+_TOKEN: dict[str, str] = {}
+_TOKEN_MAX = 500_000
+
+
 def tokenize(text: str) -> list[str]:
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
-    words = [w.removesuffix("'s") for w in words if w not in _STOP]
-    return list(_stemmer().stemWords(words))
+    out: list[str] = []
+    memo = _TOKEN
+    for w in _WORD.findall(text):
+        t = memo.get(w)
+        if t is None:
+            if len(memo) >= _TOKEN_MAX:
+                memo.clear()
+            low = w.lower().replace("’", "'")
+            t = memo[w] = "" if low in _STOP else _stemmer().stemWord(low.removesuffix("'s"))
+        if t:
+            out.append(t)
+    return out
 
 
 def tokenize_spans(text: str) -> tuple[list[str], list[int]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fakes import HashEmbedder
 
+from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -80,3 +81,14 @@ def test_the_reply_to_a_reporters_question_comes_before_it(briefing: QAService) 
 def test_which_paper_a_reporter_is_from_is_in_their_own_turn(briefing: QAService) -> None:
     got = briefing.ask("Which paper is Ann Bell from?")
     assert got.quotes[0].speaker == "Q" and "Morning Post" in got.quotes[0].text
+
+
+def test_the_rules_keep_to_the_filters(briefing: QAService) -> None:
+    # The reply and floor rules add sentences that were not retrieved: a filter still holds.
+    only_q = Filters.of(speakers=["Q"])
+    got = briefing.ask("Did the ministers agree to reopen the grain corridor?", filters=only_q)
+    assert got.quotes and {q.speaker for q in got.quotes} == {"Q"}
+    got = briefing.ask(
+        "Which reporter asked the last question about the grain talks?", filters=only_q
+    )
+    assert {q.speaker for q in got.quotes} <= {"Q"}
