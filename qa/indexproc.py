@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from qa.errors import StorageError
 from qa.models import UpdateReport
@@ -46,6 +46,8 @@ class Writer(Protocol):
     def update(self, *, full: bool = False, strict: bool = False) -> UpdateReport: ...
 
 
+T = TypeVar("T")
+
 # Builds the child's Writer from settings: a module-level callable, so spawn can pickle it.
 WriterFactory = Callable[[Settings], Writer]
 
@@ -61,18 +63,23 @@ class IndexProcessDied(StorageError):
 
 
 def _start(
-    make: WriterFactory, settings: Settings, niceness: int, threads: int, parent: int
+    make: WriterFactory, settings: Settings, priority: int, threads: int, parent: int
 ) -> None:
     """In the child: exit with the parent, lower priority, fewer model threads, load the model."""
     global _child
     threading.Thread(target=_exit_with, args=(parent,), name="qa-orphan", daemon=True).start()
-    if niceness:
-        with contextlib.suppress(OSError):  # not permitted here: the parent's priority
-            os.nice(niceness)
+    _lower(0, priority)  # the parent set it already, unless it could not
     _child = make(settings.with_overrides(embed_threads=threads))
     _ = _child.embedder  # loaded now, not inside the first write
     if "torch" in sys.modules:  # the torch backend; the ONNX one took `embed_threads`
         sys.modules["torch"].set_num_threads(threads)
+
+
+def _lower(pid: int, priority: int) -> None:
+    """Set process `pid`'s (0: this one's) priority to `priority` (a niceness, never raised)."""
+    with contextlib.suppress(OSError):  # not permitted or gone: the priority it has
+        if os.getpriority(os.PRIO_PROCESS, pid) < priority:
+            os.setpriority(os.PRIO_PROCESS, pid, priority)
 
 
 def _exit_with(parent: int) -> None:
@@ -125,7 +132,7 @@ class IndexProcess:
 
     def start(self) -> None:
         """Start the child now, in the background, so the first write does not wait for it."""
-        self._ensure().submit(_ready)
+        self._submit(self._ensure(), _ready)
 
     def close(self) -> None:
         """Stop the child (waits for a write in progress)."""
@@ -143,13 +150,29 @@ class IndexProcess:
     def _call(self, fn: Callable[..., UpdateReport], *args: object) -> UpdateReport:
         pool = self._ensure()
         try:
-            return pool.submit(fn, *args).result()
+            return self._submit(pool, fn, *args).result()
         except BrokenProcessPool as exc:
             self._discard(pool)
             raise IndexProcessDied(
                 "the indexing process stopped before finishing (it failed to start, ran out "
                 "of memory or was killed)"
             ) from exc
+
+    def _submit(
+        self, pool: concurrent.futures.ProcessPoolExecutor, fn: Callable[..., T], *args: object
+    ) -> concurrent.futures.Future[T]:
+        """`pool.submit`; the first one spawns the child, whose priority is lowered here at
+        once: its interpreter start and imports, before `_start` runs, would otherwise compete
+        at full priority with the server's own start-up (`/health`)."""
+        future = pool.submit(fn, *args)
+        for pid in list(getattr(pool, "_processes", None) or {}):
+            _lower(pid, self._priority)
+        return future
+
+    @property
+    def _priority(self) -> int:
+        cfg = self._settings.indexing
+        return min(19, os.getpriority(os.PRIO_PROCESS, 0) + cfg.nice)
 
     def _ensure(self) -> concurrent.futures.ProcessPoolExecutor:
         with self._lock:
@@ -161,7 +184,7 @@ class IndexProcess:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start,
-                    initargs=(self._make, self._settings, cfg.nice, cfg.threads, os.getpid()),
+                    initargs=(self._make, self._settings, self._priority, cfg.threads, os.getpid()),
                 )
             return self._pool
 

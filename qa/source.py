@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from qa.errors import IngestError, NotFound, StorageError
 from qa.fsio import atomic_write, fsync_dir
-from qa.ingest import candidate_names, is_transcript_name, read_source_text
+from qa.ingest import candidate_set, is_transcript_name, read_source_text
 from qa.ingest import upload as uploads
 from qa.segments import join
 from qa.store import IndexData
@@ -48,7 +48,7 @@ class SourceFolder:
 
     def names(self) -> set[str]:
         """The ids of the transcripts (and unsupported files) in the folder, by listing it."""
-        return set(candidate_names(self.root))
+        return candidate_set(self.root)
 
     def check_size(self, size: int) -> None:
         """PayloadTooLarge if an upload of `size` bytes is over the limit."""

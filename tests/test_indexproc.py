@@ -63,6 +63,20 @@ def test_an_upload_indexed_by_the_child_is_served_by_the_parent(
         svc.close()
 
 
+def test_the_child_is_lowered_from_its_first_instruction(seeded: Built, tmp_path: Path) -> None:
+    # load() spawns the child; its interpreter start and imports take far longer than this
+    # check, so the priority seen here is the one the parent set at spawn.
+    svc = _service(seeded, tmp_path)
+    try:
+        pid = svc.indexing_pid
+        assert pid is not None
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        want = min(19, mine + svc.settings.indexing.nice)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == want > mine
+    finally:
+        svc.close()
+
+
 def test_a_dead_child_fails_only_that_update_and_changes_nothing(
     seeded: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
