@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +25,13 @@ from qa.store import IndexData
 UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
 
 
+def _mtime_ns(folder: str) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return -1  # gone or unreadable: never equal to a stamp kept
+
+
 @dataclass(frozen=True, slots=True)
 class Undo:
     """How to put a file back as it was before a write or delete."""
@@ -32,10 +40,22 @@ class Undo:
     before: bytes | None  # None: the file did not exist
 
 
+# A folder's mtime is trusted to show a change only once it is this old: a file system may
+# keep coarse timestamps, so two changes within one tick could leave the same mtime.
+SETTLED_NS = 2_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    names: set[str]
+    stamps: tuple[tuple[str, int], ...]  # each folder listed and its mtime (ns)
+
+
 class SourceFolder:
     def __init__(self, root: Path, *, max_upload_bytes: int) -> None:
         self.root = root
         self.max_upload_bytes = max_upload_bytes
+        self._listing: _Listing | None = None
 
     def check_upload(self, name: str, data: bytes) -> str:
         """The document id for an upload, after every check (name, size, encoding, parsable
@@ -47,8 +67,18 @@ class SourceFolder:
         return doc_id
 
     def names(self) -> set[str]:
-        """The ids of the transcripts (and unsupported files) in the folder, by listing it."""
-        return candidate_set(self.root)
+        """The ids of the transcripts (and unsupported files) in the folder, by listing it, or
+        the last listing while none of its folders has changed since (a stat per folder
+        instead of a listing of every file: `/health` asks this at every call)."""
+        held = self._listing
+        if held is not None and all(_mtime_ns(f) == m for f, m in held.stamps):
+            return set(held.names)
+        started = time.time_ns()
+        names, folders = candidate_set(self.root)
+        stamps = tuple((f, _mtime_ns(f)) for f in folders)
+        settled = all(0 <= m <= started - SETTLED_NS for _, m in stamps)
+        self._listing = _Listing(names, stamps) if settled else None
+        return set(names)
 
     def check_size(self, size: int) -> None:
         """PayloadTooLarge if an upload of `size` bytes is over the limit."""

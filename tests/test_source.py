@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+import qa.source
 from qa.errors import BadUpload, NotFound
 from qa.source import UPLOAD_PREFIX, SourceFolder
 
@@ -60,3 +63,37 @@ def test_a_folder_named_like_a_transcript_is_not_found(folder: SourceFolder) -> 
     (folder.root / "x.txt").mkdir()
     with pytest.raises(NotFound):
         folder.delete("x.txt")
+
+
+def _age(*folders: Path) -> None:
+    """Make the folders' mtimes an hour old: settled, so a listing of them may be kept."""
+    old = time.time_ns() - 3600 * 10**9
+    for f in folders:
+        os.utime(f, ns=(old, old))
+
+
+def test_names_follow_every_change_without_listing_an_unchanged_folder(
+    folder: SourceFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = folder.root
+    (root / "sub").mkdir()
+    (root / "a.txt").write_bytes(TEXT)
+    (root / "sub" / "b.txt").write_bytes(TEXT)
+    _age(root, root / "sub")
+    listings = []
+    real = qa.source.candidate_set
+    monkeypatch.setattr(qa.source, "candidate_set", lambda r: listings.append(r) or real(r))
+    assert folder.names() == {"a.txt", "sub/b.txt"}
+    assert folder.names() == {"a.txt", "sub/b.txt"} and len(listings) == 1  # kept
+    (root / "sub" / "c.txt").write_bytes(TEXT)  # a change in a subfolder
+    assert folder.names() == {"a.txt", "sub/b.txt", "sub/c.txt"}
+    (root / "a.txt").rename(root / "d.txt")
+    assert folder.names() == {"d.txt", "sub/b.txt", "sub/c.txt"}
+    # Just changed, the folders' mtimes are not trusted yet: each call lists them again.
+    before = len(listings)
+    folder.names()
+    assert len(listings) == before + 1
+    _age(root, root / "sub")
+    folder.names()
+    (root / "sub" / "b.txt").unlink()
+    assert folder.names() == {"d.txt", "sub/c.txt"}

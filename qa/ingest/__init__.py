@@ -190,34 +190,42 @@ def candidate_names(root: Path) -> list[str]:
     return _listing(root)[0]
 
 
-def candidate_set(root: Path) -> set[str]:
-    """`candidate_names` as a set: a listing with no order to keep (`/health`'s)."""
-    return set(_listing(root, ordered=False)[0])
+def candidate_set(root: Path) -> tuple[set[str], list[str]]:
+    """`candidate_names` as a set (a listing with no order to keep, `/health`'s), and the
+    folders listed: a file added, removed or renamed changes its folder's mtime."""
+    folders: list[str] = []
+    return set(_listing(root, ordered=False, folders=folders)[0]), folders
 
 
-def _listing(root: Path, *, ordered: bool = True) -> tuple[list[str], set[str]]:
+def _listing(
+    root: Path, *, ordered: bool = True, folders: list[str] | None = None
+) -> tuple[list[str], set[str]]:
     """(candidate_names, the names of the sidecars beside them) from one walk."""
     if not root.is_dir():
         raise IngestError(f"source folder not found: {root}")
     out: list[str] = []
     sidecars: set[str] = set()
-    _walk(str(root), "", out, sidecars)
+    _walk(str(root), "", out, sidecars, folders)
     return (sorted(out, key=lambda n: n.split("/")) if ordered else out), sidecars
 
 
-def _walk(folder: str, prefix: str, out: list[str], sidecars: set[str]) -> None:
+def _walk(
+    folder: str, prefix: str, out: list[str], sidecars: set[str], folders: list[str] | None
+) -> None:
     try:
         with os.scandir(folder) as it:
             entries = list(it)
     except OSError as exc:
         log.warning("skipped %s: cannot list it (%s)", folder, exc.strerror or exc)
         return
+    if folders is not None:
+        folders.append(folder)
     for e in entries:
         name = prefix + e.name
         try:
             if e.is_dir() and not e.is_symlink():
                 if not e.name.startswith("."):
-                    _walk(e.path, name + "/", out, sidecars)
+                    _walk(e.path, name + "/", out, sidecars, folders)
             elif e.is_file():
                 if _not_a_note(name):
                     out.append(name)
