@@ -17,19 +17,12 @@ from pathlib import Path, PurePosixPath
 
 from qa.errors import IngestError, NotFound, StorageError
 from qa.fsio import atomic_write, fsync_dir
-from qa.ingest import candidate_set, is_transcript_name, read_source_text
+from qa.ingest import candidate_set, folder_stamp, is_transcript_name, read_source_text
 from qa.ingest import upload as uploads
 from qa.segments import join
 from qa.store import IndexData
 
 UPLOAD_PREFIX = ".upload-"  # hidden, so never indexed half-written
-
-
-def _mtime_ns(folder: str) -> int:
-    try:
-        return os.stat(folder).st_mtime_ns
-    except OSError:
-        return -1  # gone or unreadable: never equal to a stamp kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +33,15 @@ class Undo:
     before: bytes | None  # None: the file did not exist
 
 
-# A folder's mtime is trusted to show a change only once it is this old: a file system may
-# keep coarse timestamps, so two changes within one tick could leave the same mtime.
+# A folder's stamp is trusted to show a change only once it is this old: a file system may
+# keep coarse timestamps, so two changes within one tick could leave the same stamp.
 SETTLED_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class _Listing:
     names: set[str]
-    stamps: tuple[tuple[str, int], ...]  # each folder listed and its mtime (ns)
+    stamps: tuple[tuple[str, tuple[int, int]], ...]  # each folder listed: (mtime, ctime) in ns
 
 
 class SourceFolder:
@@ -69,15 +62,24 @@ class SourceFolder:
     def names(self) -> set[str]:
         """The ids of the transcripts (and unsupported files) in the folder, by listing it, or
         the last listing while none of its folders has changed since (a stat per folder
-        instead of a listing of every file: `/health` asks this at every call)."""
+        instead of a listing of every file: `/health` asks this at every call).
+
+        A folder's stamp is its mtime and ctime, taken before it is listed and checked again
+        after the walk: ctime cannot be set back (`rsync -a`, `tar x` restore mtimes) and also
+        moves when permissions change. A listing is kept only when every stamp is settled and
+        unchanged, no folder failed to list and no file is a symlink."""
         held = self._listing
-        if held is not None and all(_mtime_ns(f) == m for f, m in held.stamps):
+        if held is not None and all(folder_stamp(f) == st for f, st in held.stamps):
             return set(held.names)
-        started = time.time_ns()
-        names, folders = candidate_set(self.root)
-        stamps = tuple((f, _mtime_ns(f)) for f in folders)
-        settled = all(0 <= m <= started - SETTLED_NS for _, m in stamps)
-        self._listing = _Listing(names, stamps) if settled else None
+        names, stamps = candidate_set(self.root)
+        settled = time.time_ns() - SETTLED_NS
+        kept: list[tuple[str, tuple[int, int]]] = []
+        for f, st in stamps:
+            if st is None or max(st) > settled or folder_stamp(f) != st:
+                self._listing = None
+                return set(names)
+            kept.append((f, st))
+        self._listing = _Listing(names, tuple(kept))
         return set(names)
 
     def check_size(self, size: int) -> None:

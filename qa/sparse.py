@@ -97,7 +97,7 @@ def _stemmer() -> Stemmer.Stemmer:
 # Each word as written → its token ("" for a stop word): text repeats its words, and the
 # per-word lowering, stop check and stemming are most of tokenising a passage.
 _TOKEN: dict[str, str] = {}
-_TOKEN_MAX = 500_000
+_TOKEN_MAX = 200_000  # ~30 MB when full
 
 
 def tokenize(text: str) -> list[str]:
@@ -156,7 +156,7 @@ class Postings:
 
 
 # Postings whose float32 scores a version keeps, per term, most recently used first (4 bytes
-# each: 128 MB at most). Questions share their common words ("think", "people", "said"), and
+# each: 128 MB at most per version). Questions share their common words ("think", "people", "said"), and
 # those words' postings are most of the work: at 10,000 interviews one covers up to 70% of the
 # chunks, and 88% of the postings the dev questions reach belong to a word an earlier question
 # had. A quarter of this held only ~90 terms there and thrashed (docs/benchmarks-archive.md).

@@ -72,7 +72,8 @@ def test_the_child_is_lowered_from_its_first_instruction(seeded: Built, tmp_path
         assert pid is not None
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         want = min(19, mine + svc.settings.indexing.nice)
-        assert os.getpriority(os.PRIO_PROCESS, pid) == want > mine
+        assert os.getpriority(os.PRIO_PROCESS, pid) == want
+        assert want > mine or mine == 19
     finally:
         svc.close()
 

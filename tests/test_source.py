@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
+import qa.ingest
 import qa.source
 from qa.errors import BadUpload, NotFound
 from qa.source import UPLOAD_PREFIX, SourceFolder
@@ -65,13 +65,6 @@ def test_a_folder_named_like_a_transcript_is_not_found(folder: SourceFolder) -> 
         folder.delete("x.txt")
 
 
-def _age(*folders: Path) -> None:
-    """Make the folders' mtimes an hour old: settled, so a listing of them may be kept."""
-    old = time.time_ns() - 3600 * 10**9
-    for f in folders:
-        os.utime(f, ns=(old, old))
-
-
 def test_names_follow_every_change_without_listing_an_unchanged_folder(
     folder: SourceFolder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,7 +72,7 @@ def test_names_follow_every_change_without_listing_an_unchanged_folder(
     (root / "sub").mkdir()
     (root / "a.txt").write_bytes(TEXT)
     (root / "sub" / "b.txt").write_bytes(TEXT)
-    _age(root, root / "sub")
+    monkeypatch.setattr(qa.source, "SETTLED_NS", 0)  # stamps count as settled at once
     listings = []
     real = qa.source.candidate_set
     monkeypatch.setattr(qa.source, "candidate_set", lambda r: listings.append(r) or real(r))
@@ -89,11 +82,46 @@ def test_names_follow_every_change_without_listing_an_unchanged_folder(
     assert folder.names() == {"a.txt", "sub/b.txt", "sub/c.txt"}
     (root / "a.txt").rename(root / "d.txt")
     assert folder.names() == {"d.txt", "sub/b.txt", "sub/c.txt"}
-    # Just changed, the folders' mtimes are not trusted yet: each call lists them again.
-    before = len(listings)
-    folder.names()
-    assert len(listings) == before + 1
-    _age(root, root / "sub")
-    folder.names()
+    # A tool that restores the folder's mtime (rsync -a, tar x) cannot restore its ctime.
+    before = os.stat(root / "sub").st_mtime_ns
     (root / "sub" / "b.txt").unlink()
+    os.utime(root / "sub", ns=(before, before))
     assert folder.names() == {"d.txt", "sub/c.txt"}
+    # Stamps younger than SETTLED_NS are not trusted: each call lists the folder again.
+    monkeypatch.setattr(qa.source, "SETTLED_NS", 3600 * 10**9)
+    (root / "e.txt").write_bytes(TEXT)
+    before_calls = len(listings)
+    assert folder.names() == folder.names() == {"d.txt", "e.txt", "sub/c.txt"}
+    assert len(listings) == before_calls + 2
+
+
+def test_a_folder_that_failed_to_list_is_listed_again(
+    folder: SourceFolder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = folder.root
+    (root / "sub").mkdir()
+    (root / "sub" / "b.txt").write_bytes(TEXT)
+    monkeypatch.setattr(qa.source, "SETTLED_NS", 0)
+    real = os.scandir
+
+    def failing(path: str) -> object:
+        if path.endswith("sub"):
+            raise OSError(24, "Too many open files")
+        return real(path)
+
+    monkeypatch.setattr(qa.ingest.os, "scandir", failing)
+    assert folder.names() == set()  # skipped, with a warning
+    monkeypatch.setattr(qa.ingest.os, "scandir", real)
+    assert folder.names() == {"sub/b.txt"}  # nothing changed on disk, but it is seen now
+
+
+def test_a_symlinked_transcript_is_followed_to_its_target(
+    folder: SourceFolder, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    target = tmp_path_factory.mktemp("elsewhere") / "t.txt"
+    target.write_bytes(TEXT)
+    (folder.root / "link.txt").symlink_to(target)
+    monkeypatch.setattr(qa.source, "SETTLED_NS", 0)
+    assert "link.txt" in folder.names()
+    target.unlink()  # no folder of the source changes
+    assert "link.txt" not in folder.names()

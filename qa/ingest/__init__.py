@@ -190,51 +190,74 @@ def candidate_names(root: Path) -> list[str]:
     return _listing(root)[0]
 
 
-def candidate_set(root: Path) -> tuple[set[str], list[str]]:
-    """`candidate_names` as a set (a listing with no order to keep, `/health`'s), and the
-    folders listed: a file added, removed or renamed changes its folder's mtime."""
-    folders: list[str] = []
-    return set(_listing(root, ordered=False, folders=folders)[0]), folders
+# A folder's (mtime, ctime) in ns, taken before it is listed; None where the listing cannot be
+# kept: a folder that could not be listed, a symlinked file (its target can change unseen).
+Stamp = tuple[int, int] | None
+
+
+def candidate_set(root: Path) -> tuple[set[str], list[tuple[str, Stamp]]]:
+    """`candidate_names` as a set (a listing with no order to keep, `/health`'s), and a stamp
+    per folder listed: a file added, removed or renamed changes its folder's mtime and ctime."""
+    stamps: list[tuple[str, Stamp]] = []
+    return set(_listing(root, ordered=False, stamps=stamps)[0]), stamps
+
+
+def folder_stamp(folder: str) -> Stamp:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ctime_ns
 
 
 def _listing(
-    root: Path, *, ordered: bool = True, folders: list[str] | None = None
+    root: Path, *, ordered: bool = True, stamps: list[tuple[str, Stamp]] | None = None
 ) -> tuple[list[str], set[str]]:
     """(candidate_names, the names of the sidecars beside them) from one walk."""
     if not root.is_dir():
         raise IngestError(f"source folder not found: {root}")
     out: list[str] = []
     sidecars: set[str] = set()
-    _walk(str(root), "", out, sidecars, folders)
+    _walk(str(root), "", out, sidecars, stamps)
     return (sorted(out, key=lambda n: n.split("/")) if ordered else out), sidecars
 
 
 def _walk(
-    folder: str, prefix: str, out: list[str], sidecars: set[str], folders: list[str] | None
+    folder: str,
+    prefix: str,
+    out: list[str],
+    sidecars: set[str],
+    stamps: list[tuple[str, Stamp]] | None,
 ) -> None:
+    if stamps is not None:
+        stamps.append((folder, folder_stamp(folder)))  # before the listing: a change after shows
     try:
         with os.scandir(folder) as it:
             entries = list(it)
     except OSError as exc:
         log.warning("skipped %s: cannot list it (%s)", folder, exc.strerror or exc)
+        if stamps is not None:
+            stamps.append((folder, None))
         return
-    if folders is not None:
-        folders.append(folder)
     for e in entries:
         name = prefix + e.name
         try:
             if e.is_dir() and not e.is_symlink():
                 if not e.name.startswith("."):
-                    _walk(e.path, name + "/", out, sidecars, folders)
+                    _walk(e.path, name + "/", out, sidecars, stamps)
             elif e.is_file():
                 if _not_a_note(name):
                     out.append(name)
+                    if stamps is not None and e.is_symlink():
+                        stamps.append((e.path, None))
                 elif e.name.endswith(SIDECAR):
                     sidecars.add(name)
         except OSError as exc:
             # One entry the file system will not stat (a name too long, no permission) must not
             # stop every other transcript from being indexed.
             log.warning("skipped %s: cannot read it (%s)", e.name, exc.strerror or exc)
+            if stamps is not None:
+                stamps.append((e.path, None))
 
 
 def split_names(root: Path) -> tuple[list[str], list[str], dict[str, str]]:
