@@ -156,10 +156,11 @@ class Postings:
 
 
 # Postings whose float32 scores a version keeps, per term, most recently used first (4 bytes
-# each: 128 MB at most per version). Questions share their common words ("think", "people", "said"), and
-# those words' postings are most of the work: at 10,000 interviews one covers up to 70% of the
-# chunks, and 88% of the postings the dev questions reach belong to a word an earlier question
-# had. A quarter of this held only ~90 terms there and thrashed (docs/benchmarks-archive.md).
+# each: 128 MB at most per version). Questions share their common words ("think", "people",
+# "said"), and those words' postings are most of the work: at 10,000 interviews one covers up
+# to 70% of the chunks, and 88% of the postings the dev questions reach belong to a word an
+# earlier question had. A quarter of this held only ~90 terms there and thrashed
+# (docs/benchmarks-archive.md).
 TERM_CACHE = 32_000_000
 # One group's share of a term: its slice of the group's postings and each posting's score.
 _Scored = tuple["Postings", int, int, np.ndarray]
