@@ -111,7 +111,7 @@ def select_quotes(
     # A reporter's question close to the user's marks where the answer is: the reply to it, which
     # scores just above it (unless the user asks about the asker: then the question is wanted).
     answers = (
-        _answers(look, ids, settings.handoff_sentences)
+        _answers(look, ids, settings.handoff_sentences, parts=settings.handoff_parts)
         if settings.handoff_sentences and not asks_who
         else {}
     )
@@ -175,6 +175,12 @@ def select_quotes(
     reranked = sorted(
         (Hit(h.chunk, best.get(h.chunk.id, h.score)) for h in hits), key=lambda h: -h.score
     )
+    if answers and settings.reply_for_question:
+        # A reporter's sentence is stood for by the reply it marked: the reply is quoted, the
+        # question is not (it would take a place among the quotes from the answers). Its passage
+        # keeps its rank: it shows what was asked.
+        asked = {a for a in answers if _QUESTIONER.fullmatch(look.chunk(a).label or "")}
+        scored = [(score, sid) for score, sid in scored if sid not in asked]
 
     by_id = dict((sid, score) for score, sid in scored)
     picked: list[tuple[list[int], float]] = []  # sentence ids of each quote, and its score
@@ -334,10 +340,13 @@ _QUESTIONER = re.compile(
 FLOOR_DOCS = 5  # documents of the top passages looked through for the floor-giving turn
 
 
-def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
+def _answers(look: _Lookup, ids: list[int], n: int, *, parts: bool) -> dict[int, list[int]]:
     """Each sentence of a questioner's turn (labelled as the asker's, ending by asking, or itself
     asking) → the first `n` sentences of the answer: the next turn, when another speaker, not a
-    questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out."""
+    questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out.
+
+    With `parts`, a question in two parts ("And then I have a second question." / "Go ahead with
+    your second one." / the second part) is answered by the turn after its second part."""
     index = look.index
     memo: dict[tuple[str, int], list[int]] = {}
     asking: dict[tuple[str, int], bool] = {}
@@ -356,6 +365,8 @@ def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
         if key not in memo:
             memo[key] = []
             nxt = _turn_end(index, chunk) + 1
+            if parts:
+                nxt = _after_parts(index, chunk, nxt)
             if nxt < len(index.chunks):
                 c = index.chunks[nxt]
                 last = index.chunks[_turn_end(index, c)]
@@ -366,9 +377,12 @@ def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
                     and not _QUESTIONER.fullmatch(c.label or "")
                     and (last.id > c.id or c.end - c.start >= MIN_ANSWER_CHARS)
                 ):
+                    # From the whole turn: its first chunk may hold only courtesies ("Thanks for
+                    # those.  I appreciate it.").
                     opening = [
                         i
-                        for i in index.chunk_sentences.get(c.id, ())
+                        for k in range(c.id, last.id + 1)
+                        for i in index.chunk_sentences.get(k, ())
                         if not _COURTESY.fullmatch(index.sentence_texts[i].strip())
                     ]
                     memo[key] = opening[:n]
@@ -377,12 +391,34 @@ def _answers(look: _Lookup, ids: list[int], n: int) -> dict[int, list[int]]:
     return out
 
 
+def _after_parts(index: IndexData, chunk: Chunk, nxt: int) -> int:
+    """Where the reply to the questioner's turn ending before `nxt` starts, when an interjection
+    and the same questioner's next turn (the question's second part) come between: after that."""
+    if nxt >= len(index.chunks):
+        return nxt
+    c = index.chunks[nxt]
+    after = nxt + 1
+    if (
+        after < len(index.chunks)
+        and c.doc_id == chunk.doc_id
+        and c.speaker is not None
+        and c.speaker != chunk.speaker
+        and _turn_end(index, c) == c.id  # one chunk…
+        and c.end - c.start < MIN_ANSWER_CHARS  # …and short: an interjection
+        and index.chunks[after].doc_id == chunk.doc_id
+        and index.chunks[after].speaker == chunk.speaker
+    ):
+        return _turn_end(index, index.chunks[after]) + 1
+    return nxt
+
+
 MIN_ANSWER_CHARS = 80  # a shorter turn between a questioner's is an interjection
 # What opens a reply without answering: thanks, an apology, a go-ahead.
 _COURTESY = re.compile(
     r"(?:(?:oh|yeah|yes|well|okay|ok|sure|so|and|great),? )*(?:thanks?(?: you)?|sorry|sure|"
     r"go ahead|absolutely|good (?:morning|afternoon|evening)|hi|hello|(?:a )?great question|"
-    r"okay|ok|yeah|all right|alright)\b[^.!?]{0,40}[.!?]*",
+    r"okay|ok|yeah|all right|alright|(?:i )?appreciate (?:it|that|those|this|the questions?))\b"
+    r"[^.!?]{0,40}[.!?]*",
     re.I,
 )
 
