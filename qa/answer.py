@@ -10,8 +10,8 @@ import numpy as np
 
 from qa.answertype import expected
 from qa.coverage import confidence, focal_terms, mentions, support
-from qa.models import Answer, Chunk, Hit, Passage, Quote, Sentence, cite
-from qa.retrieve import Query
+from qa.models import Answer, Chunk, Filters, Hit, Passage, Quote, Sentence, cite
+from qa.retrieve import NO_FILTERS, Query
 from qa.segments import clip, joined_slice
 from qa.settings import AnswerSettings
 from qa.sparse import tokenize
@@ -93,11 +93,17 @@ class Candidate:
 
 
 def select_quotes(
-    index: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings
+    index: IndexData,
+    query: Query,
+    hits: list[Hit],
+    settings: AnswerSettings,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[list[Candidate], list[Hit]]:
     """Score every sentence of the retrieved passages; keep the best distinct ones.
 
     Also returns the passages re-ranked by their best sentence, so passages and quotes agree.
+    `filters` are the question's: sentences added from outside the passages (the turn giving the
+    floor, a reply) must pass them too.
     """
     passage = {h.chunk.id: h.score for h in hits}
     look = _Lookup(index, hits)
@@ -115,6 +121,13 @@ def select_quotes(
         if settings.handoff_sentences and not asks_who
         else {}
     )
+    if filters.active:
+        floor = {i for i in floor if filters.admits(look.chunk(i))}
+        answers = {
+            q: kept
+            for q, a in answers.items()
+            if (kept := [i for i in a if filters.admits(look.chunk(i))])
+        }
     if floor or answers:
         ids = sorted({*ids, *floor, *(a for opening in answers.values() for a in opening)})
     w = settings.context_weight

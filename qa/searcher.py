@@ -64,7 +64,7 @@ class Searcher:
         answering = self._settings.answer
         if k < answering.max_quotes:
             answering = answering.model_copy(update={"max_quotes": k})
-        candidates, passages = select_quotes(index, query, pool, answering)
+        candidates, passages = select_quotes(index, query, pool, answering, filters)
         # Served only while still exact slices of the source (a file may have changed since).
         verbatim = [c for c in candidates if self._verbatim(index, c.quote)]
         covered = passage_support(index, q, pool) if answering.off_topic_support else 1.0

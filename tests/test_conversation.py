@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fakes import HashEmbedder
 
+from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings
 
@@ -79,6 +80,15 @@ def test_the_reply_to_a_reporters_question_comes_before_it(briefing: QAService) 
     got = briefing.ask(question)
     assert got.quotes[0].text.startswith("Not yet.") and got.quotes[0].speaker == "SECRETARY"
     assert "corridor" in _ask(briefing, question, handoff_sentences=0)
+
+
+def test_a_lifted_reply_or_floor_turn_obeys_the_speaker_filter(briefing: QAService) -> None:
+    for question in [
+        "Did the ministers agree to reopen the grain corridor?",
+        "Who asked the first question at the briefing on the grain talks, and for which paper?",
+    ]:
+        got = briefing.ask(question, filters=Filters.of(speakers=["Q"]))
+        assert got.quotes and {q.speaker for q in got.quotes} == {"Q"}
 
 
 def test_the_reporters_question_is_not_quoted_beside_its_reply(briefing: QAService) -> None:
