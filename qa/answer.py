@@ -123,13 +123,16 @@ def select_quotes(
         return [], hits
     # "Who asked the first question?": the floor is given just before the first questioner's
     # turn, wherever that sits in the document (it need not be among the retrieved passages).
-    floor = _floor(index, hits, _ORDER.search(query.text)) if settings.floor_bonus else set()
     asks_who = bool(_WHO.match(query.text) or _ROLES.search(query.text))
+    # Only when the question asks who: "what was the answer to the first question" wants the
+    # answer, not the turn giving the floor.
+    order = _ORDER.search(query.text) if settings.floor_bonus and asks_who else None
+    floor = _floor(index, hits, order)
     # A reporter's question close to the user's marks where the answer is: the reply to it, which
     # scores just above it (unless the user asks about the asker: then the question is wanted).
     turns: dict[tuple[str, int], bool] = {}  # (doc, turn) → it ends by asking
     answers = (
-        _answers(look, ids, settings.handoff_sentences, turns)
+        _answers(look, ids, settings.handoff_sentences, turns, parts=settings.handoff_parts)
         if settings.handoff_sentences and not asks_who
         else {}
     )
@@ -199,6 +202,12 @@ def select_quotes(
     reranked = sorted(
         (Hit(h.chunk, best.get(h.chunk.id, h.score)) for h in hits), key=lambda h: -h.score
     )
+    if answers and settings.reply_for_question:
+        # A reporter's sentence is stood for by the reply it marked: the reply is quoted, the
+        # question is not (it would take a place among the quotes from the answers). Its passage
+        # keeps its rank: it shows what was asked.
+        asked = {a for a in answers if _QUESTIONER.fullmatch(look.chunk(a).label or "")}
+        scored = [(score, sid) for score, sid in scored if sid not in asked]
 
     by_id = dict((sid, score) for score, sid in scored)
     picked: list[tuple[list[int], float]] = []  # sentence ids of each quote, and its score
@@ -359,11 +368,14 @@ FLOOR_DOCS = 5  # documents of the top passages looked through for the floor-giv
 
 
 def _answers(
-    look: _Lookup, ids: list[int], n: int, asking: dict[tuple[str, int], bool]
+    look: _Lookup, ids: list[int], n: int, asking: dict[tuple[str, int], bool], *, parts: bool
 ) -> dict[int, list[int]]:
     """Each sentence of a questioner's turn (labelled as the asker's, ending by asking, or itself
     asking) → the first `n` sentences of the answer: the next turn, when another speaker, not a
-    questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out."""
+    questioner, says it and it is more than an interjection ("Go ahead."), courtesies left out.
+
+    With `parts`, a question in two parts ("And then I have a second question." / "Go ahead with
+    your second one." / the second part) is answered by the turn after its second part."""
     index = look.index
     memo: dict[tuple[str, int], list[int]] = {}
     out: dict[int, list[int]] = {}
@@ -381,25 +393,55 @@ def _answers(
         if key not in memo:
             memo[key] = []
             nxt = look.turn_end(chunk) + 1
+            if parts:
+                nxt = _after_parts(look, chunk, nxt)
             if nxt < len(index.chunks):
                 c = index.chunks[nxt]
+                last = look.turn_end(c)
                 if (
                     c.doc_id == chunk.doc_id
                     and c.speaker is not None
                     and c.speaker != chunk.speaker
                     and not _QUESTIONER.fullmatch(c.label or "")
-                    # the reply's turn is walked only when its first chunk is short
-                    and (c.end - c.start >= MIN_ANSWER_CHARS or look.turn_end(c) > c.id)
+                    and (last > c.id or c.end - c.start >= MIN_ANSWER_CHARS)
                 ):
-                    opening = [
-                        i
-                        for i in index.chunk_sentences.get(c.id, ())
-                        if not _COURTESY.fullmatch(index.sentence_texts[i].strip())
-                    ]
+                    # From the whole turn: its first chunk may hold only courtesies ("Thanks for
+                    # those.  I appreciate it."); read chunk by chunk until `n` are found.
+                    opening: list[int] = []
+                    for k in range(c.id, last + 1):
+                        opening += (
+                            i
+                            for i in index.chunk_sentences.get(k, ())
+                            if not _COURTESY.fullmatch(index.sentence_texts[i].strip())
+                        )
+                        if len(opening) >= n:
+                            break
                     memo[key] = opening[:n]
         if memo[key]:
             out[sid] = memo[key]
     return out
+
+
+def _after_parts(look: _Lookup, chunk: Chunk, nxt: int) -> int:
+    """Where the reply to the questioner's turn ending before `nxt` starts, when an interjection
+    and the same questioner's next turn (the question's second part) come between: after that."""
+    index = look.index
+    if nxt >= len(index.chunks):
+        return nxt
+    c = index.chunks[nxt]
+    after = nxt + 1
+    if (
+        after < len(index.chunks)
+        and c.doc_id == chunk.doc_id
+        and c.speaker is not None
+        and c.speaker != chunk.speaker
+        and c.end - c.start < MIN_ANSWER_CHARS  # short…
+        and look.turn_end(c) == c.id  # …and one chunk: an interjection
+        and index.chunks[after].doc_id == chunk.doc_id
+        and index.chunks[after].speaker == chunk.speaker
+    ):
+        return look.turn_end(index.chunks[after]) + 1
+    return nxt
 
 
 MIN_ANSWER_CHARS = 80  # a shorter turn between a questioner's is an interjection
@@ -407,7 +449,8 @@ MIN_ANSWER_CHARS = 80  # a shorter turn between a questioner's is an interjectio
 _COURTESY = re.compile(
     r"(?:(?:oh|yeah|yes|well|okay|ok|sure|so|and|great),? )*(?:thanks?(?: you)?|sorry|sure|"
     r"go ahead|absolutely|good (?:morning|afternoon|evening)|hi|hello|(?:a )?great question|"
-    r"okay|ok|yeah|all right|alright)\b[^.!?]{0,40}[.!?]*",
+    r"okay|ok|yeah|all right|alright|(?:i )?appreciate (?:it|that|those|this|the questions?))\b"
+    r"[^.!?]{0,40}[.!?]*",
     re.I,
 )
 

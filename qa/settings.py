@@ -114,6 +114,12 @@ class AnswerSettings(_Group):
     # (qa.answer; docs/quality-s13.md). 0 turns it off.
     handoff_sentences: Annotated[int, Field(ge=0)] = 1
     handoff_bonus: float = 0.01
+    # A question in two parts, an interjection between them ("Go ahead with your second one."),
+    # is answered by the turn after its second part (docs/quality-s13.md, round 2). Off: none.
+    handoff_parts: bool = True
+    # A reporter's sentence whose reply was lifted is not quoted itself: the reply stands for it
+    # (docs/quality-s13.md, round 2). Not when the user asks about the asker (no lift then).
+    reply_for_question: bool = True
     duplicate_cos: float = 0.9  # sentences this similar state the same fact
     # A neighbour scoring within this of the best joins the quote: an answer often runs over two
     # sentences (a claim and its reason, "No." and what follows), docs/quality-s12.md.

@@ -30,16 +30,21 @@ SECRETARY: Yes, in March.
 """
 
 
-@pytest.fixture(scope="module")
-def briefing(tmp_path_factory: pytest.TempPathFactory) -> QAService:
-    base = tmp_path_factory.mktemp("briefing")
+def _indexed(tmp_path_factory: pytest.TempPathFactory, name: str, text: str) -> QAService:
+    """A service over one transcript, indexed with the fake embedder."""
+    base = tmp_path_factory.mktemp(name)
     (base / "src").mkdir()
-    (base / "src" / "briefing.txt").write_text(BRIEFING, encoding="utf-8")
+    (base / "src" / f"{name}.txt").write_text(text, encoding="utf-8")
     service = QAService(
         Settings(source_dir=base / "src", index_dir=base / "index"), embedder=HashEmbedder()
     )
     service.build()
     return service
+
+
+@pytest.fixture(scope="module")
+def briefing(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    return _indexed(tmp_path_factory, "briefing", BRIEFING)
 
 
 def _ask(service: QAService, question: str, **answer: object) -> str:
@@ -63,6 +68,11 @@ def test_who_asked_last_is_the_turn_giving_the_floor_last(briefing: QAService) -
     assert "Last question, please, from Ann Bell" in _ask(briefing, question)
 
 
+def test_the_floor_rule_is_only_for_questions_asking_who(briefing: QAService) -> None:
+    question = "What did the secretary answer to the first question about the grain corridor?"
+    assert "Maria Lopez" not in _ask(briefing, question)
+
+
 def test_the_floor_rule_is_a_setting(briefing: QAService) -> None:
     question = (
         "Who asked the first question at the briefing on the grain talks, and for which paper?"
@@ -74,8 +84,27 @@ def test_the_reply_to_a_reporters_question_comes_before_it(briefing: QAService) 
     question = "Did the ministers agree to reopen the grain corridor?"
     got = briefing.ask(question)
     assert got.quotes[0].text.startswith("Not yet.") and got.quotes[0].speaker == "SECRETARY"
-    assert any(q.speaker == "Q" and "corridor" in q.text for q in got.quotes[1:])
     assert "corridor" in _ask(briefing, question, handoff_sentences=0)
+
+
+def test_a_lifted_reply_or_floor_turn_obeys_the_speaker_filter(briefing: QAService) -> None:
+    for question in [
+        "Did the ministers agree to reopen the grain corridor?",
+        "Who asked the first question at the briefing on the grain talks, and for which paper?",
+    ]:
+        got = briefing.ask(question, filters=Filters.of(speakers=["Q"]))
+        assert got.quotes and {q.speaker for q in got.quotes} == {"Q"}
+
+
+def test_the_reporters_question_is_not_quoted_beside_its_reply(briefing: QAService) -> None:
+    question = "Did the ministers agree to reopen the grain corridor?"
+    got = briefing.ask(question)
+    assert got.quotes[0].text.startswith("Not yet.")
+    assert not any(q.speaker == "Q" and "corridor" in q.text for q in got.quotes)
+    settings = briefing.settings.with_overrides(answer={"reply_for_question": False})
+    got = QAService(settings, embedder=HashEmbedder()).ask(question)
+    assert got.quotes[0].text.startswith("Not yet.")
+    assert any(q.speaker == "Q" and "corridor" in q.text for q in got.quotes[1:])
 
 
 def test_which_paper_a_reporter_is_from_is_in_their_own_turn(briefing: QAService) -> None:
@@ -83,12 +112,28 @@ def test_which_paper_a_reporter_is_from_is_in_their_own_turn(briefing: QAService
     assert got.quotes[0].speaker == "Q" and "Morning Post" in got.quotes[0].text
 
 
-def test_the_rules_keep_to_the_filters(briefing: QAService) -> None:
-    # The reply and floor rules add sentences that were not retrieved: a filter still holds.
-    only_q = Filters.of(speakers=["Q"])
-    got = briefing.ask("Did the ministers agree to reopen the grain corridor?", filters=only_q)
-    assert got.quotes and {q.speaker for q in got.quotes} == {"Q"}
-    got = briefing.ask(
-        "Which reporter asked the last question about the grain talks?", filters=only_q
-    )
-    assert {q.speaker for q in got.quotes} <= {"Q"}
+# A question in two parts: the reply to the first part comes after the second, and its first
+# sentences are courtesies.
+TWO_PARTS = """MODERATOR: Next, Jane Roe.
+
+Q: One question, and I have a second one. Why was the harbour closed to the fishing boats \
+last week?
+
+MAYOR: Go ahead with your second one.
+
+Q: And will the bridge toll go up this year?
+
+MAYOR: Thanks for those. I appreciate it. Storm damage to the outer wall, and repairs take \
+time. The toll stays as it is.
+"""
+
+
+@pytest.fixture(scope="module")
+def two_parts(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    return _indexed(tmp_path_factory, "call", TWO_PARTS)
+
+
+def test_a_question_in_two_parts_is_answered_after_its_second_part(two_parts: QAService) -> None:
+    question = "Why was the harbour closed to the fishing boats?"
+    assert _ask(two_parts, question).startswith("Storm damage to the outer wall")
+    assert "harbour" in _ask(two_parts, question, handoff_parts=False)

@@ -195,7 +195,7 @@ def test_held_out_questions(corpus: tuple[QAService, dict[str, Any]], tmp_path: 
     assert report["quote_integrity"] == 1.0
     assert report["false_abstentions"] <= report["answerable"] // 20
     assert report["passage_recall@5"] >= 0.6  # measured 0.756 on its own index
-    assert report["quote_hit@3"] >= 0.61  # measured 0.622 (docs/quality-s13.md)
+    assert report["quote_hit@3"] >= 0.65  # measured 0.667 (docs/quality-s13.md, round 2)
     assert report["quote_hit@1"] >= 0.46  # measured 0.489 (docs/quality-s13.md)
     # In-domain unanswerables that are `related` (coverage checks, the type gap, the reply to a
     # reporter's question; measured 12/20 on this index, docs/quality-s13.md).
