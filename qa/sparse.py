@@ -143,16 +143,25 @@ class Postings:
         tf: np.ndarray,
         doclen: np.ndarray,
         to_global: np.ndarray,
+        keep: np.ndarray | None = None,
     ) -> None:
+        """`keep`: per row, whether it is in the version (None: all are). The others (a removed
+        document's, qa.store.groups) count nowhere: not in the length, any df, or a score."""
         self.vocab, self.ptr, self.rows, self.tf = vocab, ptr, rows, tf
-        self.doclen, self.to_global = doclen, to_global
-        self.length = int(np.asarray(doclen, dtype=np.int64).sum())
+        self.doclen, self.to_global, self.keep = doclen, to_global, keep
+        lengths = np.asarray(doclen, dtype=np.int64)
+        self.length = int((lengths if keep is None else lengths[keep]).sum())
         # A group's rows are usually one run of global ids (its segments in version order): then
         # scores are added into a slice of the output, by row, without mapping every posting.
         n = len(to_global)
         first = int(to_global[0]) if n else 0
-        run = n == 0 or np.array_equal(to_global, np.arange(first, first + n))
+        run = keep is None and (n == 0 or np.array_equal(to_global, np.arange(first, first + n)))
         self.offset: int | None = first if run else None
+
+    def postings(self, t: int) -> np.ndarray:
+        """The rows holding term `t` that are in the version (a view when all are)."""
+        rows = self.rows[int(self.ptr[t]) : int(self.ptr[t + 1])]
+        return rows if self.keep is None else rows[self.keep[rows]]
 
 
 # Postings whose float32 scores a version keeps, per term, most recently used first (4 bytes
@@ -160,8 +169,8 @@ class Postings:
 # postings are most of the work: at 10,000 interviews one covers up to 70% of the chunks, and
 # 88% of the postings the dev questions reach belong to a word an earlier question had.
 TERM_CACHE = 8_000_000
-# One group's share of a term: its slice of the group's postings and each posting's score.
-_Scored = tuple["Postings", int, int, np.ndarray]
+# One group's share of a term: its rows holding the term (in the version) and each one's score.
+_Scored = tuple["Postings", np.ndarray, np.ndarray]
 
 
 class GroupedBM25:
@@ -191,8 +200,7 @@ class GroupedBM25:
         if not self.size:
             return out
         for term in tokenize(query):
-            for g, a, b, part in self._term(term):
-                rows = g.rows[a:b]
+            for g, rows, part in self._term(term):
                 if g.offset is not None:
                     # ufunc.at: numpy's fast path for unbuffered adds (rows are distinct), 2x
                     # faster than `view[rows] += …`, and the same float32 additions.
@@ -207,7 +215,7 @@ class GroupedBM25:
         for g in self._groups:
             t = g.vocab.get(term)
             if t is not None:
-                df += int(g.ptr[t + 1]) - int(g.ptr[t])
+                df += len(g.postings(t)) if g.keep is not None else int(g.ptr[t + 1] - g.ptr[t])
         return df
 
     def _term(self, term: str) -> list[_Scored]:
@@ -223,21 +231,26 @@ class GroupedBM25:
             t = g.vocab.get(term)
             if t is not None:
                 a, b = int(g.ptr[t]), int(g.ptr[t + 1])
-                slices.append((g, norm, a, b))
-                df += b - a
+                rows, tfs = g.rows[a:b], g.tf[a:b]
+                if g.keep is not None:  # a group with holes: their postings are left out
+                    mask = g.keep[rows]
+                    rows, tfs = rows[mask], tfs[mask]
+                if len(rows):
+                    slices.append((g, norm, rows, tfs))
+                    df += len(rows)
         if not df:
             return []
         idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
         scored: list[_Scored] = []
-        for g, norm, a, b in slices:
+        for g, norm, rows, tfs in slices:
             # A few passes over the postings in place: tf / (norm + tf) · idf in float64, as
             # the formula was always evaluated, then float32.
-            tf = np.asarray(g.tf[a:b], dtype=np.float64)
-            part = norm.take(g.rows[a:b])
+            tf = np.asarray(tfs, dtype=np.float64)
+            part = norm.take(rows)
             part += tf
             np.divide(tf, part, out=part)
             part *= idf
-            scored.append((g, a, b, part.astype(np.float32)))
+            scored.append((g, rows, part.astype(np.float32)))
         if df <= TERM_CACHE:
             with self._lock:
                 if term not in self._terms:
@@ -245,7 +258,7 @@ class GroupedBM25:
                     self._kept += df
                 while self._kept > TERM_CACHE:
                     _, old = self._terms.popitem(last=False)
-                    self._kept -= sum(b - a for _, a, b, _ in old)
+                    self._kept -= sum(len(rows) for _, rows, _ in old)
         return scored
 
 

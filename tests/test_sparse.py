@@ -126,3 +126,59 @@ def test_kept_term_scores_are_the_same(monkeypatch: pytest.MonkeyPatch, kept: in
     queries = ["mars rocket", "salt water", "mars mars moon", "robot engine", "rocket salt"] * 3
     for query in queries:
         np.testing.assert_array_equal(grouped.scores(query), reference_scores(postings, row, query))
+
+
+@pytest.mark.parametrize("removed", [[1], [0, 3], [4]])
+def test_a_group_with_holes_scores_as_if_its_removed_rows_were_never_there(
+    removed: list[int],
+) -> None:
+    """A group over d0..d4 whose segments `removed` left the version (a document changed or
+    deleted, qa.store.groups): N, the average length and every df leave their rows out, they
+    score nothing, and every score is the same float32 as a group built over the version's
+    documents alone, and as one bm25s index over them."""
+    rng = np.random.default_rng(11)
+    parts = [part(rng, f"d{i}", n) for i, n in enumerate([9, 6, 11, 4, 8])]
+    built = groups.build([(p.doc_id, p) for p in parts], 4, {
+        p.doc_id: (0, 0, "<f2") for p in parts
+    })  # fmt: skip
+    a = built["arrays"]
+    vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+    here = [i not in removed for i in range(len(parts))]
+    keep = np.repeat(here, [len(p.chunks) for p in parts])
+    to_global = np.where(keep, np.cumsum(keep) - 1, -1)
+    size = int(keep.sum())
+    holed = GroupedBM25(
+        [
+            Postings(
+                vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global, keep
+            )
+        ],
+        size,
+    )
+    left = [p for p, h in zip(parts, here, strict=True) if h]
+    fresh_built = groups.build([(p.doc_id, p) for p in left], 4, {
+        p.doc_id: (0, 0, "<f2") for p in left
+    })  # fmt: skip
+    f = fresh_built["arrays"]
+    fresh = GroupedBM25(
+        [
+            Postings(
+                {t: i for i, t in enumerate(fresh_built["meta"]["vocab"])},
+                f["post_ptr"],
+                f["post_rows"],
+                f["post_tf"],
+                f["doclen"],
+                np.arange(size),
+            )
+        ],
+        size,
+    )
+    whole = SparseIndex.from_tokens([t for p in left for t in p.tokens])
+    for query in ("mars rocket", "salt water water moon", "robot factory battery engine", "x"):
+        got = holed.scores(query)
+        assert len(got) == size
+        np.testing.assert_array_equal(got, fresh.scores(query))
+        np.testing.assert_array_equal(got, whole.scores(query))
+    for term in [*(tokenize(" ".join(WORDS))), "orbit"]:
+        held = sum(term in t for p in left for t in p.tokens)
+        assert holed.document_frequency(term) == whole.document_frequency(term) == held
