@@ -18,6 +18,8 @@ class FaissStore:
         # IVF: vectors added or removed, over versions, since its cells were trained (ann.reuse_cells)
         self.drift = drift
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # The last `exclude` array searched with and its selector (`_not`), replaced whole.
+        self._excluding: tuple[np.ndarray, tuple[Any, Any]] | None = None
 
     @classmethod
     def from_plan(cls, params: dict[str, Any], ids: np.ndarray, vectors: np.ndarray) -> FaissStore:
@@ -59,10 +61,9 @@ class FaissStore:
         if among is not None:
             selector = faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64))
             keep.append(selector)
-        if excluded:
-            removed = faiss.IDSelectorBatch(np.asarray(exclude, dtype=np.int64))
-            others = faiss.IDSelectorNot(removed)
-            keep += [removed, others]
+        if exclude is not None and excluded:
+            others, removed = self._not(exclude)
+            keep += [others, removed]
             selector = others if selector is None else faiss.IDSelectorAnd(selector, others)
             keep.append(selector)
         params: Any
@@ -76,6 +77,17 @@ class FaissStore:
         scores, ids = self._index.search(q, k, params=params)
         del keep
         return scores, ids
+
+    def _not(self, exclude: np.ndarray) -> tuple[Any, Any]:
+        """A selector of every id but `exclude`'s (and the one it wraps), built once per
+        array: a version passes the same one at every search (a few thousand ids to hash)."""
+        hit = self._excluding
+        if hit is not None and hit[0] is exclude:
+            return hit[1]
+        removed = faiss.IDSelectorBatch(np.asarray(exclude, dtype=np.int64))
+        pair = (faiss.IDSelectorNot(removed), removed)
+        self._excluding = (exclude, pair)
+        return pair
 
     @property
     def index(self) -> faiss.Index:
