@@ -171,6 +171,8 @@ def group_store(
     # The segments of a group's holes (documents since removed) may have been collected: their
     # rows are never searched (qa.store.multi), so they are zeros in a store built again.
     def vectors() -> np.ndarray:
+        if kind in group.arrays:  # its .npy: no segment is read
+            return group.arrays[kind]
         folder = str(root / SEGMENTS)
         there = {s for s in group.segments if os.path.exists(f"{folder}/{s}")}
         return group_vectors(root, group, kind, dim, there)
