@@ -270,3 +270,37 @@ def test_a_filter_search_over_a_group_with_holes(tmp_path: Path) -> None:
     assert ids.size and ((ids >= 10) & (ids < 50)).all()
     _, ids = store.search(vectors[:3], 5, exclude=np.arange(0, 3))
     assert not np.isin(ids, [0, 1, 2]).any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_changes_deletes_and_adds_equal_a_fresh_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Updates of a few random changes, deletions and additions, with holes kept, passing the
+    share, and merges dropping them: after each, the version equals one built from nothing."""
+    import random
+
+    monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.15)
+    rng = random.Random(seed)
+    svc = make(tmp_path, "index", 30)
+    src = svc.settings.source_dir
+    names = iter(range(100, 1000))
+    for step in range(6):
+        present = sorted(p.name for p in src.glob("*.txt"))
+        for name in rng.sample(present, rng.randint(1, 3)):
+            if rng.random() < 0.5:
+                (src / name).unlink()
+            else:
+                (src / name).write_text(
+                    f"Host:\nWhat changed at step {step}?\n\nEve Lark:\nThe step{step} "
+                    f"edit of {name}.\n\n",
+                    encoding="utf-8",
+                )
+        for _ in range(rng.choice([0, 1, 1, 12])):
+            i = next(names)
+            (src / f"doc{i:03d}.txt").write_text(transcript(i), encoding="utf-8")
+        svc.update()
+        want = make(tmp_path, f"fresh{step}", 0)
+        assert_same_version(svc, want, exact=False)
+        for h in svc.search("step edit what changed", k=10):
+            assert (src / h.doc_id).read_text("utf-8")[h.start : h.end] == h.text
