@@ -295,8 +295,8 @@ def merge(
         c_keep = np.repeat(keep, g.chunks)
         s_keep = np.repeat(keep, g.sentences)
         q_keep = np.repeat(keep, g.questions)
-        # old row → new row (-1: a hole's)
-        new_row = np.where(c_keep, np.cumsum(c_keep) - 1, -1).astype(np.int64)
+        # old row → new row (-1: a hole's); a group without holes keeps its rows, shifted
+        new_row = None if whole else np.where(c_keep, np.cumsum(c_keep) - 1, -1).astype(np.int64)
         for k in VECTORS:
             v = a[k] if k in a else vectors(g, k)
             counts = g.chunks if k == "chunk" else g.questions
@@ -304,35 +304,35 @@ def merge(
         remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in g.vocab], dtype=np.int64)
         ptr = a["post_ptr"]
         term = np.repeat(remap, np.diff(ptr))
-        prow = np.asarray(a["post_rows"], dtype=np.int64)
+        prow = a["post_rows"]
         ptf = a["post_tf"]
         if not whole:
             m = c_keep[prow]
             term, prow, ptf = term[m], prow[m], ptf[m]
         terms.append(term)
-        out["post_rows"].append(new_row[prow] + row)
+        out["post_rows"].append(_renumber(prow, new_row, row))
         out["post_tf"].append(ptf)
         out["doclen"].append(a["doclen"][c_keep] if not whole else a["doclen"])
         fmap = np.asarray([facets.setdefault(f, len(facets)) for f in g.facets], dtype=np.int32)
         facet = a["facet"][c_keep] if not whole else a["facet"]
         out["facet"].append(fmap[facet] if len(fmap) else facet)
         q_counts = np.diff(a["q_ptr"])
-        q_rows = np.asarray(a["q_rows"], dtype=np.int64)
+        q_rows = a["q_rows"]
         if not whole:
             q_rows = q_rows[np.repeat(q_keep, q_counts)]
             q_counts = q_counts[q_keep]
         out["q_ptr"].append(q_counts)
-        out["q_rows"].append(new_row[q_rows] + row)
+        out["q_rows"].append(_renumber(q_rows, new_row, row))
         rec_ptr = a["rec_ptr"]
         out["records"].extend(
             a["records"][int(rec_ptr[lo]) : int(rec_ptr[hi])] for lo, hi in _runs(keep, g.chunks)
         )
         out["rec_ptr"].append(np.diff(rec_ptr)[c_keep] if not whole else np.diff(rec_ptr))
-        sent_chunk = np.asarray(a["sent_chunk"], dtype=np.int64)
+        sent_chunk = a["sent_chunk"]
         sent_pos = a["sent_pos"]
         if not whole:
             sent_chunk, sent_pos = sent_chunk[s_keep], sent_pos[s_keep]
-        out["sent_chunk"].append(new_row[sent_chunk] + row)
+        out["sent_chunk"].append(_renumber(sent_chunk, new_row, row))
         out["sent_pos"].append(sent_pos)
         row += int(c_keep.sum())
         kept_meta.extend(
@@ -368,6 +368,11 @@ def merge(
         "facets": [list(f) for f in facets],
     }
     return {"meta": meta, "arrays": arrays}
+
+
+def _renumber(rows: np.ndarray, new_row: np.ndarray | None, at: int) -> np.ndarray:
+    """Rows of a group as the merged group numbers them (`new_row`: old → new, None: the same)."""
+    return rows + at if new_row is None else new_row[rows] + at
 
 
 def _cat(parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
