@@ -17,6 +17,10 @@ Two parts, one run; writes docs/benchmarks-archive.json (and prints it):
    interview, recall@10 of the chunk store against exact search.
 
     .venv/bin/python scripts/bench_archive.py --sizes 300 1000
+
+`--edits` (with `--keep` archives): only change one interview and delete another, both in the
+version's largest group, in a serving process (seconds, save and reload phases, peak RSS, whether
+the group was kept). It modifies the archives: run it on copies.
 """
 
 from __future__ import annotations
