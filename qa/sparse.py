@@ -132,8 +132,17 @@ def tokenize_spans(text: str) -> tuple[list[str], list[int]]:
 K1, B = 1.5, 0.75
 
 
+# A group's rows fall into runs whose global ids are its rows plus one offset (its segments in
+# version order; a document another group holds, or a hole, ends a run). Up to this many runs a
+# term's postings are cut at the runs' starts and added into slices of the output; past it (a
+# group scattered through the version) each posting's id is looked up.
+RUNS_MAX = 256
+_HOLE = np.iinfo(np.int64).min  # the offset of a run of holes: no global id
+
+
 class Postings:
-    """One group's postings (qa.store.groups): per term, the rows holding it and how often."""
+    """One group's postings (qa.store.groups): per term, the rows holding it and how often.
+    Within a term, rows ascend (groups.build and groups.merge write them so)."""
 
     def __init__(
         self,
@@ -143,16 +152,49 @@ class Postings:
         tf: np.ndarray,
         doclen: np.ndarray,
         to_global: np.ndarray,
+        keep: np.ndarray | None = None,
     ) -> None:
+        """`keep`: per row, whether it is in the version (None: all are). The others (a removed
+        document's, qa.store.groups) count nowhere: not in the length, any df, or a score."""
         self.vocab, self.ptr, self.rows, self.tf = vocab, ptr, rows, tf
-        self.doclen, self.to_global = doclen, to_global
-        self.length = int(np.asarray(doclen, dtype=np.int64).sum())
-        # A group's rows are usually one run of global ids (its segments in version order): then
-        # scores are added into a slice of the output, by row, without mapping every posting.
+        self.doclen, self.to_global, self.keep = doclen, to_global, keep
+        lengths = np.asarray(doclen, dtype=np.int64)
+        self.length = int((lengths if keep is None else lengths[keep]).sum())
         n = len(to_global)
-        first = int(to_global[0]) if n else 0
-        run = n == 0 or np.array_equal(to_global, np.arange(first, first + n))
-        self.offset: int | None = first if run else None
+        delta = np.asarray(to_global, dtype=np.int64) - np.arange(n, dtype=np.int64)
+        if keep is not None:
+            delta[~keep] = _HOLE
+        cuts = np.flatnonzero(delta[1:] != delta[:-1]) + 1
+        # (first row, offset or None for holes) per run; None: too many runs to cut postings by.
+        self.runs: list[tuple[int, int | None]] | None = None
+        if len(cuts) < RUNS_MAX:
+            starts = [0, *cuts.tolist()] if n else []
+            self.runs = [(r, None if delta[r] == _HOLE else int(delta[r])) for r in starts]
+        self._cut_at = np.asarray([r for r, _ in (self.runs or [])[1:]], dtype=np.int64)
+        # One run: the usual group (its segments in version order), scores added by row.
+        one = self.runs is not None and len(self.runs) == 1 and self.runs[0][1] is not None
+        self.offset: int | None = self.runs[0][1] if one and self.runs else None
+
+    def slices(self, t: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]] | None]:
+        """Term `t`'s rows and counts, and the pieces of them in the version: (start, end,
+        offset to add to a row for its global id); None: the rows are those in the version
+        (filtered) and map through `to_global`."""
+        a, b = int(self.ptr[t]), int(self.ptr[t + 1])
+        rows, tfs = self.rows[a:b], self.tf[a:b]
+        if self.runs is not None and (
+            len(self.runs) == 1 or not len(rows) or bool(np.all(rows[1:] >= rows[:-1]))
+        ):
+            at = [0, *np.searchsorted(rows, self._cut_at).tolist(), len(rows)]
+            pieces = [
+                (lo, hi, off)
+                for (_, off), lo, hi in zip(self.runs, at[:-1], at[1:], strict=True)
+                if off is not None and hi > lo
+            ]
+            return rows, tfs, pieces
+        if self.keep is not None:
+            mask = self.keep[rows]
+            rows, tfs = rows[mask], tfs[mask]
+        return rows, tfs, None
 
 
 # Postings whose float32 scores a version keeps, per term, most recently used first (4 bytes
@@ -162,8 +204,13 @@ class Postings:
 # earlier question had. A quarter of this held only ~90 terms there and thrashed
 # (docs/benchmarks-archive.md).
 TERM_CACHE = 32_000_000
-# One group's share of a term: its slice of the group's postings and each posting's score.
-_Scored = tuple["Postings", int, int, np.ndarray]
+# One group's share of a term: its rows holding the term, each one's score, and the pieces of
+# them in the version (Postings.slices).
+_Scored = tuple["Postings", np.ndarray, np.ndarray, list[tuple[int, int, int]] | None]
+
+
+def _df(rows: np.ndarray, pieces: list[tuple[int, int, int]] | None) -> int:
+    return len(rows) if pieces is None else sum(hi - lo for lo, hi, _ in pieces)
 
 
 class GroupedBM25:
@@ -193,14 +240,17 @@ class GroupedBM25:
         if not self.size:
             return out
         for term in tokenize(query):
-            for g, a, b, part in self._term(term):
-                rows = g.rows[a:b]
-                if g.offset is not None:
+            for g, rows, part, pieces in self._term(term):
+                if pieces is None:
+                    np.add.at(out, g.to_global[rows], part)
+                    continue
+                for lo, hi, off in pieces:
                     # ufunc.at: numpy's fast path for unbuffered adds (rows are distinct), 2x
                     # faster than `view[rows] += …`, and the same float32 additions.
-                    np.add.at(out[g.offset : g.offset + len(g.doclen)], rows, part)
-                else:
-                    np.add.at(out, g.to_global[rows], part)
+                    if off >= 0:
+                        np.add.at(out[off:], rows[lo:hi], part[lo:hi])
+                    else:
+                        np.add.at(out, rows[lo:hi] + off, part[lo:hi])
         return out
 
     def document_frequency(self, term: str) -> int:
@@ -209,7 +259,11 @@ class GroupedBM25:
         for g in self._groups:
             t = g.vocab.get(term)
             if t is not None:
-                df += int(g.ptr[t + 1]) - int(g.ptr[t])
+                if g.keep is None:
+                    df += int(g.ptr[t + 1] - g.ptr[t])
+                else:
+                    rows, _, pieces = g.slices(t)
+                    df += _df(rows, pieces)
         return df
 
     def _term(self, term: str) -> list[_Scored]:
@@ -224,22 +278,24 @@ class GroupedBM25:
         for g, norm in zip(self._groups, self._norm, strict=True):
             t = g.vocab.get(term)
             if t is not None:
-                a, b = int(g.ptr[t]), int(g.ptr[t + 1])
-                slices.append((g, norm, a, b))
-                df += b - a
+                # A group with holes: their postings are scored but in no piece, in no df.
+                rows, tfs, pieces = g.slices(t)
+                if n := _df(rows, pieces):
+                    slices.append((g, norm, rows, tfs, pieces))
+                    df += n
         if not df:
             return []
         idf = np.float32(np.log(1 + (self._n - df + 0.5) / (df + 0.5)))
         scored: list[_Scored] = []
-        for g, norm, a, b in slices:
+        for g, norm, rows, tfs, pieces in slices:
             # A few passes over the postings in place: tf / (norm + tf) · idf in float64, as
             # the formula was always evaluated, then float32.
-            tf = np.asarray(g.tf[a:b], dtype=np.float64)
-            part = norm.take(g.rows[a:b])
+            tf = np.asarray(tfs, dtype=np.float64)
+            part = norm.take(rows)
             part += tf
             np.divide(tf, part, out=part)
             part *= idf
-            scored.append((g, a, b, part.astype(np.float32)))
+            scored.append((g, rows, part.astype(np.float32), pieces))
         if df <= TERM_CACHE:
             with self._lock:
                 if term not in self._terms:
@@ -247,7 +303,7 @@ class GroupedBM25:
                     self._kept += df
                 while self._kept > TERM_CACHE:
                     _, old = self._terms.popitem(last=False)
-                    self._kept -= sum(b - a for _, a, b, _ in old)
+                    self._kept -= sum(_df(rows, pieces) for _, rows, _, pieces in old)
         return scored
 
 

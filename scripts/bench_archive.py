@@ -17,6 +17,10 @@ Two parts, one run; writes docs/benchmarks-archive.json (and prints it):
    interview, recall@10 of the chunk store against exact search.
 
     .venv/bin/python scripts/bench_archive.py --sizes 300 1000
+
+`--edits` (with `--keep` archives): only change one interview and delete another, both in the
+version's largest group, in a serving process (seconds, save and reload phases, peak RSS, whether
+the group was kept). It modifies the archives: run it on copies.
 """
 
 from __future__ import annotations
@@ -370,6 +374,57 @@ def structure(
     return row
 
 
+def peak_reset() -> None:
+    """Reset this process's peak RSS (VmHWM), so the next reading is the peak since now."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def edits(n: int, tmp: Path, stand_in: StandIn) -> dict[str, Any]:
+    """Change one interview and then delete another, both in the version's largest group, in a
+    process that serves (the held version reused): each update's seconds, its save and reload
+    phases, the peak RSS over it, and whether the largest group is still listed (not rebuilt).
+    Modifies the archive under `tmp`: run it on a copy."""
+    src, idx = tmp / f"src-{n}", tmp / f"idx-{n}"
+    s = Settings(source_dir=src, index_dir=idx, reload_interval=-1)
+    svc = QAService(s, embedder=stand_in)
+    t0 = time.perf_counter()
+    svc.load()
+    row: dict[str, Any] = {"interviews": n, "load_s": time.perf_counter() - t0}
+
+    def listed() -> list[str]:
+        version = (idx / "CURRENT").read_text().strip()
+        return list(json.loads((idx / "versions" / version / "groups.json").read_text())["groups"])
+
+    def largest() -> tuple[str, list[str]]:
+        metas = {g: json.loads((idx / "groups" / g / "meta.json").read_text()) for g in listed()}
+        gid = max(metas, key=lambda g: sum(x[1] for x in metas[g]["segments"]))
+        return gid, [str(x[4]) for x in metas[gid]["segments"]]
+
+    gid, docs = largest()
+    row["largest_group"] = {"id": gid, "documents": len(docs)}
+    for what, doc in (("change_one", docs[len(docs) // 3]), ("delete_one", docs[len(docs) // 2])):
+        path = src / doc
+        if what == "change_one":
+            path.write_text(path.read_text("utf-8") + "\nInterviewer:\nOne more thing?\n", "utf-8")
+        else:
+            path.unlink()
+        peak_reset()
+        rep = svc.update()
+        row[what] = {
+            "document": doc,
+            "seconds": rep.seconds,
+            "save_s": rep.phases.get("save"),
+            "reload_s": rep.phases.get("reload"),
+            "peak_rss_mb": rss_mb(os.getpid()),
+            "groups": len(listed()),
+            "largest_kept": gid in listed(),
+            "phases": rep.phases,
+        }
+        print(n, what, row[what], file=sys.stderr)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="*", default=[300, 1000])
@@ -378,6 +433,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=OUT)
     ap.add_argument("--keep", type=Path, help="build archives here and reuse them across runs")
     ap.add_argument("--build-only", action="store_true", help="only build the --sizes archives")
+    ap.add_argument(
+        "--edits",
+        action="store_true",
+        help="only change one interview and delete another in each --keep archive (modifies it)",
+    )
     args = ap.parse_args()
     res: dict[str, Any] = {"argv": sys.argv[1:], "load_start": loadavg(), "cores": os.cpu_count()}
     dev = [json.loads(line)["question"] for line in DEV.read_text().splitlines() if line.strip()]
@@ -393,6 +453,9 @@ def main() -> None:
         res["pool_turns"] = len(pool)
         res["structure"] = []
         for n in args.sizes:
+            if args.edits:
+                res.setdefault("edits", []).append(edits(n, tmp, stand_in))
+                continue
             if args.build_only:
                 print(n, build_archive(n, tmp, stand_in, pool), file=sys.stderr)
                 continue

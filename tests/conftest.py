@@ -125,6 +125,26 @@ def qa_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 @pytest.fixture
+def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many vectors each IVF store built from scratch was given, from here on."""
+    import faiss
+    import numpy as np
+
+    from qa.store import ann
+
+    calls: list[int] = []
+    real = ann.build
+
+    def counting(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
+        if params.get("type") == "ivf":
+            calls.append(len(vectors))
+        return real(params, vectors)
+
+    monkeypatch.setattr(ann, "build", counting)
+    return calls
+
+
+@pytest.fixture
 def free_port() -> Callable[[], int]:
     def pick() -> int:
         with socket.socket() as s:

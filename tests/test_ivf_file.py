@@ -10,9 +10,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
 
-import faiss
 import numpy as np
 import pytest
 from fakes import HashEmbedder
@@ -48,21 +46,6 @@ def service(tmp_path: Path) -> QAService:
     svc.build()
     assert svc.index.chunk_store.approximate  # loaded, trained, kept: before `trainings` counts
     return svc
-
-
-@pytest.fixture
-def trainings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many vectors each IVF store built from scratch was given, from here on."""
-    calls: list[int] = []
-    real = ann.build
-
-    def counting(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
-        if params.get("type") == "ivf":
-            calls.append(len(vectors))
-        return real(params, vectors)
-
-    monkeypatch.setattr(ann, "build", counting)
-    return calls
 
 
 def groups_of(service: QAService) -> list[Path]:

@@ -126,3 +126,105 @@ def test_kept_term_scores_are_the_same(monkeypatch: pytest.MonkeyPatch, kept: in
     queries = ["mars rocket", "salt water", "mars mars moon", "robot engine", "rocket salt"] * 3
     for query in queries:
         np.testing.assert_array_equal(grouped.scores(query), reference_scores(postings, row, query))
+
+
+@pytest.mark.parametrize("removed", [[1], [0, 3], [4]])
+def test_a_group_with_holes_scores_as_if_its_removed_rows_were_never_there(
+    removed: list[int],
+) -> None:
+    """A group over d0..d4 whose segments `removed` left the version (a document changed or
+    deleted, qa.store.groups): N, the average length and every df leave their rows out, they
+    score nothing, and every score is the same float32 as a group built over the version's
+    documents alone, and as one bm25s index over them."""
+    rng = np.random.default_rng(11)
+    parts = [part(rng, f"d{i}", n) for i, n in enumerate([9, 6, 11, 4, 8])]
+    built = groups.build([(p.doc_id, p) for p in parts], 4, {
+        p.doc_id: (0, 0, "<f2") for p in parts
+    })  # fmt: skip
+    a = built["arrays"]
+    vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+    here = [i not in removed for i in range(len(parts))]
+    keep = np.repeat(here, [len(p.chunks) for p in parts])
+    to_global = np.where(keep, np.cumsum(keep) - 1, -1)
+    size = int(keep.sum())
+    holed = GroupedBM25(
+        [
+            Postings(
+                vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global, keep
+            )
+        ],
+        size,
+    )
+    left = [p for p, h in zip(parts, here, strict=True) if h]
+    fresh_built = groups.build([(p.doc_id, p) for p in left], 4, {
+        p.doc_id: (0, 0, "<f2") for p in left
+    })  # fmt: skip
+    f = fresh_built["arrays"]
+    fresh = GroupedBM25(
+        [
+            Postings(
+                {t: i for i, t in enumerate(fresh_built["meta"]["vocab"])},
+                f["post_ptr"],
+                f["post_rows"],
+                f["post_tf"],
+                f["doclen"],
+                np.arange(size),
+            )
+        ],
+        size,
+    )
+    whole = SparseIndex.from_tokens([t for p in left for t in p.tokens])
+    for query in ("mars rocket", "salt water water moon", "robot factory battery engine", "x"):
+        got = holed.scores(query)
+        assert len(got) == size
+        np.testing.assert_array_equal(got, fresh.scores(query))
+        np.testing.assert_array_equal(got, whole.scores(query))
+    for term in [*(tokenize(" ".join(WORDS))), "orbit"]:
+        held = sum(term in t for p in left for t in p.tokens)
+        assert holed.document_frequency(term) == whole.document_frequency(term) == held
+
+
+@pytest.mark.parametrize("runs_max", [256, 1])
+def test_holes_in_a_group_out_of_version_order_score_as_one_index(
+    monkeypatch: pytest.MonkeyPatch, runs_max: int
+) -> None:
+    """Version d0, d1 (changed: its new part in another group), d2, d3, d4; one group holds d3,
+    d4, d0 and the old d1 (a hole), the other the new d1 and d2: runs of rows with their own
+    offsets (one negative), cut by the hole, or (`runs_max` 1) every posting looked up. Scores
+    bit for bit one bm25s index over the version's chunks."""
+    import qa.sparse
+
+    monkeypatch.setattr(qa.sparse, "RUNS_MAX", runs_max)
+    rng = np.random.default_rng(5)
+    sizes = {"d0": 7, "d1": 5, "d2": 9, "d3": 6, "d4": 8}
+    parts = {d: part(rng, d, n) for d, n in sizes.items()}
+    new_d1 = part(rng, "d1", 4)
+    version = [parts["d0"], new_d1, parts["d2"], parts["d3"], parts["d4"]]
+    starts = dict(
+        zip(["d0", "d1", "d2", "d3", "d4"], np.cumsum([0, 7, 4, 9, 6]).tolist(), strict=True)
+    )
+    postings = []
+    for members in ([("d3", parts["d3"]), ("d4", parts["d4"]), ("d0", parts["d0"]), ("old", parts["d1"])],
+                    [("d1", new_d1), ("d2", parts["d2"])]):  # fmt: skip
+        built = groups.build(members, 4, {d: (0, 0, "<f2") for d, _ in members})
+        a = built["arrays"]
+        vocab = {t: i for i, t in enumerate(built["meta"]["vocab"])}
+        ids = [
+            np.full(len(p.chunks), -1) if d == "old" else starts[d] + np.arange(len(p.chunks))
+            for d, p in members
+        ]
+        to_global = np.concatenate(ids)
+        keep = None if (to_global >= 0).all() else to_global >= 0
+        postings.append(
+            Postings(
+                vocab, a["post_ptr"], a["post_rows"], a["post_tf"], a["doclen"], to_global, keep
+            )
+        )
+    assert postings[0].offset is None
+    size = sum(len(p.chunks) for p in version)
+    grouped = GroupedBM25(postings, size)
+    whole = SparseIndex.from_tokens([t for p in version for t in p.tokens])
+    for query in ("mars rocket", "salt water water moon", "robot factory battery engine", "x"):
+        np.testing.assert_array_equal(grouped.scores(query), whole.scores(query))
+    for term in tokenize(" ".join(WORDS)):
+        assert grouped.document_frequency(term) == whole.document_frequency(term)

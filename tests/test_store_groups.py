@@ -17,6 +17,7 @@ from fakes import HashEmbedder
 from qa.models import Chunk, DocOutline, Filters
 from qa.service import QAService
 from qa.settings import Settings
+from qa.store import groups as groups_mod
 from qa.store.files import IndexDir
 from qa.store.groups import MERGE_RATIO
 
@@ -122,7 +123,8 @@ def test_a_damaged_group_is_built_again(service: QAService, damage: str) -> None
     assert (root / gid / "meta.json").is_file()
 
 
-def test_unused_groups_are_collected(service: QAService) -> None:
+def test_unused_groups_are_collected(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.0)  # no holes: a deletion rebuilds
     (old,) = listed(service)
     src = service.settings.source_dir
     (src / "doc000.txt").unlink()  # the only group no longer covers the version: rebuilt

@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,7 @@ def assemble(
             [store_for(g, kind, exact[kind], dim) for g in groups],
             layout.to_global[name],
             partial(layout.locate, name),
+            layout.holes[name],
         )
     postings = [
         Postings(
@@ -103,6 +104,7 @@ def assemble(
             g.arrays["post_tf"],
             g.arrays["doclen"],
             layout.to_global["chunks"][i],
+            layout.keep["chunks"][i],
         )
         for i, g in enumerate(groups)
     ]
@@ -165,29 +167,49 @@ def group_store(
     plan = ann.plan(n, exact_below)
     if n == 0:
         return FaissStore(dim)
+
+    # The segments of a group's holes (documents since removed) may have been collected: their
+    # rows are never searched (qa.store.multi), so they are zeros in a store built again.
+    def vectors() -> np.ndarray:
+        if kind in group.arrays:  # its .npy: no segment is read
+            return group.arrays[kind]
+        folder = str(root / SEGMENTS)
+        there = {s for s in group.segments if os.path.exists(f"{folder}/{s}")}
+        return group_vectors(root, group, kind, dim, there)
+
     if plan["type"] != "ivf":
-        vectors = group_vectors(root, group, kind, dim)
-        return FaissStore.from_plan(plan, np.arange(n), np.asarray(vectors, dtype=np.float32))
+        return FaissStore.from_plan(plan, np.arange(n), np.asarray(vectors(), dtype=np.float32))
     path = ivf_file.path_for(root / groups_mod.GROUPS / group.id, kind)
     want = ivf_file.key(kind, group.id, n, dim, plan)
     index = ivf_file.read(path, want)
     if index is None:
-        index = ann.build(plan, group_vectors(root, group, kind, dim))
+        index = ann.build(plan, vectors())
         if ivf_file.write(path, index, want):
             # Mapped rather than held: its pages are shared, and evictable under pressure.
             index = ivf_file.read(path, want) or index
     return FaissStore(dim, index)
 
 
-def group_vectors(root: Path, group: groups_mod.Group, kind: str, dim: int) -> np.ndarray:
+def group_vectors(
+    root: Path,
+    group: groups_mod.Group,
+    kind: str,
+    dim: int,
+    only: Container[str] | None = None,
+) -> np.ndarray:
     """A group's `kind` vectors (float16): its mapped .npy, or read from its segments when its
-    IVF file holds them instead (to train that file again, or to merge the group)."""
+    IVF file holds them instead (to train that file again, or to merge the group). With `only`,
+    the rows of segments not in it (holes: their files may be gone) are zeros, not read."""
     if kind in group.arrays:
         return group.arrays[kind]
     out = np.empty((group.rows(kind), dim), dtype=np.float16)
     at = 0
     blocks = group.vector_blocks(kind, dim)
     for name, (offset, rows, dtype) in zip(group.segments, blocks, strict=True):
+        if only is not None and name not in only:
+            out[at : at + rows] = 0
+            at += rows
+            continue
         size = rows * dim * np.dtype(dtype).itemsize
         try:
             with open(root / SEGMENTS / name, "rb") as f:
@@ -371,7 +393,9 @@ class IndexDir:
         if fresh and not loose and len(kept) == len(ids):
             return kept
         exact = exact_below(manifest)
-        vectors = partial(group_vectors, self.root, dim=manifest.dim)
+        # A merge leaves the holes of the groups it absorbs out, and never reads their segments.
+        want = set(order)
+        vectors = partial(group_vectors, self.root, dim=manifest.dim, only=want)
         for start in range(0, len(loose), BUILD_BATCH):
             batch = loose[start : start + BUILD_BATCH]
             parts = []
@@ -391,9 +415,9 @@ class IndexDir:
             if new is None:
                 raise StorageError(f"cannot read the index group just written in {self.root}")
             del parts
-            while kept and groups_mod.should_merge(new.size, kept[-1].size):
+            while kept and groups_mod.should_merge(new.size, groups_mod.live_size(kept[-1], want)):
                 both = [kept.pop(), new]
-                merged = groups_mod.merge(both, manifest.dim, vectors)
+                merged = groups_mod.merge(both, manifest.dim, vectors, want)
                 new = self._group(write_group(self.root, merged, exact))
                 if new is None:
                     raise StorageError(f"cannot read the index group just written in {self.root}")

@@ -18,6 +18,15 @@ small group from that document alone and maps the others. Groups merge like an L
 group absorbs the one before it while it is at least a quarter of its size), so a version has
 O(log n) groups and each chunk is rewritten O(log n) times over the archive's life.
 
+A held group stays in use after some of its segments left the version (a document changed or
+deleted), while their chunks are at most HOLE_SHARE of the group's: the group's files do not
+change, the version leaves those rows out ("holes", derived at load from which of the group's
+segments it names: qa.store.records.Layout). A hole has no id in the version; vector stores skip
+it with a selector, BM25 leaves it out of N, the lengths and every df, filters and outlines never
+see it. Past the share, the group's remaining segments are built into new groups as before, and a
+merge drops the holes of the groups it absorbs (it reads no segment a hole names: those may be
+collected), so a change inside the largest group costs what adding one document does.
+
 Groups are derived: the segments stay the source of truth. A group that is missing, unreadable
 or whose small files do not match their recorded hashes (vectors: their sizes; `verify` hashes
 them too) is ignored and built again from its segments. Written under a temporary name, fsynced
@@ -32,7 +41,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +69,9 @@ GROUP_FORMAT = 2
 READ_FORMATS = frozenset({1, 2})
 TF_MAX = 65_535  # a term's count in one chunk, stored as uint16
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
+# A held group stays in use while the chunks of its segments the version no longer names (holes)
+# are at most this share of its chunks; past it, its other segments are built into new groups.
+HOLE_SHARE = 0.1
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
 Facet = tuple[str, str | None, str | None, str | None]
 
@@ -237,36 +249,99 @@ def build(
     return {"meta": meta, "arrays": arrays}
 
 
+def present(group: Group, segments: Container[str]) -> np.ndarray:
+    """Per segment of `group`: whether it is among `segments` (a version's); False: a hole."""
+    return np.fromiter((s in segments for s in group.segments), bool, len(group.segments))
+
+
+def live_size(group: Group, segments: Container[str]) -> int:
+    """The group's chunks that belong to `segments` (its size without its holes)."""
+    return int(group.chunks[present(group, segments)].sum())
+
+
+def _runs(keep: np.ndarray, counts: np.ndarray) -> list[tuple[int, int]]:
+    """Row ranges [lo, hi) of the kept segments, adjacent ones joined (`counts`: rows each)."""
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    out: list[tuple[int, int]] = []
+    for j in np.flatnonzero(keep):
+        lo, hi = int(starts[j]), int(starts[j + 1])
+        if out and out[-1][1] == lo:
+            out[-1] = (out[-1][0], hi)
+        elif hi > lo:
+            out.append((lo, hi))
+    return out
+
+
 def merge(
-    groups: Sequence[Group], dim: int, vectors: Callable[[Group, str], np.ndarray]
+    groups: Sequence[Group],
+    dim: int,
+    vectors: Callable[[Group, str], np.ndarray],
+    segments: Container[str] | None = None,
 ) -> dict[str, Any]:
     """One group's arrays from several mapped ones: rows are renumbered, vocabularies unified,
     postings re-sorted by term. `vectors(group, kind)`: a group's vectors it does not keep as
-    .npy (an IVF file holds them), read from its segments."""
+    .npy (an IVF file holds them), read from its segments (rows of holes need not be read).
+    With `segments` (a version's), the groups' segments not among them (holes) are left out."""
     vocab: dict[str, int] = {}
     facets: dict[Facet, int] = {}
     out: dict[str, list[np.ndarray]] = {k: [] for k in _ARRAYS}
     terms: list[np.ndarray] = []
+    kept_meta: list[list[Any]] = []
     row = 0
     for g in groups:
         a = g.arrays
+        keep = present(g, segments) if segments is not None else np.ones(len(g.segments), bool)
+        whole = bool(keep.all())
+        c_keep = np.repeat(keep, g.chunks)
+        s_keep = np.repeat(keep, g.sentences)
+        q_keep = np.repeat(keep, g.questions)
+        # old row → new row (-1: a hole's); a group without holes keeps its rows, shifted
+        new_row = None if whole else np.where(c_keep, np.cumsum(c_keep) - 1, -1).astype(np.int64)
         for k in VECTORS:
-            out[k].append(a[k] if k in a else vectors(g, k))
+            v = a[k] if k in a else vectors(g, k)
+            counts = g.chunks if k == "chunk" else g.questions
+            out[k].extend(v[lo:hi] for lo, hi in _runs(keep, counts))
         remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in g.vocab], dtype=np.int64)
         ptr = a["post_ptr"]
-        terms.append(np.repeat(remap, np.diff(ptr)))
-        out["post_rows"].append(a["post_rows"] + row)
-        out["post_tf"].append(a["post_tf"])
-        out["doclen"].append(a["doclen"])
+        term = np.repeat(remap, np.diff(ptr))
+        prow = a["post_rows"]
+        ptf = a["post_tf"]
+        if not whole:
+            m = c_keep[prow]
+            term, prow, ptf = term[m], prow[m], ptf[m]
+        terms.append(term)
+        out["post_rows"].append(_renumber(prow, new_row, row))
+        out["post_tf"].append(ptf)
+        out["doclen"].append(a["doclen"][c_keep] if not whole else a["doclen"])
         fmap = np.asarray([facets.setdefault(f, len(facets)) for f in g.facets], dtype=np.int32)
-        out["facet"].append(fmap[a["facet"]] if len(fmap) else a["facet"])
-        out["q_ptr"].append(np.diff(a["q_ptr"]))
-        out["q_rows"].append(a["q_rows"] + row)
-        out["records"].append(a["records"])
-        out["rec_ptr"].append(np.diff(a["rec_ptr"]))
-        out["sent_chunk"].append(a["sent_chunk"] + row)
-        out["sent_pos"].append(a["sent_pos"])
-        row += g.size
+        facet = a["facet"][c_keep] if not whole else a["facet"]
+        out["facet"].append(fmap[facet] if len(fmap) else facet)
+        q_counts = np.diff(a["q_ptr"])
+        q_rows = a["q_rows"]
+        if not whole:
+            q_rows = q_rows[np.repeat(q_keep, q_counts)]
+            q_counts = q_counts[q_keep]
+        out["q_ptr"].append(q_counts)
+        out["q_rows"].append(_renumber(q_rows, new_row, row))
+        rec_ptr = a["rec_ptr"]
+        out["records"].extend(
+            a["records"][int(rec_ptr[lo]) : int(rec_ptr[hi])] for lo, hi in _runs(keep, g.chunks)
+        )
+        out["rec_ptr"].append(np.diff(rec_ptr)[c_keep] if not whole else np.diff(rec_ptr))
+        sent_chunk = a["sent_chunk"]
+        sent_pos = a["sent_pos"]
+        if not whole:
+            sent_chunk, sent_pos = sent_chunk[s_keep], sent_pos[s_keep]
+        out["sent_chunk"].append(_renumber(sent_chunk, new_row, row))
+        out["sent_pos"].append(sent_pos)
+        row += int(c_keep.sum())
+        kept_meta.extend(
+            [s, int(c), int(n), int(q), *g.docs[j], *g.vec_at[j], g.has_text[j], g.outlines[j]]
+            for j, (s, c, n, q) in enumerate(
+                zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
+            )
+            if keep[j]
+        )
     term_arr = np.concatenate(terms) if terms else np.zeros(0, np.int64)
     order = np.argsort(term_arr, kind="stable")
     # Pieces, written one by one (never all in memory): the vectors and the records.
@@ -274,31 +349,34 @@ def merge(
     arrays["post_ptr"] = np.searchsorted(term_arr[order], np.arange(len(vocab) + 1)).astype(
         np.int64
     )
-    arrays["post_rows"] = np.concatenate(out["post_rows"]).astype(np.int32)[order]
-    arrays["post_tf"] = np.concatenate(out["post_tf"]).astype(np.uint16)[order]
-    arrays["doclen"] = np.concatenate(out["doclen"]).astype(np.int32)
-    arrays["facet"] = np.concatenate(out["facet"]).astype(np.int32)
-    counts = np.concatenate(out["q_ptr"])
+    arrays["post_rows"] = _cat(out["post_rows"], np.int32)[order]
+    arrays["post_tf"] = _cat(out["post_tf"], np.uint16)[order]
+    arrays["doclen"] = _cat(out["doclen"], np.int32)
+    arrays["facet"] = _cat(out["facet"], np.int32)
+    counts = _cat(out["q_ptr"], np.int64)
     arrays["q_ptr"] = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
-    arrays["q_rows"] = np.concatenate(out["q_rows"]).astype(np.int32)
-    sizes = np.concatenate(out["rec_ptr"])
+    arrays["q_rows"] = _cat(out["q_rows"], np.int32)
+    sizes = _cat(out["rec_ptr"], np.int64)
     arrays["rec_ptr"] = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
-    arrays["sent_chunk"] = np.concatenate(out["sent_chunk"]).astype(np.int32)
-    arrays["sent_pos"] = np.concatenate(out["sent_pos"]).astype(np.int32)
+    arrays["sent_chunk"] = _cat(out["sent_chunk"], np.int32)
+    arrays["sent_pos"] = _cat(out["sent_pos"], np.int32)
     meta = {
-        "segments": [
-            [s, int(c), int(n), int(q), *g.docs[j], *g.vec_at[j], g.has_text[j], g.outlines[j]]
-            for g in groups
-            for j, (s, c, n, q) in enumerate(
-                zip(g.segments, g.chunks, g.sentences, g.questions, strict=True)
-            )
-        ],
+        "segments": kept_meta,
         "format": GROUP_FORMAT,
         "dim": dim,
         "vocab": list(vocab),
         "facets": [list(f) for f in facets],
     }
     return {"meta": meta, "arrays": arrays}
+
+
+def _renumber(rows: np.ndarray, new_row: np.ndarray | None, at: int) -> np.ndarray:
+    """Rows of a group as the merged group numbers them (`new_row`: old → new, None: the same)."""
+    return rows + at if new_row is None else new_row[rows] + at
+
+
+def _cat(parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 
 def write(root: Path, built: dict[str, Any]) -> str:
@@ -416,16 +494,26 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
         return None
 
 
-def plan(segments: Sequence[str], held: Sequence[Group]) -> tuple[list[Group], list[str]]:
-    """Which held groups still cover part of `segments` (all their segments still in it), and
-    the segments none covers, in version order."""
+def plan(
+    segments: Sequence[str], held: Sequence[Group], hole_share: float | None = None
+) -> tuple[list[Group], list[str]]:
+    """Which held groups still cover part of `segments`, and the segments none covers, in
+    version order. A group is kept while the chunks of its segments not in `segments` (its
+    holes) are at most `hole_share` (HOLE_SHARE) of its chunks and it still holds one of them."""
+    share = HOLE_SHARE if hole_share is None else hole_share
     want = set(segments)
     kept: list[Group] = []
     covered: set[str] = set()
     for g in held:
-        if want.issuperset(g.segments) and covered.isdisjoint(g.segments):
-            kept.append(g)
-            covered.update(g.segments)
+        mine = [s for s in g.segments if s in want]
+        if not mine or not covered.isdisjoint(mine):
+            continue
+        if len(mine) < len(g.segments):
+            removed = g.size - live_size(g, want)
+            if removed > share * g.size:
+                continue
+        kept.append(g)
+        covered.update(mine)
     return kept, [s for s in segments if s not in covered]
 
 

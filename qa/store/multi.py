@@ -24,12 +24,25 @@ class GroupedStore:
     """Satisfies `VectorIndex`: ids are the version's (global) ids."""
 
     def __init__(
-        self, stores: Sequence[FaissStore], to_global: Sequence[np.ndarray], locate: Locate
+        self,
+        stores: Sequence[FaissStore],
+        to_global: Sequence[np.ndarray],
+        locate: Locate,
+        holes: Sequence[np.ndarray] | None = None,
     ) -> None:
+        """`holes`: per store, its rows of documents the version no longer has (never
+        returned: a search excludes them with a selector, qa.store.groups)."""
         self._stores = list(stores)
         self._to_global = [np.asarray(m, dtype=np.int64) for m in to_global]
         self._locate = locate
-        self._size = sum(len(s) for s in self._stores)
+        given: list[np.ndarray | None] = list(holes) if holes else [None] * len(self._stores)
+        self._holes = [
+            np.asarray(h, dtype=np.int64) if h is not None and len(h) else None for h in given
+        ]
+        self._size = sum(
+            len(s) - (0 if h is None else len(h))
+            for s, h in zip(self._stores, self._holes, strict=True)
+        )
 
     @property
     def stores(self) -> list[FaissStore]:
@@ -55,10 +68,14 @@ class GroupedStore:
                 continue
             local = None
             if among is not None:
+                # Global ids name rows in the version only: a filter never reaches a hole.
                 local = row[group == g]
                 if not len(local):
                     continue
-            s, i = store.search(queries, k, local)
+            holes = self._holes[g] if local is None else None
+            if holes is not None and len(holes) >= len(store):
+                continue
+            s, i = store.search(queries, k, local, holes)
             found = i >= 0
             scores.append(np.where(found, s, -np.inf).astype(np.float32))
             ids.append(np.where(found, self._to_global[g][np.where(found, i, 0)], -1))

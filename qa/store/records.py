@@ -32,22 +32,37 @@ CHUNK_CACHE = 50_000  # chunk records a version keeps decoded (a query reads ~30
 
 
 class Layout:
-    """Where each of a version's segments lies: globally and inside its group."""
+    """Where each of a version's segments lies: globally and inside its group.
+
+    A group may hold segments the version does not name (a document changed or deleted since the
+    group was written: qa.store.groups): their rows are holes, with no global id (-1 in
+    `to_global`), listed per group in `holes` and masked out of `keep`."""
 
     def __init__(self, segments: Sequence[str], groups: Sequence[Group]) -> None:
+        wanted = set(segments)
         where: dict[str, tuple[int, int]] = {}
         for gi, g in enumerate(groups):
             for j, s in enumerate(g.segments):
-                where[s] = (gi, j)
+                if s in wanted:
+                    where[s] = (gi, j)
         self.segments = list(segments)
         self.groups = list(groups)
         self.where = where  # segment → (its group's index, its place in that group)
         index = self.position = {s: i for i, s in enumerate(self.segments)}
         self.group = np.asarray([where[s][0] for s in segments], dtype=np.int64)
         pos = [where[s][1] for s in segments]
+        # Per group: whether each of its segments is in the version (False: a hole), or None
+        # when all are.
+        self.present: list[np.ndarray | None] = []
+        for g in groups:
+            here = np.fromiter((s in wanted for s in g.segments), bool, len(g.segments))
+            self.present.append(None if here.all() else here)
         self.starts: dict[str, np.ndarray] = {}
         self.local: dict[str, np.ndarray] = {}
         self.to_global: dict[str, list[np.ndarray]] = {}
+        # Per kind and group: the rows of holes (local), and a mask of the others (None: no hole).
+        self.holes: dict[str, list[np.ndarray]] = {}
+        self.keep: dict[str, list[np.ndarray | None]] = {}
         for kind in ("chunks", "sentences", "questions"):
             counts = np.asarray(
                 [getattr(groups[g], kind)[j] for g, j in zip(self.group, pos, strict=True)],
@@ -61,14 +76,30 @@ class Layout:
             self.local[kind] = np.asarray(
                 [local_starts[g][j] for g, j in zip(self.group, pos, strict=True)], dtype=np.int64
             )
-            # Per group: global id of each of its rows (segments in the group's order).
-            maps = []
+            # Per group: global id of each of its rows (segments in the group's order), -1 for
+            # the rows of a hole.
+            maps: list[np.ndarray] = []
+            holes: list[np.ndarray] = []
+            keeps: list[np.ndarray | None] = []
             for gi, g in enumerate(groups):
                 shift = np.zeros(len(g.segments), dtype=np.int64)
                 for j, s in enumerate(g.segments):
-                    shift[j] = starts[index[s]] - local_starts[gi][j]
-                maps.append(np.repeat(shift, getattr(g, kind)) + np.arange(local_starts[gi][-1]))
+                    if s in index:
+                        shift[j] = starts[index[s]] - local_starts[gi][j]
+                ids = np.repeat(shift, getattr(g, kind)) + np.arange(local_starts[gi][-1])
+                mine = self.present[gi]
+                if mine is None:
+                    holes.append(np.zeros(0, dtype=np.int64))
+                    keeps.append(None)
+                else:
+                    keep = np.repeat(mine, getattr(g, kind))
+                    ids[~keep] = -1
+                    holes.append(np.flatnonzero(~keep).astype(np.int64))
+                    keeps.append(keep)
+                maps.append(ids)
             self.to_global[kind] = maps
+            self.holes[kind] = holes
+            self.keep[kind] = keeps
 
         # Python lists of the same, for one id at a time (bisect beats numpy on scalars).
         self._starts = {k: v.tolist() for k, v in self.starts.items()}
@@ -432,11 +463,13 @@ class QuestionChunks(Sequence[list[int]]):
         out = []
         lay = self._layout
         for gi, g in enumerate(lay.groups):
-            hit = chunks[lay.to_global["chunks"][gi][g.arrays["q_rows"]]]
-            ptr = np.asarray(g.arrays["q_ptr"])
-            any_hit = np.add.reduceat(hit.astype(np.int64), ptr[:-1]) if len(hit) else None
-            if any_hit is None:
+            mapped = lay.to_global["chunks"][gi][g.arrays["q_rows"]]
+            if not len(mapped) or not len(chunks):
                 continue
+            # A hole's questions point at its own chunks (-1): never admitted.
+            hit = chunks[np.maximum(mapped, 0)] & (mapped >= 0)
+            ptr = np.asarray(g.arrays["q_ptr"])
+            any_hit = np.add.reduceat(hit.astype(np.int64), ptr[:-1])
             ok = (any_hit > 0) & (np.diff(ptr) > 0)
             out.append(lay.to_global["questions"][gi][ok])
         return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
@@ -451,12 +484,22 @@ class Columns:
         for gi, g in enumerate(layout.groups):
             off = len(self.facets)
             self.facets.extend(g.facets)
-            self.facet[layout.to_global["chunks"][gi]] = np.asarray(g.arrays["facet"]) + off
+            keep = layout.keep["chunks"][gi]
+            if keep is None:
+                self.facet[layout.to_global["chunks"][gi]] = np.asarray(g.arrays["facet"]) + off
+            else:  # a group with holes: its removed rows have no id
+                ids = layout.to_global["chunks"][gi][keep]
+                self.facet[ids] = np.asarray(g.arrays["facet"])[keep] + off
+        # Facets only removed rows had (a hole's document, speakers) are in no filter's choices.
+        self._used = np.bincount(self.facet, minlength=len(self.facets)) > 0
         self.questions = QuestionChunks(layout)
         self._starts = layout.starts["chunks"]
         self._no_speaker = np.asarray([s is None for _, s, _, _ in self.facets], dtype=bool)
         self.outlines = {
-            g.docs[j][0]: outline(g, j) for g in layout.groups for j in range(len(g.segments))
+            g.docs[j][0]: outline(g, j)
+            for g in layout.groups
+            for j, s in enumerate(g.segments)
+            if s in layout.where
         }
 
     def admitted(self, filters: Filters) -> np.ndarray:
@@ -476,7 +519,7 @@ class Columns:
         return (lo + np.flatnonzero(self._no_speaker[self.facet[lo:hi]])).tolist()
 
     def speakers(self) -> set[str]:
-        return {s for _, s, _, _ in self.facets if s}
+        return {f[1] for f, used in zip(self.facets, self._used, strict=True) if used and f[1]}
 
 
 class LazyParts(Mapping[str, DocPart]):
