@@ -304,3 +304,33 @@ def test_random_changes_deletes_and_adds_equal_a_fresh_build(
         assert_same_version(svc, want, exact=False)
         for h in svc.search("step edit what changed", k=10):
             assert (src / h.doc_id).read_text("utf-8")[h.start : h.end] == h.text
+
+
+def test_a_document_restored_unchanged_is_searched_again(tmp_path: Path) -> None:
+    # Restored byte for byte, a document gets its old segment back, and with it its rows in the
+    # group that held it as a hole. A store trained while they were a hole held them as zeros:
+    # it must not stand in once they are back (in the process, or as the kept IVF file).
+    svc = make(tmp_path, "index", 220, exact_below=500)
+    big = largest(svc)
+    src = svc.settings.source_dir
+    text = (src / "doc020.txt").read_text(encoding="utf-8")
+    seg = svc.index.documents["doc020.txt"].segment
+    for doc in ("doc020.txt", "doc030.txt", "doc040.txt"):  # the last updates collect its segment
+        (src / doc).unlink()
+        svc.update()
+    assert not (svc.settings.index_dir / "segments" / seg).exists() and big in listed(svc)
+    groups = svc.settings.index_dir / "groups" / big
+    for kind in groups_mod.VECTORS:  # lost, or made by another faiss: trained again, doc020 zeros
+        (groups / f"{kind}.ivf").unlink(missing_ok=True)
+    again = QAService(svc.settings, embedder=HashEmbedder())
+    assert again.index.chunk_store.approximate
+    (src / "doc020.txt").write_text(text, encoding="utf-8")
+    again.update()
+    assert big in listed(again) and "doc020.txt" in group_docs(again, big)
+    assert again.index.documents["doc020.txt"].segment == seg
+    vectors = np.asarray(IndexDir(again.settings.index_dir).read_segment(seg).chunk_vectors)
+    for service in (again, QAService(again.settings, embedder=HashEmbedder())):
+        index = service.index
+        # The fake model's vectors are near ties (cosine 0.999): each chunk in its top ten.
+        _, ids = index.chunk_store.search(vectors.astype(np.float32), 10)
+        assert all("doc020.txt" in {index.chunks[int(i)].doc_id for i in row} for row in ids)

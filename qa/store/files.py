@@ -158,35 +158,43 @@ def exact_below(manifest: Manifest) -> dict[str, int]:
 
 
 def group_store(
-    root: Path, group: groups_mod.Group, kind: str, exact_below: int, dim: int
+    root: Path,
+    group: groups_mod.Group,
+    kind: str,
+    exact_below: int,
+    dim: int,
+    holes: frozenset[str] = frozenset(),
 ) -> FaissStore:
     """The store over one group's `kind` vectors: exact below `exact_below` of them (a float32
     copy), else IVF-fp16 mapped from the group's kept file, trained and kept when there is none
-    (from the group's .npy or, when the IVF file held them, from its segments)."""
+    (from the group's .npy or, when the IVF file held them, from its segments).
+
+    `holes`: the group's segments the version leaves out (documents since changed or deleted).
+    Their rows are never searched (qa.store.multi) and their files may be collected, so a store
+    built from the segments holds them as zeros; a kept file records which, and is trained again
+    once one of them is back in a version (qa.store.ivf_file.read)."""
     n = group.rows(kind)
     plan = ann.plan(n, exact_below)
     if n == 0:
         return FaissStore(dim)
+    zeroed = frozenset() if kind in group.arrays else holes.intersection(group.segments)
 
-    # The segments of a group's holes (documents since removed) may have been collected: their
-    # rows are never searched (qa.store.multi), so they are zeros in a store built again.
     def vectors() -> np.ndarray:
         if kind in group.arrays:  # its .npy: no segment is read
             return group.arrays[kind]
-        folder = str(root / SEGMENTS)
-        there = {s for s in group.segments if os.path.exists(f"{folder}/{s}")}
-        return group_vectors(root, group, kind, dim, there)
+        live = [s for s in group.segments if s not in zeroed]
+        return group_vectors(root, group, kind, dim, frozenset(live))
 
     if plan["type"] != "ivf":
         return FaissStore.from_plan(plan, np.arange(n), np.asarray(vectors(), dtype=np.float32))
     path = ivf_file.path_for(root / groups_mod.GROUPS / group.id, kind)
     want = ivf_file.key(kind, group.id, n, dim, plan)
-    index = ivf_file.read(path, want)
+    index = ivf_file.read(path, want, holes=holes)
     if index is None:
         index = ann.build(plan, vectors())
-        if ivf_file.write(path, index, want):
+        if ivf_file.write(path, index, want, zeroed):
             # Mapped rather than held: its pages are shared, and evictable under pressure.
-            index = ivf_file.read(path, want) or index
+            index = ivf_file.read(path, want, holes=holes) or index
     return FaissStore(dim, index)
 
 
@@ -273,7 +281,8 @@ class IndexDir:
         self.versions = root / "versions"
         self.segments = root / SEGMENTS
         self._mapped: dict[str, groups_mod.Group] = {}  # groups this process has mapped
-        self._stores: dict[tuple[str, str, int], FaissStore] = {}  # their vector stores
+        # Their vector stores, each with the holes it was built for (`group_store`).
+        self._stores: dict[tuple[str, str, int], tuple[FaissStore, frozenset[str]]] = {}
         self._manifests: dict[str, Manifest] = {}  # the last version's, read once (immutable)
 
     def current(self) -> str | None:
@@ -325,6 +334,7 @@ class IndexDir:
         manifest = self._manifest(name)
         order = [manifest.documents[d].segment for d in sorted(manifest.documents)]
         groups = self._groups(folder, manifest, order, reuse, known or {})
+        live_segments = frozenset(order)
         held = {g.segments[j]: g.docs[j] for g in groups for j in range(len(g.segments))}
         # The groups were built by the writer, so a load reads no segment whole; queries read
         # their sentence vectors, so one gone since is named now rather than by a query.
@@ -348,7 +358,7 @@ class IndexDir:
             groups,
             self.read_records,
             self.read_segment,
-            self._store_for,
+            lambda g, kind, below, dim: self._store_for(g, kind, below, dim, live_segments),
             self.segments,
             just,
         )
@@ -361,14 +371,22 @@ class IndexDir:
         return data
 
     def _store_for(
-        self, group: groups_mod.Group, kind: str, exact_below: int, dim: int
+        self,
+        group: groups_mod.Group,
+        kind: str,
+        exact_below: int,
+        dim: int,
+        live: frozenset[str],
     ) -> FaissStore:
-        """A group's store, built or mapped once per process (groups never change)."""
+        """A group's store, built or mapped once per process (groups never change), again only
+        when a segment that was a hole for it is back in the version (`live`)."""
+        holes = frozenset(s for s in group.segments if s not in live)
         key = (group.id, kind, exact_below)
         hit = self._stores.get(key)
-        if hit is None:
-            hit = self._stores[key] = group_store(self.root, group, kind, exact_below, dim)
-        return hit
+        if hit is None or not hit[1] <= holes:
+            store = group_store(self.root, group, kind, exact_below, dim, holes)
+            hit = self._stores[key] = (store, holes)
+        return hit[0]
 
     def _groups(
         self,

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,17 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def read(path: Path, want: dict[str, Any], *, full: bool = False) -> faiss.Index | None:
+def read(
+    path: Path,
+    want: dict[str, Any],
+    *,
+    full: bool = False,
+    holes: Container[str] = frozenset(),
+) -> faiss.Index | None:
     """The index in `path`, mapped, if it was built from exactly `want`; None otherwise (train
-    instead). `full` also checks the payload's hash (reads all of it)."""
+    instead). `full` also checks the payload's hash (reads all of it). A file trained with some
+    segments' rows as zeros (holes then, their files perhaps gone) stands in only while each of
+    them is still a hole (`holes`): a document restored unchanged gets its old segment back."""
     meta_path = _meta_path(path)
     try:
         meta = json.loads(meta_path.read_bytes())
@@ -84,6 +93,9 @@ def read(path: Path, want: dict[str, Any], *, full: bool = False) -> faiss.Index
     try:
         if meta.get("key") != want:
             log.warning("qa: trained index %s was made for other vectors; training again", path)
+            return None
+        if any(name not in holes for name in meta.get("zeroed", ())):
+            log.info("qa: trained index %s lacks a document now back; training again", path)
             return None
         if path.stat().st_size != meta["size"]:
             raise ValueError("its size differs from the recorded one")
@@ -105,8 +117,9 @@ def read(path: Path, want: dict[str, Any], *, full: bool = False) -> faiss.Index
         return None
 
 
-def write(path: Path, index: faiss.Index, key: dict[str, Any]) -> bool:
-    """Store `index` under `path` atomically; best effort (a failure only means training later)."""
+def write(path: Path, index: faiss.Index, key: dict[str, Any], zeroed: Iterable[str] = ()) -> bool:
+    """Store `index` under `path` atomically; best effort (a failure only means training later).
+    `zeroed`: the segments whose rows it holds as zeros (`read`)."""
     tag = uuid.uuid4().hex[:8]
     tmp = path.with_name(f"{TMP_PREFIX}{tag}-{path.name}")
     meta_path = _meta_path(path)
@@ -115,7 +128,12 @@ def write(path: Path, index: faiss.Index, key: dict[str, Any]) -> bool:
         faiss.write_index(index, str(tmp))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        meta = {"key": key, "size": tmp.stat().st_size, "blake2b": _file_digest(tmp)}
+        meta = {
+            "key": key,
+            "size": tmp.stat().st_size,
+            "blake2b": _file_digest(tmp),
+            "zeroed": sorted(zeroed),
+        }
         with open(tmp_meta, "wb") as f:
             f.write(json.dumps(meta, separators=(",", ":")).encode())
             f.flush()
