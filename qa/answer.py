@@ -462,11 +462,13 @@ def _floor(index: IndexData, hits: list[Hit], order: re.Match[str] | None) -> se
     if order is None:
         return set()
     first = bool(order.group("first") or order.group("first2"))
-    docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:FLOOR_DOCS]
+    near: dict[str, int] = {}  # each document of the top passages → one of its chunks
+    for h in hits:
+        near.setdefault(h.chunk.doc_id, h.chunk.id)
     out: set[int] = set()
-    for doc in docs:
+    for doc in list(near)[:FLOOR_DOCS]:
         turns: list[list[Chunk]] = []
-        for c in index.chunks_of(doc):
+        for c in index.chunks_of(doc, near=near[doc]):
             if c.speaker is None:
                 continue
             if turns and turns[-1][0].turn_index == c.turn_index:

@@ -152,6 +152,14 @@ def test_outlines_come_from_the_groups_and_match_the_chunks(service: QAService) 
     assert want["doc004.txt"].speakers[0] == "Host" and want["doc004.txt"].turns >= 1
     assert index.chunks_of("doc004.txt") == by_doc["doc004.txt"]
     assert index.chunks_of("missing.txt") == []
+    # A backend whose chunks are a plain list walks out from a chunk of the document.
+    import dataclasses
+
+    plain = dataclasses.replace(index, chunks=list(index.chunks), columns=None)
+    for doc, chunks in by_doc.items():
+        for near in (chunks[0].id, chunks[-1].id, chunks[len(chunks) // 2].id):
+            assert plain.chunks_of(doc, near=near) == chunks
+        assert plain.chunks_of(doc, near=0 if chunks[0].id else len(index.chunks) - 1) == chunks
 
 
 def test_unlabelled_chunks_from_the_facets_equal_the_records(tmp_path: Path) -> None:

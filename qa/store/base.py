@@ -145,13 +145,22 @@ class IndexData:
             hi += 1
         return [i for i in range(lo, hi + 1) if self.chunks[i].speaker is None]
 
-    def chunks_of(self, doc_id: str) -> list[Chunk]:
-        """One document's chunks, in id order (the files backend reads its segment alone)."""
+    def chunks_of(self, doc_id: str, *, near: int | None = None) -> list[Chunk]:
+        """One document's chunks, in id order (the files backend reads its segment alone).
+        `near`, the id of one of them, spares other backends a pass over every chunk: a
+        document's chunks are one run of ids, found by walking out from it."""
         entry = self.documents.get(doc_id)
         if entry is None:
             return []
         if isinstance(self.chunks, LazyChunks):
             return self.chunks.of_segment(entry.segment)
+        if near is not None and self.chunks[near].doc_id == doc_id:
+            lo = hi = near
+            while lo > 0 and self.chunks[lo - 1].doc_id == doc_id:
+                lo -= 1
+            while hi + 1 < len(self.chunks) and self.chunks[hi + 1].doc_id == doc_id:
+                hi += 1
+            return [self.chunks[i] for i in range(lo, hi + 1)]
         return [c for c in self.chunks if c.doc_id == doc_id]
 
     def stored_text(self, segment: str) -> str | None:
