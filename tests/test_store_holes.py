@@ -210,15 +210,25 @@ def json_counts(service: QAService, gid: str) -> list[int]:
     return [int(s[1]) for s in meta["segments"]]
 
 
-def test_past_the_share_the_group_is_built_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("exact_below", [50_000, 100])
+def test_past_the_share_the_group_is_compacted_from_its_arrays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_below: int
 ) -> None:
-    svc = make(tmp_path, "index", 40)
+    svc = make(tmp_path, "index", 40, exact_below=exact_below)
     (big,) = listed(svc)
     monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.02)  # one document of 40 is 2.5%
+    before = svc.index.documents["doc010.txt"].segment
     edit(svc)
+    decoded: list[str] = []
+    real = IndexDir._decode
+    monkeypatch.setattr(
+        IndexDir, "_decode", lambda self, name, data: decoded.append(name) or real(self, name, data)
+    )
     svc.update()
     assert big not in listed(svc)
+    # Only the changed document's segments are decoded (the old one for the vectors of its
+    # unchanged texts, the new one for its own group): the 38 others are merged from arrays.
+    assert set(decoded) <= {before, svc.index.documents["doc010.txt"].segment}
     assert all("doc020.txt" not in group_docs(svc, g) for g in listed(svc))
     assert_same_version(svc, fresh(svc, tmp_path), exact=True)
 

@@ -407,13 +407,23 @@ class IndexDir:
                     ids = found
                     break
         held = [g for gid in ids if (g := self._group(gid)) is not None]
-        kept, loose = groups_mod.plan(order, held)
-        if fresh and not loose and len(kept) == len(ids):
+        kept, loose, compact = groups_mod.plan(order, held)
+        if fresh and not loose and not compact and len(kept) == len(ids):
             return kept
         exact = exact_below(manifest)
         # A merge leaves the holes of the groups it absorbs out, and never reads their segments.
         want = set(order)
         vectors = partial(group_vectors, self.root, dim=manifest.dim, only=want)
+        for i, g in enumerate(kept):
+            if g.id in compact:  # past its share of holes: merged alone, in its place
+                done = self._group(
+                    write_group(
+                        self.root, groups_mod.merge([g], manifest.dim, vectors, want), exact
+                    )
+                )
+                if done is None:
+                    raise StorageError(f"cannot read the index group just written in {self.root}")
+                kept[i] = done
         for start in range(0, len(loose), BUILD_BATCH):
             batch = loose[start : start + BUILD_BATCH]
             parts = []

@@ -23,9 +23,11 @@ deleted), while their chunks are at most HOLE_SHARE of the group's: the group's 
 change, the version leaves those rows out ("holes", derived at load from which of the group's
 segments it names: qa.store.records.Layout). A hole has no id in the version; vector stores skip
 it with a selector, BM25 leaves it out of N, the lengths and every df, filters and outlines never
-see it. Past the share, the group's remaining segments are built into new groups as before, and a
-merge drops the holes of the groups it absorbs (it reads no segment a hole names: those may be
-collected), so a change inside the largest group costs what adding one document does.
+see it. Past the share, the group is compacted: merged alone from its own arrays, its holes left
+out (no segment is decoded; a large group's vectors are read from its live segments by offset to
+train its cells again). A merge drops the holes of the groups it absorbs (it reads no segment a
+hole names: those may be collected), so a change inside the largest group costs what adding one
+document does.
 
 Groups are derived: the segments stay the source of truth. A group that is missing, unreadable
 or whose small files do not match their recorded hashes (vectors: their sizes; `verify` hashes
@@ -496,13 +498,16 @@ def read(root: Path, gid: str, *, full: bool = False) -> Group | None:
 
 def plan(
     segments: Sequence[str], held: Sequence[Group], hole_share: float | None = None
-) -> tuple[list[Group], list[str]]:
-    """Which held groups still cover part of `segments`, and the segments none covers, in
-    version order. A group is kept while the chunks of its segments not in `segments` (its
-    holes) are at most `hole_share` (HOLE_SHARE) of its chunks and it still holds one of them."""
+) -> tuple[list[Group], list[str], set[str]]:
+    """Which held groups still cover part of `segments`, the segments none covers (in version
+    order), and which of those groups to compact. A group is kept as it is while the chunks of
+    its segments not in `segments` (its holes) are at most `hole_share` (HOLE_SHARE) of its
+    chunks and it still holds one of them; past that share it is compacted: merged alone, its
+    holes left out, from its own arrays (no segment decoded)."""
     share = HOLE_SHARE if hole_share is None else hole_share
     want = set(segments)
     kept: list[Group] = []
+    compact: set[str] = set()
     covered: set[str] = set()
     for g in held:
         mine = [s for s in g.segments if s in want]
@@ -511,10 +516,10 @@ def plan(
         if len(mine) < len(g.segments):
             removed = g.size - live_size(g, want)
             if removed > share * g.size:
-                continue
+                compact.add(g.id)
         kept.append(g)
         covered.update(mine)
-    return kept, [s for s in segments if s not in covered]
+    return kept, [s for s in segments if s not in covered], compact
 
 
 def should_merge(newest: int, before: int) -> bool:
