@@ -161,6 +161,10 @@ class IndexingSettings(_Group):
     nice: Annotated[int, Field(ge=0, le=19)] = 10  # the child's niceness increment
     threads: Annotated[int, Field(ge=1)] = 1  # the child's model threads
     scan: ScanMode = "stamps"  # how an update finds the source files that changed
+    # A group of the index keeps the rows of documents since changed or deleted as holes while
+    # they are at most this share of its chunks; past it the group is compacted
+    # (qa.store.groups). 0 compacts at every change; higher trades disk for fewer compactions.
+    hole_share: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
 class PostgresSettings(_Group):

@@ -89,6 +89,22 @@ def test_filtered_ivf_search_sees_every_admitted_id(
     assert np.all(np.diff(scores, axis=1) <= 1e-3)
 
 
+def test_ivf_training_skips_the_zero_rows_of_holes() -> None:
+    """A group built from its segments holds its holes' rows as zeros; no cell goes to them
+    (trained on, here they take a cell of their own: a centroid at the origin)."""
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((300, 64)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    vectors = ann.clustered_sample(centres, 8_000, 0.1, rng)
+    vectors[::5] = 0  # a fifth of the rows are holes
+    params = ann.plan(len(vectors), exact_below=1_000)
+    index = ann.build(params, vectors.astype(np.float16))
+    ivf = faiss.extract_index_ivf(index)
+    centroids = ivf.quantizer.reconstruct_n(0, ivf.nlist)
+    assert np.linalg.norm(centroids, axis=1).min() > 0.5
+    assert index.ntotal == len(vectors)  # the holes' rows are still there, under their ids
+
+
 def test_flat_plan_is_exact(clustered: tuple[np.ndarray, np.ndarray]) -> None:
     data, queries = clustered
     params = ann.plan(2000)

@@ -16,8 +16,7 @@ from fakes import HashEmbedder
 
 from qa.models import Chunk, DocOutline, Filters
 from qa.service import QAService
-from qa.settings import Settings
-from qa.store import groups as groups_mod
+from qa.settings import Settings, load_settings
 from qa.store.files import IndexDir
 from qa.store.groups import MERGE_RATIO
 
@@ -123,8 +122,30 @@ def test_a_damaged_group_is_built_again(service: QAService, damage: str) -> None
     assert (root / gid / "meta.json").is_file()
 
 
+@pytest.mark.parametrize(("share", "kept"), [(None, True), (0.0, False), (0.5, True)])
+def test_how_many_holes_a_group_keeps_is_a_setting(
+    service: QAService, monkeypatch: pytest.MonkeyPatch, share: float | None, kept: bool
+) -> None:
+    """One document of twelve deleted: a hole under the default share (and 0.5), a compaction
+    under QA_INDEXING__HOLE_SHARE=0."""
+    if share is not None:
+        monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", str(share))
+    settings = service.settings.model_copy(update={"indexing": load_settings().indexing})
+    assert settings.indexing.hole_share == (0.1 if share is None else share)
+    again = QAService(settings, embedder=HashEmbedder())
+    (old,) = listed(again)
+    (settings.source_dir / "doc000.txt").unlink()
+    again.update()
+    assert (old in listed(again)) is kept
+    assert "doc000.txt" not in again.index.documents
+
+
 def test_unused_groups_are_collected(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.0)  # no holes: a deletion rebuilds
+    monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", "0")  # no holes: a deletion rebuilds
+    service = QAService(
+        service.settings.model_copy(update={"indexing": load_settings().indexing}),
+        embedder=HashEmbedder(),
+    )
     (old,) = listed(service)
     src = service.settings.source_dir
     (src / "doc000.txt").unlink()  # the only group no longer covers the version: rebuilt

@@ -214,9 +214,9 @@ def json_counts(service: QAService, gid: str) -> list[int]:
 def test_past_the_share_the_group_is_compacted_from_its_arrays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_below: int
 ) -> None:
+    monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", "0.02")  # one document of 40 is 2.5%
     svc = make(tmp_path, "index", 40, exact_below=exact_below)
     (big,) = listed(svc)
-    monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.02)  # one document of 40 is 2.5%
     before = svc.index.documents["doc010.txt"].segment
     edit(svc)
     decoded: list[str] = []
@@ -290,7 +290,7 @@ def test_random_changes_deletes_and_adds_equal_a_fresh_build(
     share, and merges dropping them: after each, the version equals one built from nothing."""
     import random
 
-    monkeypatch.setattr(groups_mod, "HOLE_SHARE", 0.15)
+    monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", "0.15")
     rng = random.Random(seed)
     svc = make(tmp_path, "index", 30)
     src = svc.settings.source_dir

@@ -35,7 +35,7 @@ def open_store(settings: Settings) -> IndexStore:
     if not url:
         from qa.store.files import IndexDir
 
-        return IndexDir(settings.index_dir)
+        return IndexDir(settings.index_dir, hole_share=settings.indexing.hole_share)
     if not url.startswith(DATABASE_SCHEMES):
         raise InvalidInput(
             "QA_STORE / --store must be a postgresql:// URL (unset: the files in QA_INDEX_DIR)"

@@ -149,7 +149,13 @@ def build(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
     one_thread()
     index = empty_index(params, vectors.shape[1])
     if params.get("type") == "ivf":
-        sample = train_sample(np.asarray(vectors), int(params["nlist"]))
+        nlist = int(params["nlist"])
+        sample = train_sample(np.asarray(vectors), nlist)
+        # A group read with holes holds their rows as zeros (qa.store.files): they are never
+        # searched, and trained on they would spend a cell on the origin.
+        real = sample[np.any(sample != 0, axis=1)]
+        if len(real) >= nlist:
+            sample = real
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
     for at in range(0, len(vectors), ADD_BATCH):
         rows = np.ascontiguousarray(vectors[at : at + ADD_BATCH], dtype=np.float32)

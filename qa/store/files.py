@@ -276,8 +276,9 @@ def _no_gc() -> Iterator[None]:
 class IndexDir:
     """The files backend: `index/` as versions over segments (see the module docstring)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, hole_share: float | None = None) -> None:
         self.root = root
+        self.hole_share = hole_share  # None: qa.store.groups.HOLE_SHARE
         self.versions = root / "versions"
         self.segments = root / SEGMENTS
         self._mapped: dict[str, groups_mod.Group] = {}  # groups this process has mapped
@@ -407,7 +408,7 @@ class IndexDir:
                     ids = found
                     break
         held = [g for gid in ids if (g := self._group(gid)) is not None]
-        kept, loose, compact = groups_mod.plan(order, held)
+        kept, loose, compact = groups_mod.plan(order, held, self.hole_share)
         if fresh and not loose and not compact and len(kept) == len(ids):
             return kept
         exact = exact_below(manifest)

@@ -53,6 +53,7 @@ import orjson
 
 from qa.fsio import fsync_dir
 from qa.models import Chunk, DocOutline, Sentence
+from qa.settings import IndexingSettings
 from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart
 
 log = logging.getLogger("qa")
@@ -72,8 +73,9 @@ READ_FORMATS = frozenset({1, 2})
 TF_MAX = 65_535  # a term's count in one chunk, stored as uint16
 MERGE_RATIO = 4  # a new group absorbs the previous one while it is at least 1/4 of its size
 # A held group stays in use while the chunks of its segments the version no longer names (holes)
-# are at most this share of its chunks; past it, its other segments are built into new groups.
-HOLE_SHARE = 0.1
+# are at most this share of its chunks; past it, it is compacted. The default of
+# QA_INDEXING__HOLE_SHARE, for callers that pass none (`plan`).
+HOLE_SHARE: float = IndexingSettings.model_fields["hole_share"].default
 # Facet row: (doc_id, speaker, label, date), the only fields a filter reads (qa.models.Filters).
 Facet = tuple[str, str | None, str | None, str | None]
 
