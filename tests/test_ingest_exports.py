@@ -76,6 +76,22 @@ def test_descript_and_trint_headers() -> None:
     assert starts(doc) == [0.0, 5.0, 100.0]
 
 
+@pytest.mark.parametrize(
+    "head",
+    ["{n} ({c})\n", "[{c}] {n}\n", "{c} {n}: "],
+    ids=["rev-no-colon", "clock-then-name-line", "clock-name-colon"],
+)
+def test_more_header_shapes_give_labels_and_times(head: str) -> None:
+    turns = [
+        ("Jane Roe", "00:00:07", "Thanks for having me."),
+        ("Dr. Ana Ruiz", "00:01:02", "What changed?"),
+    ]
+    text = "".join(head.format(n=n, c=c) + body + "\n\n" for n, c, body in turns)
+    doc = parse_transcript("x.txt", text)
+    assert said(doc) == [(n, body) for n, _, body in turns]
+    assert starts(doc) == [7.0, 62.0]
+
+
 def test_header_exports_also_work_in_markdown_and_with_crlf() -> None:
     doc = parse_transcript("rev.md", tf.REV)
     assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]
@@ -99,6 +115,9 @@ SHAPES = (
     lambda n, c: f"{n} ({c}):\n",  # Rev
     lambda n, c: f"[{c}] {n}: ",  # Descript
     lambda n, c: f"{n} [{c}]\n",  # Trint
+    lambda n, c: f"{n} ({c})\n",  # Rev without a colon
+    lambda n, c: f"[{c}] {n}\n",  # Descript, the text below
+    lambda n, c: f"{c} {n}: ",  # a bare clock first
 )
 
 

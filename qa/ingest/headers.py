@@ -4,6 +4,8 @@
     Rev        `Jane Roe (00:00:07):` or `Jane Roe (00:07):`, alone on its line (or text after it)
     Descript   `[00:01:23] Jane Roe: text`
     Trint      `Jane Roe [00:01:23]`, alone on its line
+    also       `Jane Roe (00:00:07)` or `[00:01:23] Jane Roe` alone on its line (then the
+               paragraph), and `00:01:23 Jane Roe: text`
 
 A header is the turn's label and start time and is never part of the turn's text: the turn runs
 from the end of its header to the start of the next one, trimmed; its time ends where the next
@@ -63,6 +65,12 @@ _SHAPES = (
     re.compile(rf"^[ \t]*\[(?P<time>{CLOCK})\][ \t]*(?P<name>{NAME})[ \t]*:[ \t]*", re.M),
     # Trint: name, the clock in brackets, nothing else on the line.
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]+\[(?P<time>{CLOCK})\][ \t]*$", re.M),
+    # Rev without the colon, Happy Scribe: name, the clock in parentheses, nothing else.
+    re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*\((?P<time>{CLOCK})\)[ \t]*$", re.M),
+    # Descript with the text below: the clock in brackets, the name, nothing else.
+    re.compile(rf"^[ \t]*\[(?P<time>{CLOCK})\][ \t]*(?P<name>{NAME})[ \t]*$", re.M),
+    # A bare clock, the name, a colon, the text on the same line (caption and meeting tools).
+    re.compile(rf"^[ \t]*(?P<time>{CLOCK})[ \t]+(?P<name>{NAME})[ \t]*:[ \t]*", re.M),
 )
 
 
