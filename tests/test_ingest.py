@@ -274,6 +274,28 @@ SYNTHETIC = {
         [("Alice", "Q?\nBob: A."), ("Alice", "Q2?")],
     ),
     "no-labels": ("no labels at all", [(None, "no labels at all")]),
+    # Broadcast transcripts: a role after the name at a speaker's first turn.
+    "broadcast-roles": (
+        "STEVE INSKEEP, HOST:\n\nGood morning.\n\nJANE DOE, CNN CORRESPONDENT: The road is shut."
+        "\n\nINSKEEP: Why?\n\nDOE: Floods.",
+        [
+            ("STEVE INSKEEP, HOST", "Good morning."),
+            ("JANE DOE, CNN CORRESPONDENT", "The road is shut."),
+            ("INSKEEP", "Why?"),
+            ("DOE", "Floods."),
+        ],
+    ),
+    # …but a line opening with a word, a comma and capitals is prose unless all of it is upper case.
+    "comma-then-capitals-is-prose": (
+        "Alice: Q?\nBob: A.\nHowever, THE PRESIDENT: said no.\nMeanwhile, Paris: rain.\n"
+        "Alice: Q2?\nBob: A2.",
+        [
+            ("Alice", "Q?"),
+            ("Bob", "A.\nHowever, THE PRESIDENT: said no.\nMeanwhile, Paris: rain."),
+            ("Alice", "Q2?"),
+            ("Bob", "A2."),
+        ],
+    ),
 }
 
 
@@ -282,6 +304,18 @@ def test_synthetic_layouts(text: str, expected: list[tuple[str | None, str]]) ->
     turns = parse_turns(text)
     assert [(t.label or t.speaker, text[t.start : t.end]) for t in turns] == expected
     assert_well_formed(text, turns)
+
+
+def test_a_broadcast_speaker_is_one_person_by_name_with_the_role_kept_for_citations() -> None:
+    text = (
+        "STEVE INSKEEP, HOST:\n\nGood morning.\n\nJOHN BURNETT, BYLINE: Water.\n\nINSKEEP: Thanks."
+    )
+    doc = parse_transcript("npr.txt", text)
+    assert [(t.speaker, t.label) for t in doc.turns] == [
+        ("STEVE INSKEEP", "STEVE INSKEEP, HOST"),
+        ("JOHN BURNETT", "JOHN BURNETT, BYLINE"),
+        ("STEVE INSKEEP", "INSKEEP"),
+    ]
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "Alice:\nBob:\n"])

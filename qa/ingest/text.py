@@ -9,7 +9,9 @@ Text before the first label (titles, summaries, key points) becomes a turn with 
 do numbered section headings between turns.
 
 A label is plain (`Ron Baron:`), upper case with a title (`MS. JEAN-PIERRE:`, `SECRETARY
-YELLEN:`) or bold Markdown (`**Jerod Santo:**`). A one-off `Note:` is prose, but an upper-case or
+YELLEN:`), upper case with a role after a comma as broadcast transcripts write a speaker's first
+turn (`STEVE INSKEEP, HOST:`; the speaker is the name, the label keeps the role), or bold
+Markdown (`**Jerod Santo:**`). A one-off `Note:` is prose, but an upper-case or
 bold label is a speaker even when used once. Interview markers `Q` and `A` open a line (`Q    Thank
 you.`, `Q: ...`); `Q` counts when it is used at least twice, `A` only with `Q` and followed by a
 colon, a full stop or a wide gap, so that `A partnership...` stays prose. A labelled turn that is
@@ -28,10 +30,13 @@ from qa.segments import trim
 
 # One to four capitalised words (initials, hyphens and apostrophes allowed), then a colon.
 NAME = r"[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*){0,3}"
+# Broadcast transcripts (NPR, CNN) give a speaker's role at first: `STEVE INSKEEP, HOST:`,
+# `JANE DOE, CNN CORRESPONDENT:`. The role is upper case; the speaker is the name before it.
+ROLE = r"[A-Z][A-Z0-9'’.\-&/]*(?:[ \t]+[A-Z][A-Z0-9'’.\-&/]*){0,5}"
 _LABEL = (
     rf"\*\*(?P<b1>{NAME})[ \t]*:[ \t]*\*\*"  # **Name:**
     rf"|\*\*(?P<b2>{NAME})\*\*[ \t]*:"  # **Name**:
-    rf"|(?P<label>{NAME})[ \t]*:"  # Name:  NAME:
+    rf"|(?P<label>{NAME})(?:,[ \t]*(?P<role>{ROLE}))?[ \t]*:"  # Name:  NAME:  NAME, ROLE:
 )
 _LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>{_LABEL})(?=\s|$)", re.MULTILINE)
 _QA = re.compile(
@@ -48,6 +53,7 @@ class _Boundary:
     at: int  # where the previous turn must end (label or heading start)
     content: int  # where this turn's own text starts
     speaker: str | None
+    label: str | None = None  # as written, when it says more than the speaker (a role)
 
 
 def _label(m: re.Match[str]) -> str:
@@ -72,8 +78,18 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     # and so is an upper-case (`AUDIENCE MEMBER:`) or bold (`**Name:**`) one.
     known = {label for label, n in counts.items() if n >= 2 or _upper_case(label)}
     known |= {_label(m) for m, alone in found if alone or m.group("label") is None}
+    known |= {
+        _label(m)
+        for m, _ in found
+        if m.group("role") and _upper_case(m.group("role")) and _upper_case(_label(m))
+    }
     out = [
-        _Boundary(at=m.start("whole"), content=m.end(), speaker=_label(m))
+        _Boundary(
+            at=m.start("whole"),
+            content=m.end(),
+            speaker=_label(m),
+            label=f"{_label(m)}, {m.group('role')}" if m.group("role") else None,
+        )
         for m, _ in found
         if _label(m) in known
     ]
@@ -161,7 +177,10 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
             if speaker is not None and _MARKER_ONLY.fullmatch(source, start, end):
                 speaker = None  # `**Break:** \\[21:37\\]`
             label_start = b.at if speaker is not None else None
-            turns.append(Turn(speaker=speaker, start=start, end=end, label_start=label_start))
+            label = b.label if speaker is not None else None
+            turns.append(
+                Turn(speaker=speaker, start=start, end=end, label_start=label_start, label=label)
+            )
     return turns
 
 
