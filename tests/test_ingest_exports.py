@@ -78,8 +78,8 @@ def test_descript_and_trint_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["{n} ({c})\n", "[{c}] {n}\n", "{c} {n}: "],
-    ids=["rev-no-colon", "clock-then-name-line", "clock-name-colon"],
+    ["{n} ({c})\n", "[{c}] {n}\n", "{c} {n}: ", "{n} [{c}]: "],
+    ids=["rev-no-colon", "clock-then-name-line", "clock-name-colon", "name-clock-colon"],
 )
 def test_more_header_shapes_give_labels_and_times(head: str) -> None:
     turns = [
@@ -118,6 +118,7 @@ SHAPES = (
     lambda n, c: f"{n} ({c})\n",  # Rev without a colon
     lambda n, c: f"[{c}] {n}\n",  # Descript, the text below
     lambda n, c: f"{c} {n}: ",  # a bare clock first
+    lambda n, c: f"{n} [{c}]: ",  # Trint with the text after a colon
 )
 
 

@@ -5,7 +5,7 @@
     Descript   `[00:01:23] Jane Roe: text`
     Trint      `Jane Roe [00:01:23]`, alone on its line
     also       `Jane Roe (00:00:07)` or `[00:01:23] Jane Roe` alone on its line (then the
-               paragraph), and `00:01:23 Jane Roe: text`
+               paragraph), `00:01:23 Jane Roe: text` and `Jane Roe [00:01:23]: text`
 
 A header is the turn's label and start time and is never part of the turn's text: the turn runs
 from the end of its header to the start of the next one, trimmed; its time ends where the next
@@ -69,6 +69,8 @@ _SHAPES = (
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*\((?P<time>{CLOCK})\)[ \t]*$", re.M),
     # Descript with the text below: the clock in brackets, the name, nothing else.
     re.compile(rf"^[ \t]*\[(?P<time>{CLOCK})\][ \t]*(?P<name>{NAME})[ \t]*$", re.M),
+    # The name, the clock in brackets, a colon, the text on the same line.
+    re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]+\[(?P<time>{CLOCK})\][ \t]*:[ \t]*", re.M),
     # A bare clock, the name, a colon, the text on the same line (caption and meeting tools).
     re.compile(rf"^[ \t]*(?P<time>{CLOCK})[ \t]+(?P<name>{NAME})[ \t]*:[ \t]*", re.M),
 )
