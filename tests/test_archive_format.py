@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from fakes import HashEmbedder
 
+from qa.models import Chunk, Sentence
 from qa.service import QAService
 from qa.settings import ChunkingSettings, Settings
 from qa.store import ann
 from qa.store import segment as seg
 from qa.store.cache import EmbeddingCache
-from qa.models import Chunk, Sentence
 from qa.store.contexts import derive_contexts, sentence_pairs
 from qa.store.faiss_store import FaissStore
 
