@@ -1,4 +1,10 @@
-"""Sentence-context vectors derived from vectors already computed, instead of embedded.
+"""Sentence-context vectors made otherwise than by embedding each context text.
+
+Two choices of `QA_CHUNKING__CONTEXTS` besides the default `embedded`: `derived` (below) and
+`pairs` (further down: the sentence pairs of a turn embedded, each context made from the pairs
+holding its sentence). Both are opt-in; docs/benchmarks-archive.md says what each costs.
+
+`derived`: from vectors already computed, instead of embedded.
 
 A sentence's context is the sentence with its neighbours in the turn (the interviewer's question
 for a turn's first sentence; qa.update.sentence_contexts says which). Embedding that text costs a
