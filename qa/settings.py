@@ -20,7 +20,7 @@ ENV_PREFIX = "QA_"
 NESTED = "__"
 
 Mode = Literal["hybrid", "dense", "bm25"]
-# How sentence-context vectors are made: embedded, derived, or summed from embedded sentence
+# How sentence-context vectors are made: embedded, derived, or made from embedded sentence
 # pairs (qa.store.contexts).
 Contexts = Literal["embedded", "derived", "pairs"]
 # What the embedding cache keeps after an update: every vector ("keep"), or nothing ("journal":
@@ -52,7 +52,7 @@ class ChunkingSettings(_Group):
     bm25_window: Annotated[int, Field(ge=1)] = 768
     # Sentence-context vectors: embedded (each context text through the model), or derived from
     # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost),
-    # or pairs (each pair of adjacent sentences embedded, a context the sum of its two pairs).
+    # or pairs (each pair of adjacent sentences embedded, a context made from the pairs holding it).
     contexts: Contexts = "embedded"
 
     def as_dict(self) -> dict[str, object]:

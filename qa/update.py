@@ -235,7 +235,7 @@ class _Chunked:
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
     text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
     derived: bool = False  # context vectors derived from the sentences' (qa.store.contexts)
-    pairs: bool = False  # context vectors summed from embedded sentence pairs (qa.store.contexts)
+    pairs: bool = False  # context vectors made from embedded sentence pairs (qa.store.contexts)
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)

@@ -18,7 +18,7 @@ Vectors are stored as float16 (`"dtype": "f2"`, format 5): half the bytes, and s
 ~1e-3, far below what separates answers (docs/benchmarks-archive.md); they are float32 again in
 memory. Segments written before (no `dtype`) hold float32 and read as before. Context vectors
 derived from the sentence vectors (`"contexts": "derived"`, qa.store.contexts) are not stored:
-they are derived again when the segment is read. Those summed from sentence pairs
+they are derived again when the segment is read. Those made from sentence pairs
 (`"contexts": "pairs"`) are stored like embedded ones.
 """
 
