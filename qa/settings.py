@@ -20,8 +20,9 @@ ENV_PREFIX = "QA_"
 NESTED = "__"
 
 Mode = Literal["hybrid", "dense", "bm25"]
-# How sentence-context vectors are made: embedded, or derived (qa.store.contexts).
-Contexts = Literal["embedded", "derived"]
+# How sentence-context vectors are made: embedded, derived, or made from embedded sentence
+# pairs (qa.store.contexts).
+Contexts = Literal["embedded", "derived", "pairs"]
 # What the embedding cache keeps after an update: every vector ("keep"), or nothing ("journal":
 # it only carries an interrupted update's vectors to the next; the segments hold the rest).
 CacheMode = Literal["keep", "journal"]
@@ -50,7 +51,8 @@ class ChunkingSettings(_Group):
     # corpus, so their results are unchanged (docs/reliability.md).
     bm25_window: Annotated[int, Field(ge=1)] = 768
     # Sentence-context vectors: embedded (each context text through the model), or derived from
-    # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost).
+    # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost),
+    # or pairs (each pair of adjacent sentences embedded, a context made from the pairs holding it).
     contexts: Contexts = "embedded"
 
     def as_dict(self) -> dict[str, object]:

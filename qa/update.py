@@ -50,7 +50,7 @@ from qa.settings import ChunkingSettings, Settings
 from qa.sparse import tokenize, tokenize_spans
 from qa.store import DocEntry, IndexStore, Manifest, ann
 from qa.store.cache import EmbeddingCache, text_key
-from qa.store.contexts import derive_contexts
+from qa.store.contexts import combine_pairs, derive_contexts, sentence_pairs
 from qa.store.manifest import SkippedEntry
 from qa.store.segment import STORED_DTYPE, DocPart
 
@@ -227,12 +227,15 @@ class _Chunked:
     chunks: list[Chunk]
     sentences: list[Sentence]
     sentence_texts: list[str]
-    contexts: list[str]  # empty when they are derived (`derived`)
+    # The context texts embedded: one per sentence (`embedded`), none (`derived`), or the
+    # sentence pairs whose vectors are summed into the contexts (`pairs`, qa.store.contexts).
+    contexts: list[str]
     questions: list[tuple[str, list[int]]]
     bm25: list[list[str]]  # the BM25 tokens of each chunk (see bm25_tokens)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
     text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
     derived: bool = False  # context vectors derived from the sentences' (qa.store.contexts)
+    pairs: bool = False  # context vectors made from embedded sentence pairs (qa.store.contexts)
 
     def texts(self) -> Iterable[str]:
         yield from (c.text for c in self.chunks)
@@ -249,6 +252,7 @@ def chunk_document(
     chunks, sentences = chunk_transcript(doc, chunking)
     chunks, sentences = with_pages(doc, chunks, sentences)  # PDF: page and printed lines
     derived = chunking.contexts == "derived"
+    pairs = chunking.contexts == "pairs"
     # A subtitle sentence is several cue slices joined by spaces, not one slice of the file.
     sentence_texts = [join(text, s.segments) for s in sentences]
     # The interviewer's question is its own key, mapped to every chunk of the answering turn.
@@ -262,13 +266,27 @@ def chunk_document(
         chunks=chunks,
         sentences=sentences,
         sentence_texts=sentence_texts,
-        contexts=[] if derived else sentence_contexts(chunks, sentences, sentence_texts),
+        contexts=_context_texts(chunking, chunks, sentences, sentence_texts),
         questions=list(questions.values()),
         bm25=bm25_tokens(doc, chunks, chunking),
         problems=tuple(doc.problems),
         text=text if is_binary(doc_id) else None,
         derived=derived,
+        pairs=pairs,
     )
+
+
+def _context_texts(
+    chunking: ChunkingSettings,
+    chunks: Sequence[Chunk],
+    sentences: Sequence[Sentence],
+    sentence_texts: Sequence[str],
+) -> list[str]:
+    if chunking.contexts == "derived":
+        return []
+    if chunking.contexts == "pairs":
+        return sentence_pairs(chunks, sentences, sentence_texts)[0]
+    return sentence_contexts(chunks, sentences, sentence_texts)
 
 
 def _stack(vectors: dict[str, np.ndarray], texts: Iterable[str], dim: int) -> np.ndarray:
@@ -293,6 +311,12 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
             question_chunks,
             question_vectors,
         )
+    elif doc.pairs:
+        _, members = sentence_pairs(doc.chunks, doc.sentences, doc.sentence_texts)
+        pair_vectors = _stack(vectors, doc.contexts, dim)
+        contexts = combine_pairs(
+            doc.contexts, pair_vectors, members, doc.sentence_texts, sentence_vectors
+        )
     else:
         contexts = _stack(vectors, doc.contexts, dim)
     return DocPart(
@@ -311,6 +335,7 @@ def finish(doc: _Chunked, vectors: dict[str, np.ndarray], dim: int, model: str) 
         text_keys=b"".join(sorted({text_key(model, t) for t in doc.texts()})),
         text=doc.text,
         derived_contexts=doc.derived,
+        pair_contexts=doc.pairs,
     )
 
 
@@ -373,7 +398,8 @@ def stored_vectors(part: DocPart) -> dict[str, np.ndarray]:
     asked = [part.chunks[ids[0]].question or "" for ids in part.question_chunks]
     out.update(zip(asked, part.question_vectors, strict=True))
     out.update(zip(part.sentence_texts, part.sentence_vectors, strict=True))
-    if not part.derived_contexts:
+    # Pair contexts are sums: the pairs' own vectors are in the cache (`keep`), not the segment.
+    if not part.derived_contexts and not part.pair_contexts:
         contexts = sentence_contexts(part.chunks, part.sentences, part.sentence_texts)
         out.update(zip(contexts, part.context_vectors, strict=True))
     return out

@@ -4,8 +4,8 @@
 Two parts, one run; writes docs/benchmarks-archive.json (and prints it):
 
 1. `indexing` (real model, real text): the seed interviews indexed from an empty cache by qa with
-   embedded sentence contexts (the default) and with derived ones (`QA_CHUNKING__CONTEXTS=derived`,
-   qa.store.contexts), beside txtai 9.14 (same MiniLM, its defaults, the same chunk texts) and the
+   embedded sentence contexts (the default), with derived ones (`QA_CHUNKING__CONTEXTS=derived`,
+   qa.store.contexts) and with ones made from sentence pairs (`pairs`), beside txtai 9.14 (same MiniLM, its defaults, the same chunk texts) and the
    model's own rate on those chunk texts (qa's embedder, nothing else). Model loads excluded.
 2. `structure` at each `--sizes` N: N interviews recombined from real turns (seeds/ and the
    Markdown transcripts of corpora/real, speakers renamed), embedded by a STAND-IN embedder
@@ -79,12 +79,24 @@ def du(path: Path) -> int:
 
 
 # -- 1. indexing --------------------------------------------------------------------------------
+def embedded_chars(settings: Settings) -> int:
+    """Characters of the distinct texts a build from an empty cache embeds."""
+    from qa.update import chunk_document
+
+    texts: set[str] = set()
+    for f in sorted(settings.source_dir.iterdir()):
+        if f.is_file() and not f.name.startswith(("SOURCE", ".")) and f.suffix != ".json":
+            doc = read_transcript(f, settings.source_dir)
+            texts.update(chunk_document(doc.doc_id, doc.text, settings.chunking, doc).texts())
+    return sum(len(t) for t in texts)
+
+
 def indexing(tmp: Path) -> dict[str, Any]:
     base = Settings(source_dir=SEEDS, index_dir=tmp / "x", reload_interval=-1)
     model = QAService(base).embedder
     model.embed(["warm up"], 8)
     out: dict[str, Any] = {}
-    for contexts in ("embedded", "derived"):
+    for contexts in ("embedded", "derived", "pairs"):
         s = base.model_copy(
             update={
                 "index_dir": tmp / f"idx-{contexts}",
@@ -98,6 +110,8 @@ def indexing(tmp: Path) -> dict[str, Any]:
             "chunks": rep.chunks,
             "texts": rep.texts_embedded,
             "texts_per_chunk": rep.texts_embedded / rep.chunks,
+            # Texts count alike whatever their length; a pair is shorter than a context.
+            "chars": embedded_chars(s),
         }
         print(contexts, out[f"qa_{contexts}"], file=sys.stderr)
     chunk_texts = [c.text for c in IndexDir(tmp / "idx-embedded").load().chunks]
@@ -125,7 +139,7 @@ def indexing(tmp: Path) -> dict[str, Any]:
         out["txtai"] = {"version": version("txtai"), "seconds": time.perf_counter() - t0}
     except ImportError:
         out["txtai"] = None
-    for k in ("qa_embedded", "qa_derived"):
+    for k in ("qa_embedded", "qa_derived", "qa_pairs"):
         r = out[k]
         r["texts_per_s"] = r["texts"] / r["seconds"]
         r["rate_vs_raw_model"] = r["texts_per_s"] / out["raw_model"]["texts_per_s"]

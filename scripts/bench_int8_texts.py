@@ -12,10 +12,11 @@ the fp32 export qa uses (made by scripts/setup), written to a temporary folder.
   questions, sentences, contexts), seconds to embed them with the fp32 and the int8 graph (two
   threads, qa's batching) and the cosine between the two vectors.
 - `build SOURCE INDEX VARIANT`: an index whose chunks are embedded by fp32 and, by VARIANT,
-  `c` contexts / `sc` sentences and contexts / `all` those and questions by int8. Its cache is
-  its own, so nothing int8 reaches an fp32 index.
+  `c` contexts / `sc` sentences and contexts / `all` those and questions by int8; `p`: contexts
+  made from sentence pairs (`QA_CHUNKING__CONTEXTS=pairs`, evaluate with it set), the pairs by
+  int8. Its cache is its own, so nothing int8 reaches an fp32 index.
 
-Results: docs/benchmarks-archive.md, section 0 (session 12).
+Results: docs/benchmarks-archive.md, section 0 (sessions 12 and 14).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from qa.embed.base import DIM, MODEL_NAME, bundled_model_path
 from qa.embed.onnx import OnnxEmbedder
 from qa.ingest import read_transcript
 from qa.service import QAService
-from qa.settings import Settings
+from qa.settings import ChunkingSettings, Settings
 
 
 def graphs(tmp: Path) -> tuple[OnnxEmbedder, OnnxEmbedder]:
@@ -74,6 +75,11 @@ def times(source: Path) -> None:
         "questions": sorted({q for d in docs for q, _ in d.questions} - chunk_texts),
         "sentences": [t for d in docs for t in d.sentence_texts],
         "contexts": [t for d in docs for t in d.contexts],
+        "pairs": [
+            t
+            for d in documents(source, Settings(chunking=ChunkingSettings(contexts="pairs")))
+            for t in d.contexts
+        ],
     }
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = graphs(Path(tmp))
@@ -92,13 +98,19 @@ def times(source: Path) -> None:
 
 
 def build(source: Path, index: Path, variant: str) -> None:
-    settings = Settings(source_dir=source, index_dir=index, reload_interval=-1, embed_threads=2)
+    settings = Settings(
+        source_dir=source,
+        index_dir=index,
+        reload_interval=-1,
+        embed_threads=2,
+        chunking=ChunkingSettings(contexts="pairs" if variant == "p" else "embedded"),
+    )
     fp32_texts: set[str] = set()
     for d in documents(source, settings):
         fp32_texts |= {c.text for c in d.chunks}
-        if variant in ("c", "sc"):
+        if variant in ("c", "sc", "p"):
             fp32_texts |= {q for q, _ in d.questions}
-        if variant == "c":
+        if variant in ("c", "p"):
             fp32_texts |= set(d.sentence_texts)
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = graphs(Path(tmp))
@@ -128,7 +140,7 @@ def build(source: Path, index: Path, variant: str) -> None:
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "times":
         times(Path(sys.argv[2]))
-    elif len(sys.argv) == 5 and sys.argv[1] == "build" and sys.argv[4] in ("c", "sc", "all"):
+    elif len(sys.argv) == 5 and sys.argv[1] == "build" and sys.argv[4] in ("c", "sc", "all", "p"):
         build(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])
     else:
         raise SystemExit(__doc__)

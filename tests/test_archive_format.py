@@ -1,22 +1,24 @@
-"""Index formats 5 and 6 (float16 segment vectors, compressed segment headers) and derived sentence-context vectors (fast: fake model)."""
+"""Index formats 5 and 6 (float16 segment vectors, compressed segment headers) and derived or pair-made sentence-context vectors (fast: fake model)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fakes import HashEmbedder
 
+from qa.models import Chunk, Sentence
 from qa.service import QAService
 from qa.settings import ChunkingSettings, Settings
 from qa.store import ann
 from qa.store import segment as seg
 from qa.store.cache import EmbeddingCache
-from qa.store.contexts import derive_contexts
+from qa.store.contexts import derive_contexts, sentence_pairs
 from qa.store.faiss_store import FaissStore
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -131,6 +133,101 @@ def test_derived_contexts_are_not_embedded_nor_stored(tmp_path: Path) -> None:
     # Switching the setting makes the index stale: the next update rebuilds it.
     switched = embedded.settings.model_copy(update={"chunking": derived.settings.chunking})
     assert "settings" in QAService(switched, embedder=HashEmbedder()).pending_changes()
+
+
+class _Counting(HashEmbedder):
+    """Counts the characters it is given to embed: the work, near enough."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chars = 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.chars += sum(len(t) for t in texts)
+        return super().embed_batch(texts)
+
+
+def _turn(
+    cid: int, turn: int, question: str | None, n: int, at: int
+) -> tuple[Chunk, list[Sentence]]:
+    chunk = Chunk(cid, "d", "S", at, at + 10 * n, cid, cid, "x" * 10 * n, turn, question)
+    return chunk, [Sentence(at + 10 * k, at + 10 * k + 9, cid, cid, cid) for k in range(n)]
+
+
+def test_sentence_pairs_hold_each_sentence_with_its_neighbours_in_the_turn() -> None:
+    # An interviewer turn of two sentences, an answer of three to a question, an answer of one
+    # sentence to no question.
+    parts = [_turn(0, 0, None, 2, 0), _turn(1, 1, "Q" * 400, 3, 20), _turn(2, 2, None, 1, 50)]
+    chunks = [c for c, _ in parts]
+    sentences = [s for _, ss in parts for s in ss]
+    texts = [f"s{i}" for i in range(len(sentences))]
+    pairs, members = sentence_pairs(chunks, sentences, texts)
+    assert pairs == ["s0 s1", "Q" * 300 + " s2", "s2 s3", "s3 s4"]
+    assert members == [(0,), (0,), (1, 2), (2, 3), (3,), ()]
+
+
+def test_pair_contexts_embed_pairs_and_keep_the_one_pair_contexts_exact(tmp_path: Path) -> None:
+    embedded, pairs = _service(tmp_path), _service(tmp_path, "pairs")
+    read: dict[str, int] = {}
+    for name, service in (("embedded", embedded), ("pairs", pairs)):
+        counting = _Counting()
+        QAService(service.settings, embedder=counting).build()
+        read[name] = counting.chars
+    # About as many texts, but a pair is two sentences where a context is three.
+    assert read["pairs"] < 0.85 * read["embedded"]
+    triples = {p.doc_id: p for p in embedded.load().parts.values()}
+    two = []
+    for name, part in pairs.load().parts.items():
+        assert part.pair_contexts and not part.derived_contexts
+        raw = (pairs.settings.index_dir / "segments" / name).read_bytes()
+        np.testing.assert_array_equal(seg.decode(raw).context_vectors, part.context_vectors)
+        np.testing.assert_allclose(np.linalg.norm(part.context_vectors, axis=1), 1.0, atol=1e-3)
+        _, members = sentence_pairs(part.chunks, part.sentences, part.sentence_texts)
+        want = triples[part.doc_id].context_vectors
+        cos = (part.context_vectors * want).sum(axis=1)
+        # A sentence held by one pair (a turn's edge) is read with the same text as its
+        # embedded context; one held by two gets the pairs' combination, close to it.
+        one = np.array([len(m) < 2 for m in members])
+        np.testing.assert_allclose(cos[one], 1.0, atol=2e-3)
+        two.extend(cos[~one].tolist())
+    assert two and float(np.mean(two)) > 0.9
+    # Switching the setting makes the index stale: the next update rebuilds it.
+    switched = embedded.settings.model_copy(update={"chunking": pairs.settings.chunking})
+    assert "settings" in QAService(switched, embedder=HashEmbedder()).pending_changes()
+
+
+def _same_contexts(service: QAService, tmp_path: Path, name: str) -> None:
+    """`service`'s context vectors equal those of a fresh build of its source and settings."""
+    fresh = QAService(
+        service.settings.model_copy(update={"index_dir": tmp_path / name}),
+        embedder=HashEmbedder(),
+    )
+    fresh.build()
+    got = {p.doc_id: p for p in service.load().parts.values()}
+    for part in fresh.load().parts.values():
+        want = part.context_vectors
+        np.testing.assert_allclose(got[part.doc_id].context_vectors, want, atol=1e-6)
+
+
+def test_updates_over_pair_contexts_equal_fresh_builds(tmp_path: Path) -> None:
+    # A segment stores the combined contexts, not the pairs' vectors: neither an update nor a
+    # rebuild with embedded contexts may take them for the vectors of any text (here with no
+    # cache to fall back on).
+    service = _service(tmp_path, "pairs")
+    journal = service.settings.model_copy(update={"cache_mode": "journal"})
+    service = QAService(journal, embedder=HashEmbedder())
+    service.build()
+    doc = service.settings.source_dir / "003_aef95c100974d035.txt"
+    doc.write_text(
+        doc.read_text(encoding="utf-8") + "\n\nInterviewer:\nAnd the salt flats?\n",
+        encoding="utf-8",
+    )
+    assert service.update().changed == 1
+    _same_contexts(service, tmp_path, "fresh-pairs")
+    embedded = journal.model_copy(update={"chunking": ChunkingSettings()})
+    switched = QAService(embedded, embedder=HashEmbedder())
+    switched.update()
+    _same_contexts(switched, tmp_path, "fresh-embedded")
 
 
 def test_journal_cache_keeps_no_second_copy_and_updates_reuse_the_segments(

@@ -1,4 +1,10 @@
-"""Sentence-context vectors derived from vectors already computed, instead of embedded.
+"""Sentence-context vectors made otherwise than by embedding each context text.
+
+Two choices of `QA_CHUNKING__CONTEXTS` besides the default `embedded`: `derived` (below) and
+`pairs` (further down: the sentence pairs of a turn embedded, each context made from the pairs
+holding its sentence). Both are opt-in; docs/benchmarks-archive.md says what each costs.
+
+`derived`: from vectors already computed, instead of embedded.
 
 A sentence's context is the sentence with its neighbours in the turn (the interviewer's question
 for a turn's first sentence; qa.update.sentence_contexts says which). Embedding that text costs a
@@ -64,6 +70,76 @@ def derive_contexts(
         if chunk.question and asked is not None and asked < len(question_vectors):
             size = min(len(chunk.question), QUESTION_CHARS)
             out[i] += np.asarray(question_vectors[asked], dtype=np.float32) * size
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+
+# -- contexts from overlapping pairs (`QA_CHUNKING__CONTEXTS=pairs`) ------------------------------
+# Each adjacent pair of sentences in a turn is embedded once (a turn's first sentence is paired
+# with the tail of the interviewer's question, as the embedded context reads it), and a sentence's
+# context is made from the (at most two) pairs that hold it. A pair costs about two sentences of
+# tokens where a context costs three, and every vector still comes from the model reading the
+# sentence beside its neighbours (docs/benchmarks-archive.md, section 0).
+#
+# The context text is the two pairs' text with the sentence counted once: MiniLM mean-pools its
+# token states, so by inclusion and exclusion the context's pooled vector is close to the pairs'
+# vectors weighted by their lengths less the sentence's. Closer to the embedded context than the
+# pairs' plain sum, measured on the seeds and the real corpus (same section).
+
+
+def sentence_pairs(
+    chunks: Sequence[Chunk], sentences: Sequence[Sentence], texts: Sequence[str]
+) -> tuple[list[str], list[tuple[int, ...]]]:
+    """(pair texts, per sentence the indices of the pairs that hold it, in order). A sentence
+    held by no pair (a turn of one sentence answering no question) has none: its context is its
+    own vector. One held by one pair has that pair for context: the same text the embedded
+    context would be."""
+    turn = [(chunks[s.chunk_id].doc_id, chunks[s.chunk_id].turn_index) for s in sentences]
+    pairs: list[str] = []
+    members: list[tuple[int, ...]] = []
+    left = -1  # the pair holding the previous sentence (or the question) and this one, if any
+    for i, s in enumerate(sentences):
+        first = i == 0 or turn[i - 1] != turn[i]
+        last = i + 1 == len(sentences) or turn[i + 1] != turn[i]
+        if first:
+            left = -1
+            tail = (chunks[s.chunk_id].question or "")[-QUESTION_CHARS:]
+            if tail:
+                left = len(pairs)
+                pairs.append(f"{tail} {texts[i]}")
+        mine = [] if left < 0 else [left]
+        left = -1
+        if not last:
+            left = len(pairs)
+            mine.append(left)
+            pairs.append(f"{texts[i]} {texts[i + 1]}")
+        members.append(tuple(mine))
+    return pairs, members
+
+
+def combine_pairs(
+    pair_texts: Sequence[str],
+    pair_vectors: np.ndarray,
+    members: Sequence[Sequence[int]],
+    sentence_texts: Sequence[str],
+    sentence_vectors: np.ndarray,
+) -> np.ndarray:
+    """One unit vector per sentence: its pairs' vectors weighted by their lengths, less the
+    sentence's counted once too many (its own vector when no pair holds it)."""
+    vecs = np.asarray(sentence_vectors, dtype=np.float32)
+    if len(members) == 0:
+        return np.zeros((0, vecs.shape[1] if vecs.ndim == 2 else 0), dtype=np.float32)
+    pv = np.asarray(pair_vectors, dtype=np.float32)
+    size = np.array([len(t) for t in pair_texts], dtype=np.float32)
+    out = vecs.copy()
+    for i, held in enumerate(members):
+        if len(held) == 1:
+            out[i] = pv[held[0]]
+        elif held:
+            idx = list(held)
+            own = (len(held) - 1) * max(1, len(sentence_texts[i]))
+            out[i] = (pv[idx] * size[idx, None]).sum(axis=0) - vecs[i] * own
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(out / norms, dtype=np.float32)

@@ -18,7 +18,8 @@ Vectors are stored as float16 (`"dtype": "f2"`, format 5): half the bytes, and s
 ~1e-3, far below what separates answers (docs/benchmarks-archive.md); they are float32 again in
 memory. Segments written before (no `dtype`) hold float32 and read as before. Context vectors
 derived from the sentence vectors (`"contexts": "derived"`, qa.store.contexts) are not stored:
-they are derived again when the segment is read.
+they are derived again when the segment is read. Those made from sentence pairs
+(`"contexts": "pairs"`) are stored like embedded ones.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class DocPart:
     # None for text formats, whose canonical text is the file itself.
     text: str | None = None
     derived_contexts: bool = False  # context vectors derived, not embedded (qa.store.contexts)
+    # Context vectors summed from embedded sentence pairs (qa.store.contexts): stored as usual,
+    # but no text of the document embeds to them, so an update must not reuse them as such.
+    pair_contexts: bool = False
 
     def entry(self, name: str, size: int, meta_sha256: str | None = None) -> DocEntry:
         """What a version manifest records for this document."""
@@ -105,6 +109,8 @@ def encode(part: DocPart) -> tuple[str, bytes]:
         header["text"] = part.text
     if part.derived_contexts:
         header["contexts"] = "derived"
+    elif part.pair_contexts:
+        header["contexts"] = "pairs"
     head = zlib.compress(
         json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode(), HEADER_LEVEL
     )
@@ -183,6 +189,7 @@ def decode(data: bytes) -> DocPart:
         text_keys=keys,
         text=header.get("text"),
         derived_contexts=derived,
+        pair_contexts=header.get("contexts") == "pairs",
         **arrays,
     )
 
