@@ -204,7 +204,8 @@ class Settings(BaseSettings):
     embedder: EmbedderName = "auto"
     onnx_dir: Path = Field(default_factory=_default_onnx_dir)  # where ONNX exports live
     embed_threads: int | None = None  # onnxruntime intra-op threads; None: one (serving)
-    batch_size: Annotated[int, Field(ge=1)] = 64
+    # Texts per model call when indexing: 32 ran ~0.9× the time of 64 here (docs/benchmarks-archive.md).
+    batch_size: Annotated[int, Field(ge=1)] = 32
 
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

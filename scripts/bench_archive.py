@@ -92,7 +92,11 @@ def embedded_chars(settings: Settings) -> int:
 
 
 def indexing(tmp: Path) -> dict[str, Any]:
-    base = Settings(source_dir=SEEDS, index_dir=tmp / "x", reload_interval=-1)
+    # Every core, as `qa index build` runs the model (qa.cli.options.open_service); the serving
+    # default is one thread, and txtai's torch takes every core too.
+    base = Settings(
+        source_dir=SEEDS, index_dir=tmp / "x", reload_interval=-1, embed_threads=os.cpu_count()
+    )
     model = QAService(base).embedder
     model.embed(["warm up"], 8)
     out: dict[str, Any] = {}
@@ -119,6 +123,7 @@ def indexing(tmp: Path) -> dict[str, Any]:
     model.embed(chunk_texts, base.batch_size)
     raw = time.perf_counter() - t0
     out["raw_model"] = {
+        "threads": base.embed_threads,
         "texts": len(chunk_texts),
         "seconds": raw,
         "texts_per_s": len(chunk_texts) / raw,
@@ -136,7 +141,13 @@ def indexing(tmp: Path) -> dict[str, Any]:
         emb = Embeddings({"path": str(bundled_model_path()), "content": True})
         t0 = time.perf_counter()
         emb.index(chunk_texts)
-        out["txtai"] = {"version": version("txtai"), "seconds": time.perf_counter() - t0}
+        import torch
+
+        out["txtai"] = {
+            "version": version("txtai"),
+            "seconds": time.perf_counter() - t0,
+            "torch_threads": torch.get_num_threads(),
+        }
     except ImportError:
         out["txtai"] = None
     for k in ("qa_embedded", "qa_derived", "qa_pairs"):
