@@ -274,6 +274,35 @@ SYNTHETIC = {
         [("Alice", "Q?\nBob: A."), ("Alice", "Q2?")],
     ),
     "no-labels": ("no labels at all", [(None, "no labels at all")]),
+    # Diarised and research transcripts number their speakers; names are in any script.
+    "numbered-speakers": (
+        "Speaker 1: Why?\nInterviewer 2: Because.\nSpeaker 1: Ok.\nInterviewer 2: Yes.",
+        [
+            ("Speaker 1", "Why?"),
+            ("Interviewer 2", "Because."),
+            ("Speaker 1", "Ok."),
+            ("Interviewer 2", "Yes."),
+        ],
+    ),
+    "particles-any-script-five-words": (
+        "Maria de la Cruz: Why?\nSøren Ås: Because.\nÉmile Zola: Ok.\n"
+        "AIR FORCE ONE FLIGHT CREW: Sit down.\nMaria de la Cruz: Fine.\nSøren Ås: Yes.\n"
+        "Émile Zola: No.",
+        [
+            ("Maria de la Cruz", "Why?"),
+            ("Søren Ås", "Because."),
+            ("Émile Zola", "Ok."),
+            ("AIR FORCE ONE FLIGHT CREW", "Sit down."),
+            ("Maria de la Cruz", "Fine."),
+            ("Søren Ås", "Yes."),
+            ("Émile Zola", "No."),
+        ],
+    ),
+    # …but a numbered label used once is a heading or a list, not a speaker.
+    "numbered-label-once-is-text": (
+        "Alice: Q?\nBob: A.\nPart 2:\nSTEP 1: mix.\nAlice: Q2?\nBob: A2.",
+        [("Alice", "Q?"), ("Bob", "A.\nPart 2:\nSTEP 1: mix."), ("Alice", "Q2?"), ("Bob", "A2.")],
+    ),
     # Broadcast transcripts: a role after the name at a speaker's first turn.
     "broadcast-roles": (
         "STEVE INSKEEP, HOST:\n\nGood morning.\n\nJANE DOE, CNN CORRESPONDENT: The road is shut."

@@ -24,9 +24,9 @@ from qa.segments import trim
 # A name word starts with a capital letter of any script (`Søren`, `Ås`, `Dr.`, `J.`,
 # `Ruiz-Peña`, `O'Neil`); a number (`Speaker 1`) or a lower-case particle (`de`, `van`) may
 # follow the first word. `[^\W\d_]` is "a letter"; capitals are checked in code.
-_WORD = r"[^\W\d_][\w'’.\-]*"
-_NEXT = r"(?:[^\W\d_][\w'’.\-]*|\d{1,3})"
-NAME = rf"{_WORD}(?:[ \t]{_NEXT}){{0,5}}"
+NAME_WORD = r"[^\W\d_][\w'’.\-]*"
+NAME_NEXT = r"(?:[^\W\d_][\w'’.\-]*|\d{1,3})"
+NAME = rf"{NAME_WORD}(?:[ \t]{NAME_NEXT}){{0,5}}"
 _PARTICLES = frozenset(
     [
         "de",

@@ -23,13 +23,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.ingest.headers import find_headers, header_turns, uses_headers
+from qa.ingest.headers import (
+    NAME_NEXT,
+    NAME_WORD,
+    find_headers,
+    header_turns,
+    is_name,
+    uses_headers,
+)
 from qa.ingest.meta import finish, front_matter, metadata_fields
 from qa.models import Transcript, Turn
 from qa.segments import trim
 
-# One to four capitalised words (initials, hyphens and apostrophes allowed), then a colon.
-NAME = r"[A-Z][\w'’.\-]*(?:[ \t]+[A-Z][\w'’.\-]*){0,3}"
+# One to five words, then a colon: capitalised words in any script (initials, hyphens and
+# apostrophes allowed), with numbers (`Speaker 1`) and lower-case particles (`Maria de la Cruz`)
+# after the first; `headers.is_name` checks the capitals, which a pattern cannot.
+NAME = rf"{NAME_WORD}(?:[ \t]+{NAME_NEXT}){{0,4}}"
 # Broadcast transcripts (NPR, CNN) give a speaker's role at first: `STEVE INSKEEP, HOST:`,
 # `JANE DOE, CNN CORRESPONDENT:`. The role is upper case; the speaker is the name before it.
 ROLE = r"[A-Z][A-Z0-9'’.\-&/]*(?:[ \t]+[A-Z][A-Z0-9'’.\-&/]*){0,5}"
@@ -56,6 +65,9 @@ class _Boundary:
     label: str | None = None  # as written, when it says more than the speaker (a role)
 
 
+_NUMBERED = re.compile(r"\s\d")
+
+
 def _label(m: re.Match[str]) -> str:
     return m.group("b1") or m.group("b2") or m.group("label")
 
@@ -70,6 +82,8 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     counts: dict[str, int] = {}
     for m in _LINE_LABEL.finditer(text):
         label = _label(m)
+        if not is_name(label):
+            continue
         rest_of_line = text[m.end() : text.find("\n", m.end()) if "\n" in text[m.end() :] else None]
         alone = not rest_of_line.strip()
         found.append((m, alone))
@@ -83,6 +97,8 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
         for m, _ in found
         if m.group("role") and _upper_case(m.group("role")) and _upper_case(_label(m))
     }
+    # A numbered label used once is a heading (`Part 2:`, `STEP 1:`); `Speaker 1:` recurs.
+    known -= {label for label in known if counts[label] < 2 and _NUMBERED.search(label)}
     out = [
         _Boundary(
             at=m.start("whole"),
