@@ -391,17 +391,19 @@ class _Offsets:
         return self._joined[k] + max(0, offset - self._sources[k])
 
 
-def stored_vectors(part: DocPart) -> dict[str, np.ndarray]:
+def stored_vectors(part: DocPart, *, contexts: bool = True) -> dict[str, np.ndarray]:
     """text → vector for every text a stored document was built from (its chunks, questions,
-    sentences and embedded contexts): what a new version of it need not embed again."""
+    sentences and embedded contexts): what a new version of it need not embed again.
+    `contexts=False` leaves the context vectors out (a version whose contexts were not embedded
+    may hold segments that do not say so: qa db export writes no such flag)."""
     out = dict(zip((c.text for c in part.chunks), part.chunk_vectors, strict=True))
     asked = [part.chunks[ids[0]].question or "" for ids in part.question_chunks]
     out.update(zip(asked, part.question_vectors, strict=True))
     out.update(zip(part.sentence_texts, part.sentence_vectors, strict=True))
     # Pair contexts are sums: the pairs' own vectors are in the cache (`keep`), not the segment.
-    if not part.derived_contexts and not part.pair_contexts:
-        contexts = sentence_contexts(part.chunks, part.sentences, part.sentence_texts)
-        out.update(zip(contexts, part.context_vectors, strict=True))
+    if contexts and not part.derived_contexts and not part.pair_contexts:
+        texts = sentence_contexts(part.chunks, part.sentences, part.sentence_texts)
+        out.update(zip(texts, part.context_vectors, strict=True))
     return out
 
 
@@ -662,6 +664,8 @@ class Indexer:
         ):
             return {}
         out: dict[str, np.ndarray] = {}
+        # The version's own record of how its contexts were made, besides each segment's.
+        embedded = live.chunking.get("contexts", "embedded") == "embedded"
         for doc in todo:
             entry = live.documents.get(doc.doc_id)
             if entry is None:
@@ -670,7 +674,7 @@ class Indexer:
                 part = read(entry.segment)
             except QAError:
                 continue  # a lost or damaged segment: the cache or the model then
-            out.update(stored_vectors(part))
+            out.update(stored_vectors(part, contexts=embedded))
         return out
 
     def _maybe_prune_cache(self, cache: EmbeddingCache, full: bool, live: Manifest) -> None:

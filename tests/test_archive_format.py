@@ -230,6 +230,31 @@ def test_updates_over_pair_contexts_equal_fresh_builds(tmp_path: Path) -> None:
     _same_contexts(switched, tmp_path, "fresh-embedded")
 
 
+def test_segments_that_lost_their_contexts_flag_are_not_reused_as_embedded_contexts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`qa db export` writes segments without the flag that says their contexts are combined
+    pairs; the version's manifest still says so, and that is enough to keep them out."""
+    import dataclasses
+
+    from qa.store.files import IndexDir
+
+    service = _service(tmp_path, "pairs")
+    journal = service.settings.model_copy(update={"cache_mode": "journal"})
+    QAService(journal, embedder=HashEmbedder()).build()
+    real = IndexDir.read_segment
+
+    def unflagged(self: IndexDir, name: str) -> object:
+        return dataclasses.replace(real(self, name), pair_contexts=False)
+
+    monkeypatch.setattr(IndexDir, "read_segment", unflagged)
+    embedded = journal.model_copy(update={"chunking": ChunkingSettings()})
+    switched = QAService(embedded, embedder=HashEmbedder())
+    switched.update()
+    monkeypatch.undo()
+    _same_contexts(switched, tmp_path, "fresh-embedded")
+
+
 def test_journal_cache_keeps_no_second_copy_and_updates_reuse_the_segments(
     tmp_path: Path,
 ) -> None:

@@ -337,14 +337,26 @@ def test_synthetic_layouts(text: str, expected: list[tuple[str | None, str]]) ->
 
 def test_a_broadcast_speaker_is_one_person_by_name_with_the_role_kept_for_citations() -> None:
     text = (
-        "STEVE INSKEEP, HOST:\n\nGood morning.\n\nJOHN BURNETT, BYLINE: Water.\n\nINSKEEP: Thanks."
+        "STEVE INSKEEP, HOST:\n\nGood morning.\n\nJOHN BURNETT, BYLINE: Water.\n\n"
+        "INSKEEP: Thanks.\n\nBURNETT: Sure."
     )
     doc = parse_transcript("npr.txt", text)
     assert [(t.speaker, t.label) for t in doc.turns] == [
         ("STEVE INSKEEP", "STEVE INSKEEP, HOST"),
         ("JOHN BURNETT", "JOHN BURNETT, BYLINE"),
         ("STEVE INSKEEP", "INSKEEP"),
+        ("JOHN BURNETT", "BURNETT"),
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["WASHINGTON, D.C.: The city was quiet.", "NOTE, HOWEVER: this.", "However, NASA:"],
+)
+def test_a_comma_before_capitals_is_prose_unless_the_speaker_speaks_again(line: str) -> None:
+    text = f"MR. SMITH: Hello.\nMS. JONES: Hi.\n{line}\nMR. SMITH: Bye.\n"
+    doc = parse_transcript("x.txt", text)
+    assert [t.speaker for t in doc.turns] == ["MR. SMITH", "MS. JONES", "MR. SMITH"]
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t", "Alice:\nBob:\n"])

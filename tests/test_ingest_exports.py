@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qa.errors import IngestError, PayloadTooLarge
@@ -92,6 +92,20 @@ def test_more_header_shapes_give_labels_and_times(head: str) -> None:
     assert starts(doc) == [7.0, 62.0]
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["10:30 Meeting: the agenda.", "[00:01:23] Applause", "Early life (12:34)"],
+)
+def test_a_line_shaped_like_a_header_does_not_take_over_a_labelled_transcript(line: str) -> None:
+    text = f"Alice: Hi.\nBob: Hello.\n{line}\nAlice: Next?\nBob: Sure.\n"
+    doc = parse_transcript("x.txt", text)
+    assert [s for s, _ in said(doc)] == ["Alice", "Bob", "Alice", "Bob"]
+    # …nor does a chapter list ahead of the labelled turns.
+    chapters = "[00:00:00] Intro\n[00:05:10] Early Career\n\n"
+    doc = parse_transcript("x.md", chapters + text.replace(line + "\n", ""))
+    assert [s for s, _ in said(doc) if s] == ["Alice", "Bob", "Alice", "Bob"]
+
+
 def test_header_exports_also_work_in_markdown_and_with_crlf() -> None:
     doc = parse_transcript("rev.md", tf.REV)
     assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]
@@ -115,11 +129,13 @@ SHAPES = (
     lambda n, c: f"{n} ({c}):\n",  # Rev
     lambda n, c: f"[{c}] {n}: ",  # Descript
     lambda n, c: f"{n} [{c}]\n",  # Trint
+    # loose shapes from here (LOOSE_FROM)
     lambda n, c: f"{n} ({c})\n",  # Rev without a colon
     lambda n, c: f"[{c}] {n}\n",  # Descript, the text below
     lambda n, c: f"{c} {n}: ",  # a bare clock first
     lambda n, c: f"{n} [{c}]: ",  # Trint with the text after a colon
 )
+LOOSE_FROM = 4
 
 
 @settings(max_examples=60, deadline=None)
@@ -131,6 +147,8 @@ SHAPES = (
 def test_header_parsers_cover_the_text_and_never_quote_a_header(
     shape: int, turns: list[tuple[str, str, str]], preamble: str
 ) -> None:
+    # The later shapes are loose: one alone after other text is not a header (`uses_headers`).
+    assume(shape < LOOSE_FROM or len(turns) >= 2 or not preamble.strip())
     text = preamble + ("\n" if preamble else "")
     headers: list[tuple[int, int]] = []
     for name, clock, body in turns:
@@ -283,6 +301,15 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     last = chunked.sentences[-1]
     assert (last.page, last.page_line_start) == (13, 3)
     assert chunked.text == doc.text  # kept in the segment
+
+
+def test_a_pdf_turn_keeps_the_label_as_written() -> None:
+    text = "STEVE INSKEEP, HOST:\nGood morning.\nJOHN BURNETT, BYLINE: Water.\nINSKEEP: Thanks.\nBURNETT: Sure.\n"
+    doc = parse_pdf_text("npr.pdf", text)
+    assert [(t.speaker, t.label) for t in doc.turns][:2] == [
+        ("STEVE INSKEEP", "STEVE INSKEEP, HOST"),
+        ("JOHN BURNETT", "JOHN BURNETT, BYLINE"),
+    ]
 
 
 def test_pdf_without_text_or_over_the_page_limit(

@@ -140,6 +140,21 @@ def test_how_many_holes_a_group_keeps_is_a_setting(
     assert "doc000.txt" not in again.index.documents
 
 
+def test_a_reader_with_another_hole_share_does_not_compact_the_writers_version(
+    service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (group,) = listed(service)
+    (service.settings.source_dir / "doc000.txt").unlink()
+    service.update()  # the writer, at the default share: doc000's rows are a hole
+    version = service.settings.index_dir / "versions" / service.index.version / "groups.json"
+    before = version.read_bytes()
+    monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", "0")
+    settings = service.settings.model_copy(update={"indexing": load_settings().indexing})
+    reader = IndexDir(settings.index_dir, hole_share=settings.indexing.hole_share).load()
+    assert "doc000.txt" not in reader.documents
+    assert version.read_bytes() == before and listed(service) == [group]
+
+
 def test_unused_groups_are_collected(service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_INDEXING__HOLE_SHARE", "0")  # no holes: a deletion rebuilds
     service = QAService(

@@ -112,6 +112,7 @@ def _split(turns: list[Turn], text: str, spans: tuple[tuple[int, int], ...]) -> 
                 out.append(
                     Turn(
                         speaker=t.speaker,
+                        label=t.label,
                         start=a,
                         end=b,
                         label_start=t.label_start if first else None,

@@ -65,6 +65,10 @@ _SHAPES = (
     re.compile(rf"^[ \t]*\[(?P<time>{CLOCK})\][ \t]*(?P<name>{NAME})[ \t]*:[ \t]*", re.M),
     # Trint: name, the clock in brackets, nothing else on the line.
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]+\[(?P<time>{CLOCK})\][ \t]*$", re.M),
+)
+# Shapes that prose, agendas and chapter lists also take (`10:30 Meeting: …`, `[00:01:23]
+# Applause`, `Early life (12:34)`): loose, a header only among others (`uses_headers`).
+_LOOSE_SHAPES = (
     # Rev without the colon, Happy Scribe: name, the clock in parentheses, nothing else.
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*\((?P<time>{CLOCK})\)[ \t]*$", re.M),
     # Descript with the text below: the clock in brackets, the name, nothing else.
@@ -105,7 +109,7 @@ def is_name(name: str) -> bool:
 def find_headers(text: str, skip: int = 0) -> list[Header]:
     """Every timestamped speaker header in `text` after `skip`, in order (one per line)."""
     found: dict[int, Header] = {}
-    for shape in _SHAPES:
+    for shape, loose in [*((s, False) for s in _SHAPES), *((s, True) for s in _LOOSE_SHAPES)]:
         for m in shape.finditer(text, skip):
             name = m.group("name").strip()
             if not is_name(name):
@@ -122,7 +126,7 @@ def find_headers(text: str, skip: int = 0) -> list[Header]:
                 name=name,
                 name_start=m.start("name"),
                 seconds=seconds(clock),
-                loose=m.groupdict().get("gap") == " ",
+                loose=loose or m.groupdict().get("gap") == " ",
             )
     return [found[k] for k in sorted(found)]
 

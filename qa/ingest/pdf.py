@@ -158,6 +158,7 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
             turns.append(
                 Turn(
                     speaker=t.speaker,
+                    label=t.label,
                     start=segs[0][0],
                     end=segs[-1][1],
                     label_start=t.label_start,

@@ -79,6 +79,7 @@ def _upper_case(label: str) -> bool:
 
 def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     found: list[tuple[re.Match[str], bool]] = []
+    roled: list[tuple[re.Match[str], bool]] = []  # `NAME, ROLE:`, judged after the plain labels
     counts: dict[str, int] = {}
     for m in _LINE_LABEL.finditer(text):
         label = _label(m)
@@ -86,30 +87,44 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
             continue
         rest_of_line = text[m.end() : text.find("\n", m.end()) if "\n" in text[m.end() :] else None]
         alone = not rest_of_line.strip()
+        if m.group("role"):
+            roled.append((m, alone))
+            continue
         found.append((m, alone))
         counts[label] = counts.get(label, 0) + 1
     # A one-off `Note: ...` is prose; a label used twice, or standing alone on its line, is a speaker,
     # and so is an upper-case (`AUDIENCE MEMBER:`) or bold (`**Name:**`) one.
     known = {label for label, n in counts.items() if n >= 2 or _upper_case(label)}
     known |= {_label(m) for m, alone in found if alone or m.group("label") is None}
-    known |= {
-        _label(m)
-        for m, _ in found
-        if m.group("role") and _upper_case(m.group("role")) and _upper_case(_label(m))
-    }
     # A numbered label used once is a heading (`Part 2:`, `STEP 1:`); `Speaker 1:` recurs.
     known -= {label for label in known if counts[label] < 2 and _NUMBERED.search(label)}
+    # `STEVE INSKEEP, HOST:` is a speaker when all of it is upper case and the name, or its last
+    # word, speaks again as a plain label (`INSKEEP:`), or a full name stands alone on its line
+    # with the role; `WASHINGTON, D.C.: The city…` and `NOTE, HOWEVER: …` are prose.
+    plain = set(known)
+    roles = [
+        m
+        for m, alone in roled
+        if _upper_case(_label(m))
+        and _upper_case(m.group("role"))
+        and ({_label(m), _label(m).split()[-1]} & plain or (alone and len(_label(m).split()) >= 2))
+    ]
+    known |= {_label(m) for m in roles}
     out = [
+        _Boundary(at=m.start("whole"), content=m.end(), speaker=_label(m))
+        for m, _ in found
+        if _label(m) in known
+    ]
+    out += [
         _Boundary(
             at=m.start("whole"),
             content=m.end(),
             speaker=_label(m),
-            label=f"{_label(m)}, {m.group('role')}" if m.group("role") else None,
+            label=f"{_label(m)}, {m.group('role')}",
         )
-        for m, _ in found
-        if _label(m) in known
+        for m in roles
     ]
-    return out, known
+    return sorted(out, key=lambda b: b.at), known
 
 
 def _interview_markers(text: str) -> list[_Boundary]:
@@ -204,9 +219,14 @@ def speaker_turns(text: str, skip: int = 0) -> list[Turn]:
     """Turns of a text: by timestamped headers (Otter, Rev, Descript) when it has them, else by
     labels (`parse_turns`)."""
     headers = find_headers(text, skip)
-    if uses_headers(text, headers, skip):
+    labelled = parse_turns(text, skip=skip)
+    # A labelled transcript may hold a few lines shaped like headers (an agenda, chapter
+    # marks): the layout that finds more turns is the document's.
+    if uses_headers(text, headers, skip) and len(headers) >= sum(
+        t.speaker is not None for t in labelled
+    ):
         return header_turns(text, headers, skip)
-    return parse_turns(text, skip=skip)
+    return labelled
 
 
 def parse_text(doc_id: str, text: str) -> Transcript:

@@ -154,7 +154,7 @@ def build(params: dict[str, Any], vectors: np.ndarray) -> faiss.Index:
         # A group read with holes holds their rows as zeros (qa.store.files): they are never
         # searched, and trained on they would spend a cell on the origin.
         real = sample[np.any(sample != 0, axis=1)]
-        if len(real) >= nlist:
+        if len(real) >= nlist:  # what k-means needs; fewer per cell than FAISS likes only warns
             sample = real
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
     for at in range(0, len(vectors), ADD_BATCH):

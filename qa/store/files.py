@@ -409,6 +409,10 @@ class IndexDir:
                     break
         held = [g for gid in ids if (g := self._group(gid)) is not None]
         kept, loose, compact = groups_mod.plan(order, held, self.hole_share)
+        if fresh:
+            # The writer recorded this version's groups under its own share: a reader set to
+            # another one never compacts them (that would rewrite a version it did not write).
+            compact = set()
         if fresh and not loose and not compact and len(kept) == len(ids):
             return kept
         exact = exact_below(manifest)
