@@ -298,6 +298,18 @@ SYNTHETIC = {
             ("Émile Zola", "No."),
         ],
     ),
+    "numbered-speaker-once": (
+        "Speaker 1: Hi.\nSpeaker 2: Hello.\nSpeaker 1: Rent?\nSpeaker 2: High.\n"
+        "Speaker 3: Yes, what about rent?\nSpeaker 1: Ok.",
+        [
+            ("Speaker 1", "Hi."),
+            ("Speaker 2", "Hello."),
+            ("Speaker 1", "Rent?"),
+            ("Speaker 2", "High."),
+            ("Speaker 3", "Yes, what about rent?"),
+            ("Speaker 1", "Ok."),
+        ],
+    ),
     # …but a numbered label used once is a heading or a list, not a speaker.
     "numbered-label-once-is-text": (
         "Alice: Q?\nBob: A.\nPart 2:\nSTEP 1: mix.\nAlice: Q2?\nBob: A2.",

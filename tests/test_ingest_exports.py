@@ -106,6 +106,17 @@ def test_a_line_shaped_like_a_header_does_not_take_over_a_labelled_transcript(li
     assert [s for s, _ in said(doc) if s] == ["Alice", "Bob", "Alice", "Bob"]
 
 
+def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:
+    text = (
+        "Jane Roe  0:09\nThanks for coming. Let me read the exchange.\nQ: Where were you?\n"
+        "A: At home.\nQ: When?\nA: Noon.\n\nJohn Doe  0:41\nRight, and then:\nQ: Anything?\n"
+        "A: No.\n"
+    )
+    doc = parse_transcript("otter.txt", text)
+    assert [s for s, _ in said(doc)] == ["Jane Roe", "John Doe"]
+    assert starts(doc) == [9.0, 41.0]
+
+
 def test_header_exports_also_work_in_markdown_and_with_crlf() -> None:
     doc = parse_transcript("rev.md", tf.REV)
     assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]

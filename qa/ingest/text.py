@@ -68,6 +68,11 @@ class _Boundary:
 _NUMBERED = re.compile(r"\s\d")
 
 
+def _stem(label: str) -> str:
+    """`Speaker 3` → `Speaker`: what numbered labels share."""
+    return _NUMBERED.split(label, maxsplit=1)[0]
+
+
 def _label(m: re.Match[str]) -> str:
     return m.group("b1") or m.group("b2") or m.group("label")
 
@@ -85,8 +90,8 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
         label = _label(m)
         if not is_name(label):
             continue
-        rest_of_line = text[m.end() : text.find("\n", m.end()) if "\n" in text[m.end() :] else None]
-        alone = not rest_of_line.strip()
+        eol = text.find("\n", m.end())
+        alone = not text[m.end() : eol if eol >= 0 else None].strip()
         if m.group("role"):
             roled.append((m, alone))
             continue
@@ -96,8 +101,16 @@ def _line_labels(text: str) -> tuple[list[_Boundary], set[str]]:
     # and so is an upper-case (`AUDIENCE MEMBER:`) or bold (`**Name:**`) one.
     known = {label for label, n in counts.items() if n >= 2 or _upper_case(label)}
     known |= {_label(m) for m, alone in found if alone or m.group("label") is None}
-    # A numbered label used once is a heading (`Part 2:`, `STEP 1:`); `Speaker 1:` recurs.
-    known -= {label for label in known if counts[label] < 2 and _NUMBERED.search(label)}
+    # A numbered label is a speaker when it recurs, like any label, or when its stem numbers two
+    # or more speakers (`Speaker 3:` once, beside `Speaker 1:` and `Speaker 2:`); `Part 2:` once
+    # is a heading.
+    numbers: dict[str, set[str]] = {}
+    for label in counts:
+        if _NUMBERED.search(label):
+            numbers.setdefault(_stem(label), set()).add(label)
+    numbered = {label for label in counts if _NUMBERED.search(label)}
+    known -= numbered
+    known |= {label for label in numbered if counts[label] >= 2 or len(numbers[_stem(label)]) >= 2}
     # `STEVE INSKEEP, HOST:` is a speaker when all of it is upper case and the name, or its last
     # word, speaks again as a plain label (`INSKEEP:`), or a full name stands alone on its line
     # with the role; `WASHINGTON, D.C.: The city…` and `NOTE, HOWEVER: …` are prose.
@@ -220,10 +233,12 @@ def speaker_turns(text: str, skip: int = 0) -> list[Turn]:
     labels (`parse_turns`)."""
     headers = find_headers(text, skip)
     labelled = parse_turns(text, skip=skip)
-    # A labelled transcript may hold a few lines shaped like headers (an agenda, chapter
-    # marks): the layout that finds more turns is the document's.
-    if uses_headers(text, headers, skip) and len(headers) >= sum(
-        t.speaker is not None for t in labelled
+    # A labelled transcript may hold a few lines shaped like loose headers (an agenda, chapter
+    # marks): then the layout that finds more turns is the document's. A strict header shape
+    # (Otter, Rev, Descript, Trint) is an export's, whatever label-like lines its speech holds.
+    if uses_headers(text, headers, skip) and (
+        not all(h.loose for h in headers)
+        or len(headers) >= sum(t.speaker is not None for t in labelled)
     ):
         return header_turns(text, headers, skip)
     return labelled
