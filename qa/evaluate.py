@@ -48,13 +48,47 @@ def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
+def _gold_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the gold file: {exc.strerror}") from exc
+
+
+def seedqa_rows(path: Path) -> list[dict[str, Any]]:
+    """The gold questions of a seedqa JSONL file, checked before any is asked: one JSON object
+    per line with `id`, `question`, `answer_quotes` (a list; empty for an unanswerable) and,
+    for an answerable one, `doc`. A bad line is an InvalidInput naming it."""
+    rows: list[dict[str, Any]] = []
+    for n, line in enumerate(_gold_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidInput(f"{path}:{n}: not a JSON object ({exc})") from exc
+        missing = [
+            f
+            for f in ("id", "question", "answer_quotes")
+            if not isinstance(row, dict) or f not in row
+        ]
+        if missing:
+            raise InvalidInput(f"{path}:{n}: missing {', '.join(missing)} (a seedqa row)")
+        if not isinstance(row["question"], str) or not isinstance(row["answer_quotes"], list):
+            raise InvalidInput(f"{path}:{n}: question must be text and answer_quotes a list")
+        if row["answer_quotes"] and not isinstance(row.get("doc"), str):
+            raise InvalidInput(f"{path}:{n}: an answerable row needs its doc")
+        rows.append(row)
+    if not rows:
+        raise InvalidInput(f"{path}: no questions in the gold file")
+    return rows
+
+
 def eval_seedqa(service: QAService, gold_path: Path, source: Path, k: int = 5) -> dict[str, Any]:
     """Quote hit@1/@3, passage recall@k, speaker match, abstention, integrity, latency."""
-    rows = [
-        json.loads(line)
-        for line in gold_path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    rows = seedqa_rows(gold_path)
     texts: dict[str, str] = {}
     answerable = hit1 = hit3 = recall = speaker_ok = false_abstain = 0
     unanswerable = refused = 0
@@ -399,15 +433,22 @@ def eval_squad(
     """Each paragraph is a document: gold-paragraph recall@1/@k per mode (`search`), and with the
     configured mode the rate at which one of the top `quotes` quotes of `ask` contains the gold
     answer (casefolded, whitespace collapsed)."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
     docs: dict[str, str] = {}
     items: list[tuple[str, str, list[str]]] = []  # question, gold doc, answer texts
-    for a, article in enumerate(data):
-        for p, para in enumerate(article["paragraphs"]):
-            doc = f"a{a:02d}p{p:02d}"
-            docs[doc] = para["context"]
-            for qa in para["qas"]:
-                items.append((qa["question"], doc, [x["text"] for x in qa["answers"]]))
+    try:
+        data = json.loads(_gold_text(path))["data"]
+        for a, article in enumerate(data):
+            for p, para in enumerate(article["paragraphs"]):
+                doc = f"a{a:02d}p{p:02d}"
+                docs[doc] = str(para["context"])
+                for qa in para["qas"]:
+                    items.append(
+                        (str(qa["question"]), doc, [str(x["text"]) for x in qa["answers"]])
+                    )
+    except (ValueError, RecursionError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"{path}: not a SQuAD file (data → paragraphs → qas): {exc!r}") from exc
+    if not items:
+        raise InvalidInput(f"{path}: no questions in the SQuAD file")
     base = settings or load_settings()
     with tempfile.TemporaryDirectory(prefix="qa-squad-") as tmp:
         src, idx = Path(tmp) / "src", Path(tmp) / "index"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,11 +25,19 @@ QUERY_CACHE_SIZE = 1024
 
 
 def clean_question(question: str) -> str:
+    """The question stripped, or InvalidInput: the same rules for every shell (the HTTP schema
+    states them too, qa.api.schemas.check_question)."""
     q = question.strip()
     if not q:
         raise InvalidInput("question must not be empty")
     if len(q) > MAX_QUESTION_CHARS:
         raise InvalidInput(f"question is longer than {MAX_QUESTION_CHARS} characters")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in q):
+        raise InvalidInput("question must not contain control characters")
+    try:
+        q.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes a shell could not decode (lone surrogates)
+        raise InvalidInput("question is not valid text (undecodable bytes)") from exc
     return q
 
 

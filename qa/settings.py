@@ -11,8 +11,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from qa.errors import ConfigError
 
@@ -54,6 +55,12 @@ class ChunkingSettings(_Group):
     # the sentence and question vectors (qa.store.contexts: fewer texts to embed, some quality lost),
     # or pairs (each pair of adjacent sentences embedded, a context made from the pairs holding it).
     contexts: Contexts = "embedded"
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        return self
 
     def as_dict(self) -> dict[str, object]:
         """What the manifest records (and compares) of the chunking."""
@@ -267,3 +274,7 @@ def load_settings(**overrides: Any) -> Settings:
             shown = f"={value!r}" if isinstance(value, str | int | float) else ""
             problems.append(f"{name}{shown} is invalid: {why}")
         raise ConfigError("; ".join(problems)) from exc
+    except SettingsError as exc:  # a nested group given as something other than JSON
+        raise ConfigError(
+            f"{exc} (a QA_ group takes JSON, or set its fields: QA_GROUP__FIELD)"
+        ) from exc

@@ -30,8 +30,8 @@ ASK_KEYS = {
 
 @pytest.mark.parametrize(
     "question",
-    ["", "   ", "\n\t ", "x" * (MAX_QUESTION_CHARS + 1)],
-    ids=["empty", "spaces", "ws", "long"],
+    ["", "   ", "\n\t ", "x" * (MAX_QUESTION_CHARS + 1), "why\x01?", "neuralink \udcff\udcfe"],
+    ids=["empty", "spaces", "ws", "long", "control", "undecodable"],
 )
 def test_bad_questions_are_invalid_input(question: str) -> None:
     with pytest.raises(InvalidInput):

@@ -51,3 +51,20 @@ def test_with_overrides_validates_and_keeps_the_rest(tmp_path: pytest.TempPathFa
     with pytest.raises(ConfigError, match="QA_RETRIEVAL__MODE"):
         base.with_overrides(retrieval={"mode": "nope"})
     assert set(MODES) == {"hybrid", "dense", "bm25"}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"QA_CHUNKING__OVERLAP": "600"}, "overlap (600) must be smaller than size (600)"),
+        ({"QA_RETRIEVAL": "notjson"}, "a QA_ group takes JSON"),
+    ],
+)
+def test_settings_that_cannot_work_together_are_one_config_error(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert expected in caught.value.message and "\n" not in caught.value.message

@@ -147,3 +147,27 @@ def test_uploads_of_word_and_pdf_with_their_limits(mixed: QAService, tmp_path: P
         )
         assert r.status_code == 400 and "no text layer" in r.json()["detail"]
         assert sorted(p.name for p in mixed.settings.source_dir.iterdir()) == before
+
+
+def test_json_nested_thousands_deep_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    deep = "[" * 100_000 + "]" * 100_000
+    (src / "deep.json").write_text(deep, encoding="utf-8")
+    (src / "wrapped.json").write_text('{"segments": ' + deep + "}", encoding="utf-8")
+    (src / "good.txt").write_text("Ann: The lamp is green.\nBob: Fine.\n", encoding="utf-8")
+    (src / "good.meta.json").write_text(deep, encoding="utf-8")
+    (src / "zebra.txt").write_text("Ann: The zebra is teal.\nBob: Fine.\n", encoding="utf-8")
+    svc = service(tmp_path, api_key=KEY)
+    report = svc.build()
+    assert set(report.doc_ids.added) == {"zebra.txt"}
+    reasons = {f.doc_id: f.reason for f in report.skipped}
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "nested too deeply" in reasons["wrapped.json"]
+    assert "not valid JSON" in reasons["good.txt"]  # its sidecar
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with TestClient(create_app(service=svc), headers=auth) as c:
+        r = c.post("/documents", files={"file": ("up.json", deep.encode(), "application/json")})
+        assert r.status_code == 400 and "nested too deeply" in r.json()["detail"]
+        r = c.post("/documents", files={"file": ("ok.txt", b"Ann: Hi there.\n", "text/plain")})
+        assert r.status_code == 201, r.text

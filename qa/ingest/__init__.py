@@ -114,18 +114,22 @@ def parse_transcript(doc_id: str, text: str) -> Transcript:
     A .docx's canonical text parses without its heading styles (they are in the file only).
     """
     reader = READERS.get(_suffix(doc_id))
-    if reader is None:
-        if _suffix(doc_id) == ".docx":
-            return parse_text(doc_id, text)
+    if reader is None:  # a .docx's canonical text, and every other suffix: plain text
         reader = parse_text
-    return reader(doc_id, text)
+    try:
+        return reader(doc_id, text)
+    except RecursionError as exc:  # JSON nested thousands deep: the decoder recurses
+        raise IngestError(f"{doc_id}: nested too deeply to read") from exc
 
 
 def parse_file(doc_id: str, data: bytes) -> Transcript:
     """A file's bytes → its transcript (pure: no I/O); `text` is the canonical text."""
     binary = BINARY_READERS.get(_suffix(doc_id))
     if binary is not None:
-        doc = binary(doc_id, data)
+        try:
+            doc = binary(doc_id, data)
+        except RecursionError as exc:
+            raise IngestError(f"{doc_id}: nested too deeply to read") from exc
         return replace(doc, sha256=hashlib.sha256(data).hexdigest())
     return parse_transcript(doc_id, decode_text(PurePosixPath(doc_id).name, data))
 

@@ -98,7 +98,7 @@ def parse_sidecar(name: str, text: str) -> dict[str, str | None]:
     """The overrides in a `NAME.meta.json` sidecar: a JSON object with title/date/source_url."""
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise IngestError(f"{name}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise IngestError(f"{name}: must be a JSON object with title, date, source_url")
