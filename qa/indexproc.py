@@ -149,6 +149,11 @@ class IndexProcess:
 
     def _call(self, fn: Callable[..., UpdateReport], *args: object) -> UpdateReport:
         pool = self._ensure()
+        if not self._alive(pool):
+            # It died while idle (killed, out of memory elsewhere): this write never reached it,
+            # so it goes to a new child instead of failing for someone else's reason.
+            self._discard(pool)
+            pool = self._ensure()
         try:
             return self._submit(pool, fn, *args).result()
         except BrokenProcessPool as exc:
@@ -157,6 +162,12 @@ class IndexProcess:
                 "the indexing process stopped before finishing (it failed to start, ran out "
                 "of memory or was killed)"
             ) from exc
+
+    @staticmethod
+    def _alive(pool: concurrent.futures.ProcessPoolExecutor) -> bool:
+        """False once the pool's child has exited (True before it is spawned)."""
+        procs = getattr(pool, "_processes", None) or {}
+        return all(p.is_alive() for p in list(procs.values()))
 
     def _submit(
         self, pool: concurrent.futures.ProcessPoolExecutor, fn: Callable[..., T], *args: object
