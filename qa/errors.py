@@ -116,3 +116,11 @@ class IndexBusy(QAError):
     status_code = 409
     exit_code = 10
     code = "index_busy"
+
+
+class SourceChanged(QAError):
+    """A transcript's file changed since it was indexed: offsets into it would point elsewhere."""
+
+    status_code = 409
+    exit_code = 11
+    code = "source_changed"

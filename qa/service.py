@@ -24,6 +24,7 @@ from qa.errors import (
     IngestError,
     NotFound,
     QAError,
+    SourceChanged,
 )
 from qa.indexproc import IndexProcess, IndexProcessDied
 from qa.live import LiveIndex
@@ -311,14 +312,22 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         ]
         return indexed + skipped
 
-    def document_text(self, doc_id: str) -> str:
+    def document_text(self, doc_id: str, *, as_indexed: bool = True) -> str:
         """The canonical text of an indexed document: what its quotes' offsets refer to.
 
         For .docx and .pdf the text extracted when it was indexed (kept with the document); for
-        text formats the file as `Path.read_text(encoding="utf-8")` reads it.
+        text formats the file as `Path.read_text(encoding="utf-8")` reads it. A file changed
+        since it was indexed is SourceChanged (its offsets would point elsewhere), unless
+        `as_indexed` is False (checking that a quote is still an exact slice of it).
         """
         self.source.path_of(doc_id)  # only transcripts in the folder
-        text = self.texts.get(self.index, doc_id)
+        index = self.index
+        text = self.texts.get(index, doc_id)
         if text is None:
             raise NotFound(f"no document {doc_id!r} in the index, or its file cannot be read")
+        if as_indexed and self.texts.changed(index, doc_id):
+            raise SourceChanged(
+                f"{doc_id} changed since it was indexed: offsets refer to the indexed text "
+                "(run `qa index update`, or wait for the server's update)"
+            )
         return text

@@ -9,6 +9,7 @@ update fails leaves the folder as it was.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import time
@@ -170,16 +171,27 @@ class SourceTexts:
     def __init__(self, folder: SourceFolder) -> None:
         self._folder = folder
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        # doc → (file stamp, text, sha256 of the text)
+        self._cache: dict[str, tuple[tuple[int, int, int, int], str, str]] = {}
 
     def get(self, index: IndexData, doc_id: str) -> str | None:
         """The text, or None when the document is not indexed or its file is gone or unreadable."""
+        got = self._read(index, doc_id)
+        return None if got is None else got[0]
+
+    def changed(self, index: IndexData, doc_id: str) -> bool:
+        """Whether the document's text now differs from the text it was indexed from."""
+        got = self._read(index, doc_id)
+        entry = index.documents.get(doc_id)
+        return got is not None and entry is not None and got[1] != entry.sha256
+
+    def _read(self, index: IndexData, doc_id: str) -> tuple[str, str] | None:
         entry = index.documents.get(doc_id)
         if entry is None:
             return None
         stored = index.stored_text(entry.segment)
-        if stored is not None:
-            return stored
+        if stored is not None:  # kept with the document when it was indexed
+            return stored, entry.sha256
         path = self._folder.root / doc_id
         try:
             st = path.stat()
@@ -190,16 +202,17 @@ class SourceTexts:
         with self._lock:
             hit = self._cache.get(doc_id)
         if hit is not None and hit[0] == stamp:
-            return hit[1]
+            return hit[1], hit[2]
         try:
             text = read_source_text(path)
         except IngestError:
             return None
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()  # as the index hashed it
         with self._lock:
             if len(self._cache) > 2 * len(index.documents) + 16:  # drop documents gone since
                 self._cache = {d: v for d, v in self._cache.items() if d in index.documents}
-            self._cache[doc_id] = (stamp, text)
-        return text
+            self._cache[doc_id] = (stamp, text, sha)
+        return text, sha
 
     def holds(
         self, index: IndexData, doc_id: str, segments: tuple[tuple[int, int], ...], text: str

@@ -171,3 +171,20 @@ def test_json_nested_thousands_deep_is_skipped_not_a_crash(tmp_path: Path) -> No
         assert r.status_code == 400 and "nested too deeply" in r.json()["detail"]
         r = c.post("/documents", files={"file": ("ok.txt", b"Ann: Hi there.\n", "text/plain")})
         assert r.status_code == 201, r.text
+
+
+def test_a_file_changed_since_indexing_is_not_served_as_the_indexed_text(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "zebra.txt").write_bytes(b"Ann: The zebra is teal.\r\nBob: Fine.\r\n")
+    svc = service(tmp_path)
+    svc.build()
+    with TestClient(create_app(service=svc)) as c:
+        assert c.get("/documents/zebra.txt/text").text.startswith("Ann: The zebra")
+        (src / "zebra.txt").write_text("A new first line.\nAnn: The zebra is teal.\nBob: Fine.\n")
+        r = c.get("/documents/zebra.txt/text")
+        assert r.status_code == 409 and "changed since it was indexed" in r.json()["detail"]
+        reader = c.get("/transcripts/zebra.txt?start=5&end=23")
+        assert reader.status_code == 409 and "changed since it was indexed" in reader.text
+        svc.update()
+        assert c.get("/documents/zebra.txt/text").text.startswith("A new first line")

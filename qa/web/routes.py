@@ -422,7 +422,7 @@ def _answer_context(
 def _verified(service: QAService, quote: Any) -> bool:
     """Checked while rendering: the quote is exactly the canonical text of its span."""
     try:
-        return views.verified(service.document_text(quote.doc_id), quote)
+        return views.verified(service.document_text(quote.doc_id, as_indexed=False), quote)
     except QAError:
         return False
 
