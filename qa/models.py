@@ -8,6 +8,7 @@ no hand-written mirror of them anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
@@ -256,9 +257,14 @@ def _iso_date(value: str | None, name: str) -> str | None:
     if value is None or value == "":
         return None
     try:
+        if not _DAY.fullmatch(str(value)):  # fromisoformat also takes `20230308`, `2023-W10-3`
+            raise ValueError(value)
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
         raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # Bounds on filter values (also stated in the HTTP schema, qa.api.schemas): a document id is a
@@ -332,11 +338,15 @@ class Filters:
         date_to: str | dt.date | None = None,
     ) -> Filters:
         """Filters from user input: dates checked (InvalidInput), speakers casefolded."""
+        start = _iso_date(None if date_from is None else str(date_from), "date_from")
+        end = _iso_date(None if date_to is None else str(date_to), "date_to")
+        if start and end and start > end:
+            raise InvalidInput(f"date_from ({start}) is after date_to ({end})")
         return cls(
             frozenset(_filter_values(docs, "doc", MAX_DOC_CHARS)),
             frozenset(s.casefold() for s in _filter_values(speakers, "speaker", MAX_SPEAKER_CHARS)),
-            _iso_date(None if date_from is None else str(date_from), "date_from"),
-            _iso_date(None if date_to is None else str(date_to), "date_to"),
+            start,
+            end,
         )
 
     @property

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from qa.models import Answer, Quote, cite, dump
+import pytest
+
+from qa.errors import InvalidInput
+from qa.models import Answer, Filters, Quote, cite, dump
 
 
 def test_cite_gives_lines_or_pdf_pages_times_title_and_date() -> None:
@@ -27,3 +30,17 @@ def test_dump_is_the_wire_form() -> None:
         "question", "answerable", "answer", "quotes", "passages", "coverage", "confidence",
         "related",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({"date_to": "2023-01-01T00:00:00"}, "date_to must be a date like"),
+        ({"date_from": "20230101"}, "date_from must be a date like"),
+        ({"date_from": "2023-02-01", "date_to": "2023-01-01"}, "is after date_to"),
+    ],
+)
+def test_filter_dates_are_days_in_order(kw: dict[str, str], expected: str) -> None:
+    with pytest.raises(InvalidInput, match=expected):
+        Filters.of(**kw)  # type: ignore[arg-type]
+    assert Filters.of(date_from="2023-01-01", date_to="2023-01-01").active

@@ -188,3 +188,19 @@ def test_a_file_changed_since_indexing_is_not_served_as_the_indexed_text(tmp_pat
         assert reader.status_code == 409 and "changed since it was indexed" in reader.text
         svc.update()
         assert c.get("/documents/zebra.txt/text").text.startswith("A new first line")
+
+
+def test_a_broken_multipart_upload_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("Ann: Hi.\n", encoding="utf-8")
+    svc = service(tmp_path, api_key=KEY)
+    svc.build()
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with TestClient(create_app(service=svc), headers=auth) as c:
+        r = c.post(
+            "/documents",
+            content=b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a\rb.txt"\r\n\r\nhi',
+            headers={"content-type": "multipart/form-data; boundary=xyz"},
+        )
+        assert r.status_code in (400, 422), r.text
+        assert "JSON" not in r.json()["detail"]

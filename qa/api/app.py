@@ -91,10 +91,15 @@ def _install_error_handlers(app: FastAPI, cfg: Settings) -> None:
         return JSONResponse(body, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:  # FastAPI could not even decode the body: bad JSON or bytes
-            errors = [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]
-            body = {"error": "invalid_request", "detail": "request body is not valid JSON"}
+            if request.headers.get("content-type", "").startswith("multipart/"):
+                errors = [{"loc": ["body"], "msg": str(exc.detail), "type": "multipart_invalid"}]
+                detail = f"request body is not a valid multipart form ({exc.detail})"
+            else:
+                errors = [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]
+                detail = "request body is not valid JSON"
+            body = {"error": "invalid_request", "detail": detail}
             return JSONResponse({**body, "errors": errors}, status_code=422)
         return JSONResponse(
             {"error": "http_error", "detail": str(exc.detail)},

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from qa.errors import InvalidInput
+from qa.errors import IngestError, InvalidInput
 from qa.service import QAService
 from qa.settings import MODES, load_settings
 
@@ -61,6 +61,8 @@ def open_service(
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
     if source is not None:
+        if not source.is_dir():  # named on the command line: a typo, not "everything changed"
+            raise IngestError(f"source folder not found: {source}")
         overrides["source_dir"] = source
     if index is not None:
         overrides["index_dir"] = index

@@ -187,6 +187,15 @@ def test_search_rejects_bad_input_with_422(
     assert payload["error"] == "invalid_request" and field in payload["detail"]
 
 
+def test_search_rejects_an_unknown_parameter_naming_it(client: TestClient) -> None:
+    r = client.get("/search", params={"q": "neuralink", "speakr": "Nobody"})
+    assert r.status_code == 422 and "speakr" in r.json()["detail"]
+    r = client.get(
+        "/search", params={"q": "neuralink", "date_from": "2024-02-01", "date_to": "2024-01-01"}
+    )
+    assert r.status_code == 422 and "is after date_to" in r.json()["detail"]
+
+
 def test_off_topic_question_is_not_answered(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "What is the capital of France?"}).json()
     assert body["answerable"] is False and body["quotes"] == []

@@ -71,6 +71,15 @@ def test_unknown_mode_is_one_line(qa_cli: QaCli, seeded: Built, tmp_path: Path) 
     )
 
 
+def test_a_source_folder_that_does_not_exist_is_one_line(
+    qa_cli: QaCli, seeded: Built, tmp_path: Path
+) -> None:
+    missing = tmp_path / "typo"
+    done = qa_cli("ask", "x", "--source", str(missing), "--index", str(seeded.index), cwd=tmp_path)
+    assert done.returncode == 6
+    assert done.stderr.strip() == f"qa: error: source folder not found: {missing}"
+
+
 def test_index_status_json(qa_cli: QaCli, seeded: Built, tmp_path: Path) -> None:
     done = qa_cli("index", "status", "--json", *where(seeded), cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +20,7 @@ from qa.api.schemas import (
     SpeakerName,
     check_question,
 )
+from qa.errors import InvalidInput
 from qa.models import Answer, Filters, SearchResult
 
 log = logging.getLogger("qa.http")
@@ -39,8 +40,12 @@ async def ask(body: AskRequest, service: ServiceDep, _: ReadKey) -> Answer:
     return await run_in_threadpool(service.ask, body.question, k=body.k, filters=filters)
 
 
+SEARCH_PARAMS = ("q", "k", "doc", "speaker", "date_from", "date_to")
+
+
 @router.get("/search", response_model=SearchResult)
 async def search(
+    request: Request,
     service: ServiceDep,
     _: ReadKey,
     q: Annotated[
@@ -55,6 +60,12 @@ async def search(
     date_to: Annotated[dt.date | None, Query()] = None,
 ) -> SearchResult:
     """The top passages for a query, with scores."""
+    # As POST /ask refuses unknown fields: a misspelt filter (`speakr=`) must not be ignored.
+    unknown = sorted(set(request.query_params) - set(SEARCH_PARAMS))
+    if unknown:
+        raise InvalidInput(
+            f"unknown query parameter {', '.join(unknown)} (known: {', '.join(SEARCH_PARAMS)})"
+        )
     filters = Filters.of(
         docs=doc or (), speakers=speaker or (), date_from=date_from, date_to=date_to
     )
