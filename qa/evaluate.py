@@ -76,8 +76,13 @@ def seedqa_rows(path: Path) -> list[dict[str, Any]]:
         ]
         if missing:
             raise InvalidInput(f"{path}:{n}: missing {', '.join(missing)} (a seedqa row)")
-        if not isinstance(row["question"], str) or not isinstance(row["answer_quotes"], list):
-            raise InvalidInput(f"{path}:{n}: question must be text and answer_quotes a list")
+        quotes = row["answer_quotes"]
+        if not isinstance(row["question"], str) or not (
+            isinstance(quotes, list) and all(isinstance(q, str) for q in quotes)
+        ):
+            raise InvalidInput(
+                f"{path}:{n}: question must be text and answer_quotes a list of texts"
+            )
         if row["answer_quotes"] and not isinstance(row.get("doc"), str):
             raise InvalidInput(f"{path}:{n}: an answerable row needs its doc")
         rows.append(row)

@@ -321,11 +321,11 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         `as_indexed` is False (checking that a quote is still an exact slice of it).
         """
         self.source.path_of(doc_id)  # only transcripts in the folder
-        index = self.index
-        text = self.texts.get(index, doc_id)
-        if text is None:
+        got = self.texts.read(self.index, doc_id)
+        if got is None:
             raise NotFound(f"no document {doc_id!r} in the index, or its file cannot be read")
-        if as_indexed and self.texts.changed(index, doc_id):
+        text, same = got
+        if as_indexed and not same:
             raise SourceChanged(
                 f"{doc_id} changed since it was indexed: offsets refer to the indexed text "
                 "(run `qa index update`, or wait for the server's update)"

@@ -179,11 +179,13 @@ class SourceTexts:
         got = self._read(index, doc_id)
         return None if got is None else got[0]
 
-    def changed(self, index: IndexData, doc_id: str) -> bool:
-        """Whether the document's text now differs from the text it was indexed from."""
+    def read(self, index: IndexData, doc_id: str) -> tuple[str, bool] | None:
+        """The text and whether it is still the text the document was indexed from (one read)."""
         got = self._read(index, doc_id)
         entry = index.documents.get(doc_id)
-        return got is not None and entry is not None and got[1] != entry.sha256
+        if got is None or entry is None:
+            return None
+        return got[0], got[1] == entry.sha256
 
     def _read(self, index: IndexData, doc_id: str) -> tuple[str, str] | None:
         entry = index.documents.get(doc_id)

@@ -270,6 +270,16 @@ def test_reader_has_a_player_and_media_serves_ranges(site: Site) -> None:
     bad = site.client.get("/media/telescope.srt", headers={"range": f"bytes={size}-"})
     assert bad.status_code == 416
     assert site.client.get("/media/script.txt").status_code == 404
+    # The transcript edited since indexing: its reader refuses the old offsets, its audio plays.
+    srt = site.source / "telescope.srt"
+    before = srt.read_bytes()
+    try:
+        srt.write_bytes(before + b"\n")
+        assert site.client.get("/transcripts/telescope.srt").status_code == 409
+        assert site.client.get("/media/telescope.srt").status_code == 200
+    finally:
+        srt.write_bytes(before)
+    assert site.client.get("/transcripts/telescope.srt").status_code == 200
 
 
 def test_static_files_are_served_and_nothing_else(site: Site) -> None:

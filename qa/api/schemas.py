@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import Annotated, Any
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from qa.models import MAX_DOC_CHARS, MAX_FILTER_VALUES, MAX_SPEAKER_CHARS
 
 MAX_QUESTION = 2000
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # filter dates, as the CLI and qa.models.Filters take them
+_DAY = re.compile(DAY_PATTERN)
 # The same rules as check_question, stated in the schema so clients (and schemathesis) see them:
 # some non-blank character, and no control characters other than tab and newlines.
 _OK = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"  # anything but control characters (tab and newlines are fine)
@@ -75,7 +78,7 @@ class AskRequest(BaseModel):
     @field_validator("date_from", "date_to", mode="before")
     @classmethod
     def _iso_date_text(cls, value: object) -> object:
-        if value is not None and not isinstance(value, str):
+        if value is not None and not (isinstance(value, str) and _DAY.fullmatch(value)):
             raise ValueError("must be a YYYY-MM-DD string")
         return value
 

@@ -275,7 +275,10 @@ def router() -> APIRouter:
         """The audio or video beside a timed transcript, with HTTP range requests."""
         _check_read_key(request)
         service = _service(request)
-        path = _media_for(service, parsed(service, doc_id))
+        # From the index, not the file: the audio beside an edited transcript is still its audio.
+        if not service.index.chunks_of(doc_id):
+            raise NotFound(f"no document {doc_id!r} in the index")
+        path = _media_for(service, doc_id)
         if path is None:
             raise NotFound(f"no audio or video beside {doc_id!r}")
         return _ranged(path, request.headers.get("range"))
@@ -304,7 +307,7 @@ def router() -> APIRouter:
         nav = _quote_nav(request, service, doc_id, start, end)
         cat = catalog(service)
         found = cat.summaries.get(doc_id)
-        media_path = _media_for(service, doc)
+        media_path = _media_for(service, doc_id)
         return _page(
             request,
             "reader.html",
@@ -431,11 +434,11 @@ def _int(raw: str | None) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
-def _media_for(service: QAService, doc: Transcript) -> Path | None:
+def _media_for(service: QAService, doc_id: str) -> Path | None:
     """`talk.mp3` (…) beside a timed `talk.srt`, when there is one."""
-    if not any(t.times for t in doc.turns):
+    if not any(c.times for c in service.index.chunks_of(doc_id)):
         return None
-    base = service.settings.source_dir / doc.doc_id
+    base = service.settings.source_dir / doc_id
     for suffix in views.MEDIA_SUFFIXES:
         candidate = base.with_suffix(suffix)
         if candidate.is_file():

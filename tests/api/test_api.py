@@ -190,6 +190,11 @@ def test_search_rejects_bad_input_with_422(
 def test_search_rejects_an_unknown_parameter_naming_it(client: TestClient) -> None:
     r = client.get("/search", params={"q": "neuralink", "speakr": "Nobody"})
     assert r.status_code == 422 and "speakr" in r.json()["detail"]
+    assert client.get("/search", params={"q": "neuralink", "_": "123"}).status_code == 200
+    for day in ("2023-03-08T00:00:00", "20230308", "1678233600"):
+        assert client.get("/search", params={"q": "x", "date_from": day}).status_code == 422
+        r = client.post("/ask", json={"question": "x", "date_from": day})
+        assert r.status_code == 422 and "date_from" in r.json()["detail"]
     r = client.get(
         "/search", params={"q": "neuralink", "date_from": "2024-02-01", "date_to": "2024-01-01"}
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.api.deps import ReadKey, ServiceDep
 from qa.api.schemas import (
+    DAY_PATTERN,
     ERRORS,
     MAX_QUESTION,
     QUESTION_PATTERN,
@@ -56,12 +56,15 @@ async def search(
     k: Annotated[int, Query(ge=1, le=50)] = 5,
     doc: Annotated[list[DocId] | None, Query()] = None,
     speaker: Annotated[list[SpeakerName] | None, Query()] = None,
-    date_from: Annotated[dt.date | None, Query()] = None,
-    date_to: Annotated[dt.date | None, Query()] = None,
+    date_from: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
+    date_to: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
 ) -> SearchResult:
     """The top passages for a query, with scores."""
     # As POST /ask refuses unknown fields: a misspelt filter (`speakr=`) must not be ignored.
-    unknown = sorted(set(request.query_params) - set(SEARCH_PARAMS))
+    # (`_=…` and the like are clients' cache-busters, not filters.)
+    unknown = sorted(
+        p for p in set(request.query_params) - set(SEARCH_PARAMS) if not p.startswith("_")
+    )
     if unknown:
         raise InvalidInput(
             f"unknown query parameter {', '.join(unknown)} (known: {', '.join(SEARCH_PARAMS)})"
