@@ -81,7 +81,10 @@ def _install_error_handlers(app: FastAPI, cfg: Settings) -> None:
     @app.exception_handler(QAError)
     async def qa_error(_: Request, exc: QAError) -> JSONResponse:
         detail = public_message(exc.message, folders)
-        return JSONResponse({"error": exc.code, "detail": detail}, status_code=exc.status_code)
+        body: dict[str, object] = {"error": exc.code, "detail": detail}
+        if exc.status_code == 422:  # the shape of every 422 (InvalidRequestBody): with `errors`
+            body["errors"] = [{"loc": ["request"], "msg": detail, "type": exc.code}]
+        return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
