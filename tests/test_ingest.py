@@ -57,9 +57,9 @@ def assert_well_formed(text: str, turns: list[Turn]) -> None:
             assert t.label_start is None
         else:
             assert t.label_start is not None and covered <= t.label_start < t.start
-            # The label is excluded from the content: `Name:` then whitespace.
+            # The label is excluded from the content: `Name:` (`Name.` in a hearing), whitespace.
             assert re.fullmatch(
-                re.escape(t.label or t.speaker) + r"[ \t]*:\s*", text[t.label_start : t.start]
+                re.escape(t.label or t.speaker) + r"[ \t]*[:.]\s*", text[t.label_start : t.start]
             )
             gap_end = t.label_start
         assert not text[covered:gap_end].strip(), f"text lost before {t}"
@@ -412,3 +412,91 @@ def test_list_sources_is_sorted_and_skips_hidden_and_other_files(tmp_path: Path)
 def test_missing_source_folder(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="source folder not found"):
         list_sources(tmp_path / "nope")
+
+
+HEARING = (
+    "[Senate Hearing 117-493]\n[From the U.S. Government Publishing Office]\n\n"
+    "                   RICHARD J. DURBIN, Illinois, Chair\n\n"
+    "    Chairman Durbin. Good morning. This hearing of the Senate\n"
+    "Judiciary Committee will come to order.\n"
+    "    Senator Grassley. Thank you, Mr. Chairman. Judge Garland, welcome.\n"
+    "    Chairman Durbin. Senator Padilla.\n"
+    "    Senator Padilla. Judge, how will you handle voting rights cases?\n"
+    "    Judge Garland. Voting is the cornerstone of our democracy. The\n"
+    "Civil Rights Division will get the resources it needs.\n"
+    "    Senator Grassley. Will you protect whistleblowers?\n"
+    "    Judge Garland. Yes, Senator.\n"
+)
+
+
+def test_hearing_labels_end_with_a_full_stop() -> None:
+    doc = parse_transcript("hearing.txt", HEARING)
+    assert_well_formed(doc.text, list(doc.turns))
+    said = [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
+    assert said[0][0] is None and said[0][1].startswith("[Senate Hearing")
+    assert [s for s, _ in said[1:]] == [
+        "Chairman Durbin",
+        "Senator Grassley",
+        "Chairman Durbin",
+        "Senator Padilla",  # speaks once, but shares a recurring speaker's title
+        "Judge Garland",
+        "Senator Grassley",
+        "Judge Garland",
+    ]
+    assert said[1][1] == (
+        "Good morning. This hearing of the Senate\nJudiciary Committee will come to order."
+    )
+    assert said[-1][1] == "Yes, Senator."
+
+
+def test_congressional_record_labels_stop_at_the_name() -> None:
+    text = (
+        "  Mr. LEE. Mr. President, I rise to speak about the bill.\n"
+        "  The PRESIDING OFFICER. The Senator from Utah.\n"
+        "  Mr. LEE. I ask unanimous consent.\n"
+        "  Mr. SCHUMER. Reserving the right to object.\n"
+    )
+    doc = parse_transcript("record.txt", text)
+    assert [(t.speaker, doc.text[t.start : t.end][:16]) for t in doc.turns] == [
+        ("Mr. LEE", "Mr. President, I"),
+        ("The PRESIDING OFFICER", "The Senator from"),
+        ("Mr. LEE", "I ask unanimous "),
+        ("Mr. SCHUMER", "Reserving the ri"),  # once, with an abbreviated title
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Hard-wrapped prose whose lines open with a name and a full stop.
+        "He clerked for Justice Stevens on the\nSupreme Court. He also clerked for Judge Boudin.\n"
+        "She clerked for\nJustice John Paul Stevens. In 2016, she won a prize.\nHe taught at\n"
+        "Supreme Court. His casebooks are read widely.\nShe studied at\n"
+        "Justice John Paul Stevens. She received her degree.\n",
+        # A bibliography: entries open paragraphs, and an author's follow each other.
+        "Clean Water Action. Plastic straws, 2020.\n\n"
+        "Earth Negotiations Bulletin. Summary report, 2019.\n\n"
+        "Earth Negotiations Bulletin. Daily report, 2022.\n\n"
+        "Environmental Protection Agency. Federal strategy, 2019.\n\n"
+        "Environmental Protection Agency. Our current understanding, 2021.\n\n"
+        "Finnish Food Authority. Guidance, 2020.\n",
+        # A guest list: names with initials and titles, each opening a paragraph.
+        "The Honorable Stephen K. Benjamin, Senior Advisor\n\n"
+        "The Honorable Dr. Jill Biden, First Lady\n\nThe Honorable Dr. Ruth Ann Minner\n\n"
+        "The Honorable Antony J. Blinken, Secretary of State\n\n"
+        "The Honorable Dr. Ashish Jha, Coordinator\n",
+    ],
+    ids=["wrapped-prose", "bibliography", "guest-list"],
+)
+def test_names_with_a_full_stop_in_prose_are_not_labels(text: str) -> None:
+    doc = parse_transcript("prose.txt", text)
+    assert {t.speaker for t in doc.turns} == {None}
+
+
+def test_full_stop_labels_never_override_colon_labels() -> None:
+    text = (
+        "Alice: Hi.\n    Mr. Smith. He came.\nBob: Hello.\n    Mr. Smith. Again.\nAlice: Bye.\n"
+        "Bob: Yes.\n"
+    )
+    doc = parse_transcript("x.txt", text)
+    assert [t.speaker for t in doc.turns] == ["Alice", "Bob", "Alice", "Bob"]

@@ -78,8 +78,15 @@ def test_descript_and_trint_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["{n} ({c})\n", "[{c}] {n}\n", "{c} {n}: ", "{n} [{c}]: "],
-    ids=["rev-no-colon", "clock-then-name-line", "clock-name-colon", "name-clock-colon"],
+    ["{n} ({c})\n", "[{c}] {n}\n", "{c} {n}: ", "{n} [{c}]: ", "{n}: ({c})\n", "[{n}] {c}\n"],
+    ids=[
+        "rev-no-colon",
+        "clock-then-name-line",
+        "clock-name-colon",
+        "name-clock-colon",
+        "rev-published",
+        "zoom",
+    ],
 )
 def test_more_header_shapes_give_labels_and_times(head: str) -> None:
     turns = [
@@ -104,6 +111,13 @@ def test_a_line_shaped_like_a_header_does_not_take_over_a_labelled_transcript(li
     chapters = "[00:00:00] Intro\n[00:05:10] Early Career\n\n"
     doc = parse_transcript("x.md", chapters + text.replace(line + "\n", ""))
     assert [s for s, _ in said(doc) if s] == ["Alice", "Bob", "Alice", "Bob"]
+
+
+def test_a_label_before_a_parenthesised_clock_in_speech_stays_a_label() -> None:
+    # `Name: (00:07)` is rev.com's header, but one such line among many labels is speech.
+    text = "Alice: Hi.\nBob: The vote is at\nClerk: (10:30) noted.\nAlice: Next?\nBob: Sure.\n"
+    doc = parse_transcript("x.txt", text)
+    assert [s for s, _ in said(doc)] == ["Alice", "Bob", "Alice", "Bob"]
 
 
 def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:

@@ -4,8 +4,10 @@
     Rev        `Jane Roe (00:00:07):` or `Jane Roe (00:07):`, alone on its line (or text after it)
     Descript   `[00:01:23] Jane Roe: text`
     Trint      `Jane Roe [00:01:23]`, alone on its line
+    Zoom       `[Jane Roe] 10:02:11`, alone on its line
     also       `Jane Roe (00:00:07)` or `[00:01:23] Jane Roe` alone on its line (then the
-               paragraph), `00:01:23 Jane Roe: text` and `Jane Roe [00:01:23]: text`
+               paragraph), `00:01:23 Jane Roe: text`, `Jane Roe [00:01:23]: text` and
+               `Jane Roe: (00:07)` (rev.com's published transcripts)
 
 A header is the turn's label and start time and is never part of the turn's text: the turn runs
 from the end of its header to the start of the next one, trimmed; its time ends where the next
@@ -77,6 +79,11 @@ _LOOSE_SHAPES = (
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]+\[(?P<time>{CLOCK})\][ \t]*:[ \t]*", re.M),
     # A bare clock, the name, a colon, the text on the same line (caption and meeting tools).
     re.compile(rf"^[ \t]*(?P<time>{CLOCK})[ \t]+(?P<name>{NAME})[ \t]*:[ \t]*", re.M),
+    # rev.com's published transcripts: the name, a colon, the clock in parentheses. Loose: it is
+    # also a label (`Name:`) before a parenthesis, and then the layout with more turns wins.
+    re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*:[ \t]*\((?P<time>{CLOCK})\)[ \t]*", re.M),
+    # Zoom's transcript: the name in brackets, the clock, nothing else on the line.
+    re.compile(rf"^[ \t]*\[(?P<name>{NAME})\][ \t]+(?P<time>{CLOCK})[ \t]*$", re.M),
 )
 
 

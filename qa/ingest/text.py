@@ -16,12 +16,18 @@ bold label is a speaker even when used once. Interview markers `Q` and `A` open 
 you.`, `Q: ...`); `Q` counts when it is used at least twice, `A` only with `Q` and followed by a
 colon, a full stop or a wide gap, so that `A partnership...` stays prose. A labelled turn that is
 only a timestamp (`**Break:** \\[21:37\\]`) is a marker, not speech: its speaker is None.
+
+Congressional hearings and the Congressional Record (the U.S. Government Publishing Office's
+text) end a label with a full stop: `    Senator Grassley. Thank you, Mr. Chairman.`,
+`    Mr. SCHUMER. Mr. President, …`. A sentence can open that way too, so these labels are read
+only from a document with no other structure (`_stop_labels`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from qa.ingest.headers import (
     NAME_NEXT,
@@ -156,6 +162,73 @@ def _interview_markers(text: str) -> list[_Boundary]:
     ]
 
 
+# Two to five capitalised words, then a full stop and the words spoken: `Chairman Durbin.`,
+# `Mr. Garland.`, `Ms. Jackson Lee.`, `The Chairman.`. Only a title's abbreviation opening the
+# label (`Mr.`, `Sen.`) or an initial (`J.`) carries its own stop, so `Senator Grassley. Thank
+# you.` ends at `Grassley` and `Mr. LEE. Mr. President` at `LEE`.
+_STOP_LABEL = re.compile(
+    r"^[ \t]*(?P<label>(?:[^\W\d_]{1,4}\.[ \t])?(?:(?:[^\W\d_][\w'’\-]*|[^\W\d_]\.)[ \t]){0,3}"
+    r"[^\W\d_][\w'’\-]+)\.[ \t]+(?=\S)",
+    re.MULTILINE,
+)
+_ABBREVIATED = re.compile(r"[^\W\d_]{1,4}\.")
+# A label ends with a name, never with an initial (`Stephen K.`, which `_STOP_LABEL` refuses by
+# length) or with the abbreviated title that goes before a name (`The Honorable Dr. Jill Biden`).
+_TITLE_BEFORE_NAME = frozenset(
+    "mr mrs ms mx dr prof rev hon sen rep gen gov lt col capt sgt adm amb st".split()
+)
+
+
+def _opens_paragraph(text: str, line_start: int) -> bool:
+    """The line at `line_start` is indented, as the Publishing Office opens each speaker's
+    paragraph, or follows a blank line: a hard-wrapped line of prose that happens to open with
+    `Supreme Court. He clerked…` is neither."""
+    if text[line_start : line_start + 1] in (" ", "\t"):
+        return True
+    before = text[: max(line_start - 1, 0)]
+    return not before[before.rfind("\n") + 1 :].strip()
+
+
+def _stop_labels(text: str) -> list[_Boundary]:
+    """`Senator Grassley. text` labels, when they make the document a conversation: a label is a
+    speaker when it recurs or opens with an abbreviated title (`Mr.`, `Dr.`), and there must be
+    two speakers, one of whom speaks again. Then a label that speaks once is a speaker too when
+    it opens with a recurring speaker's first word (`Senator Padilla.` beside `Senator Grassley.`
+    twice) or writes the name in capitals as the Congressional Record does (`The PRESIDING
+    OFFICER.`): else its words would join the previous speaker's."""
+    found = [
+        m
+        for m in _STOP_LABEL.finditer(text)
+        if len(m.group("label").split()) >= 2
+        and m.group("label").split()[-1].casefold() not in _TITLE_BEFORE_NAME
+        and is_name(m.group("label"))
+        and _opens_paragraph(text, m.start())
+    ]
+    counts: dict[str, int] = {}
+    for m in found:
+        counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
+    known = {
+        label for label, n in counts.items() if n >= 2 or _ABBREVIATED.fullmatch(label.split()[0])
+    }
+    if len(known) < 2 or not any(counts[label] >= 2 for label in known):
+        return []
+    titles = {label.split()[0] for label in known if counts[label] >= 2}
+    known |= {
+        label
+        for label in counts
+        if label.split()[0] in titles or _upper_case(" ".join(label.split()[1:]))
+    }
+    bounds = [
+        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
+        for m in found
+        if m.group("label") in known
+    ]
+    # Speakers take turns; a list sorted by its first words (a bibliography's `Environmental
+    # Protection Agency. (2019).` twice in a row) repeats itself.
+    repeats = sum(a.speaker == b.speaker for a, b in pairwise(bounds))
+    return bounds if repeats * 4 <= len(bounds) - 1 else []
+
+
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
     if not known:
         return []
@@ -199,6 +272,8 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     marked = {b.at for b in markers}
     line_bounds, known = _line_labels(text)
     line_bounds = [b for b in line_bounds if b.at not in marked] + markers
+    if not line_bounds:
+        line_bounds = _stop_labels(text)
     line_starts = {b.at for b in line_bounds}
     inline = [
         b  # not `Musk:` inside a line-start `Elon Musk:`
