@@ -252,19 +252,30 @@ class SearchResult:
     passages: tuple[Passage, ...]
 
 
-def _iso_date(value: str | None, name: str) -> str | None:
-    """`YYYY-MM-DD`, checked; None and "" are no bound."""
+# Filter dates, as the CLI, the HTTP API (its schema states this pattern) and the web page take
+# them: strictly `YYYY-MM-DD`, where `dt.date.fromisoformat` also takes `20230308`, `2023-W10-3`.
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+_DAY = re.compile(DAY_PATTERN)
+
+
+def iso_date(value: str | None, name: str) -> str | None:
+    """`YYYY-MM-DD`, checked (InvalidInput naming `name`); None and "" are no bound."""
     if value is None or value == "":
         return None
     try:
-        if not _DAY.fullmatch(str(value)):  # fromisoformat also takes `20230308`, `2023-W10-3`
+        if not _DAY.fullmatch(str(value)):
             raise ValueError(value)
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2023-03-08, not {value!r}") from None
+        raise InvalidInput(
+            f"{name} must be a date like 2023-03-08 (YYYY-MM-DD), not {value!r}"
+        ) from None
 
 
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+def check_date_order(start: str | None, end: str | None) -> None:
+    """InvalidInput if the range `start`..`end` (checked `YYYY-MM-DD`, or None) is empty."""
+    if start and end and start > end:
+        raise InvalidInput(f"date_from ({start}) is after date_to ({end})")
 
 
 # Bounds on filter values (also stated in the HTTP schema, qa.api.schemas): a document id is a
@@ -338,10 +349,9 @@ class Filters:
         date_to: str | dt.date | None = None,
     ) -> Filters:
         """Filters from user input: dates checked (InvalidInput), speakers casefolded."""
-        start = _iso_date(None if date_from is None else str(date_from), "date_from")
-        end = _iso_date(None if date_to is None else str(date_to), "date_to")
-        if start and end and start > end:
-            raise InvalidInput(f"date_from ({start}) is after date_to ({end})")
+        start = iso_date(None if date_from is None else str(date_from), "date_from")
+        end = iso_date(None if date_to is None else str(date_to), "date_to")
+        check_date_order(start, end)
         return cls(
             frozenset(_filter_values(docs, "doc", MAX_DOC_CHARS)),
             frozenset(s.casefold() for s in _filter_values(speakers, "speaker", MAX_SPEAKER_CHARS)),

@@ -203,6 +203,27 @@ def test_filters_show_as_chips_and_bad_dates_are_422(site: Site) -> None:
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
 
 
+@pytest.mark.parametrize(
+    ("dates", "says"),
+    [
+        ({"date_from": "20230308"}, "date_from must be a date like 2023-03-08 (YYYY-MM-DD)"),
+        ({"date_to": "2023-W10-3"}, "date_to must be a date like 2023-03-08 (YYYY-MM-DD)"),
+        ({"date_from": "2024-02-01", "date_to": "2024-01-01"}, "is after date_to (2024-01-01)"),
+    ],
+)
+@pytest.mark.parametrize("q", ["telescope", ""], ids=["asked", "no-question"])
+def test_page_dates_are_checked_as_the_api_checks_them(
+    site: Site, dates: dict[str, str], says: str, q: str
+) -> None:
+    """`YYYY-MM-DD` only (fromisoformat alone takes `20230308`), from not after to: a 422 page
+    with the error shown, whether or not a question was asked; the export is refused alike."""
+    r = site.client.get("/", params={"q": q, **dates})
+    assert r.status_code == 422 and says in r.text
+    assert 'class="error" role="alert"' in r.text
+    export = site.client.get("/answer.json", params={"q": q or "telescope", **dates})
+    assert export.status_code == 422 and says in export.json()["detail"]
+
+
 def test_exports_markdown_csv_and_json(site: Site) -> None:
     q = {"q": "solar farm in the desert"}
     md = site.client.get("/answer.md", params=q)

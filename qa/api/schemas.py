@@ -9,11 +9,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from qa.models import MAX_DOC_CHARS, MAX_FILTER_VALUES, MAX_SPEAKER_CHARS
+from qa.models import DAY_PATTERN, MAX_DOC_CHARS, MAX_FILTER_VALUES, MAX_SPEAKER_CHARS
 
 MAX_QUESTION = 2000
-DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"  # filter dates, as the CLI and qa.models.Filters take them
-_DAY = re.compile(DAY_PATTERN)
+_DAY = re.compile(DAY_PATTERN)  # filter dates, as qa.models.Filters takes them
 # The same rules as check_question, stated in the schema so clients (and schemathesis) see them:
 # some non-blank character, and no control characters other than tab and newlines.
 _OK = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"  # anything but control characters (tab and newlines are fine)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
+import socket
 from typing import Annotated, Optional
 
 import typer
 
 from qa.cli.options import IndexOpt, SourceOpt, StoreOpt, open_service
+from qa.errors import InvalidInput
+from qa.settings import load_settings
 
 BuildOpt = Annotated[
     bool,
@@ -19,6 +24,44 @@ WatchOpt = Annotated[
 ]
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, before the model and the index load, an address uvicorn could not listen on.
+
+    Port 0 is refused too: uvicorn would pick a free port and no client would know which. Each
+    address is bound once as asyncio will bind it (SO_REUSEADDR, IPV6_V6ONLY), so a port another
+    server holds is one line here; one taken between this check and uvicorn still fails late.
+    """
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"--port / QA_PORT must be from 1 to 65535, not {port}")
+    if not host.strip():
+        raise InvalidInput("--host / QA_HOST is empty (0.0.0.0 listens on every interface)")
+    where = f"--host / QA_HOST {host!r}"
+    if host.replace(".", "").isdigit():  # dotted digits: an IPv4 address or nothing, no DNS
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise InvalidInput(f"{where} is not an IPv4 address") from None
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(
+            f"{where} is not an address or a name this machine resolves ({why})"
+        ) from None
+    for family, kind, proto, _, address in set(found):  # each one asyncio will bind
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                if exc.errno == errno.EADDRINUSE:
+                    why += " (another server is listening there)"
+                raise InvalidInput(f"cannot listen on {host} port {port}: {why}") from None
+
+
 def serve(
     host: Annotated[Optional[str], typer.Option(help="bind address [QA_HOST]")] = None,  # noqa: UP045
     port: Annotated[Optional[int], typer.Option(help="port [QA_PORT]")] = None,  # noqa: UP045
@@ -29,10 +72,14 @@ def serve(
     watch: WatchOpt = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs)."""
+    defaults = load_settings()  # QA_HOST, QA_PORT: checked with the options, before any loading
+    host = defaults.host if host is None else host
+    port = defaults.port if port is None else port
+    check_address(host, port)
+
     from qa.api import create_app
     from qa.api.server import run
 
     svc = open_service(source, index, store=store, serving=True)
     svc.check_index(update=build or watch, notify=lambda msg: typer.echo(f"qa: {msg}", err=True))
-    s = svc.settings
-    run(create_app(service=svc, watch=watch), host or s.host, port or s.port, s.log_level)
+    run(create_app(service=svc, watch=watch), host, port, svc.settings.log_level)

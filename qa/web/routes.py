@@ -22,8 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from qa.errors import NotFound, QAError, Unauthorized
-from qa.models import Answer, Filters, Transcript
+from qa.errors import InvalidInput, NotFound, QAError, Unauthorized
+from qa.models import Answer, Filters, Transcript, check_date_order, iso_date
 from qa.service import QAService
 from qa.web import views
 from qa.web.views import PageFilters
@@ -112,19 +112,26 @@ def _page(request: Request, template: str, code: int = 200, **context: Any) -> H
 
 
 def _filters(request: Request) -> tuple[PageFilters, str | None]:
-    """The URL's filters, and what is wrong with them (a bad date is shown, not raised)."""
+    """The URL's filters, and what is wrong with them (a bad date is shown, not raised).
+
+    Dates are checked as the API and the CLI check them (qa.models): `YYYY-MM-DD` only, and
+    date_from not after date_to.
+    """
     params = request.query_params
     error = None
     dates: list[str | None] = []
     for name in ("date_from", "date_to"):
         value = (params.get(name) or "").strip() or None
-        if value is not None:
-            try:
-                value = dt.date.fromisoformat(value).isoformat()
-            except ValueError:
-                error = f"{name.replace('_', ' ')} must be a date as YYYY-MM-DD, not {value!r}"
-                value = None
+        try:
+            value = iso_date(value, name)
+        except InvalidInput as exc:
+            error, value = exc.message, None
         dates.append(value)
+    if error is None:
+        try:
+            check_date_order(*dates)
+        except InvalidInput as exc:
+            error = exc.message
     docs = tuple(d for d in params.getlist("doc") if d)
     speakers = tuple(s for s in params.getlist("speaker") if s)
     return PageFilters(docs, speakers, dates[0], dates[1]), error

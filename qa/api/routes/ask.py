@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.api.deps import ReadKey, ServiceDep
 from qa.api.schemas import (
-    DAY_PATTERN,
     ERRORS,
     MAX_QUESTION,
     QUESTION_PATTERN,
@@ -21,7 +20,7 @@ from qa.api.schemas import (
     check_question,
 )
 from qa.errors import InvalidInput
-from qa.models import Answer, Filters, SearchResult
+from qa.models import DAY_PATTERN, Answer, Filters, SearchResult
 
 log = logging.getLogger("qa.http")
 router = APIRouter(tags=["questions"], responses=ERRORS)
