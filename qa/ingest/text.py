@@ -175,7 +175,27 @@ _ABBREVIATED = re.compile(r"[^\W\d_]{1,4}\.")
 # A label ends with a name, never with an initial (`Stephen K.`, which `_STOP_LABEL` refuses by
 # length) or with the abbreviated title that goes before a name (`The Honorable Dr. Jill Biden`).
 _TITLE_BEFORE_NAME = frozenset(
-    "mr mrs ms mx dr prof rev hon sen rep gen gov lt col capt sgt adm amb st".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "dr",
+        "prof",
+        "rev",
+        "hon",
+        "sen",
+        "rep",
+        "gen",
+        "gov",
+        "lt",
+        "col",
+        "capt",
+        "sgt",
+        "adm",
+        "amb",
+        "st",
+    ]
 )
 
 
