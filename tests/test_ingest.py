@@ -429,8 +429,9 @@ HEARING = (
 )
 
 
-def test_hearing_labels_end_with_a_full_stop() -> None:
-    doc = parse_transcript("hearing.txt", HEARING)
+@pytest.mark.parametrize("indent", ["    ", ""], ids=["text", "pdf-without-indentation"])
+def test_hearing_labels_end_with_a_full_stop(indent: str) -> None:
+    doc = parse_transcript("hearing.txt", HEARING.replace("    ", indent))
     assert_well_formed(doc.text, list(doc.turns))
     said = [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
     assert said[0][0] is None and said[0][1].startswith("[Senate Hearing")

@@ -200,13 +200,15 @@ _TITLE_BEFORE_NAME = frozenset(
 
 
 def _opens_paragraph(text: str, line_start: int) -> bool:
-    """The line at `line_start` is indented, as the Publishing Office opens each speaker's
-    paragraph, or follows a blank line: a hard-wrapped line of prose that happens to open with
-    `Supreme Court. He clerked…` is neither."""
+    """The line at `line_start` opens a paragraph: it is indented, as the Publishing Office opens
+    each speaker's paragraph, or follows a blank line or a line that ends a sentence (a PDF's
+    text keeps no indentation). A hard-wrapped line of prose that happens to open with `Supreme
+    Court. He clerked…` is none of these."""
     if text[line_start : line_start + 1] in (" ", "\t"):
         return True
-    before = text[: max(line_start - 1, 0)]
-    return not before[before.rfind("\n") + 1 :].strip()
+    end = max(line_start - 1, 0)
+    previous = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
+    return not previous or previous.endswith((".", "?", "!", '"', "”", "]", ")"))
 
 
 def _stop_labels(text: str) -> list[_Boundary]:
