@@ -59,7 +59,8 @@ def assert_well_formed(text: str, turns: list[Turn]) -> None:
             assert t.label_start is not None and covered <= t.label_start < t.start
             # The label is excluded from the content: `Name:` (`Name.` in a hearing), whitespace.
             assert re.fullmatch(
-                re.escape(t.label or t.speaker) + r"[ \t]*[:.]\s*", text[t.label_start : t.start]
+                r"(?:>>+[ \t]*)?" + re.escape(t.label or t.speaker) + r"[ \t]*[:.]\s*",
+                text[t.label_start : t.start],
             )
             gap_end = t.label_start
         assert not text[covered:gap_end].strip(), f"text lost before {t}"
@@ -501,3 +502,18 @@ def test_full_stop_labels_never_override_colon_labels() -> None:
     )
     doc = parse_transcript("x.txt", text)
     assert [t.speaker for t in doc.turns] == ["Alice", "Bob", "Alice", "Bob"]
+
+
+def test_broadcast_caption_marks_open_labels() -> None:
+    text = (
+        ">> JUDY WOODRUFF: Good evening. We begin with the storm.\n"
+        ">> AMNA NAWAZ: Thanks, Judy. The storm made landfall at noon.\n"
+        ">>JUDY WOODRUFF: How many homes lost power?\n"
+    )
+    doc = parse_transcript("news.txt", text)
+    assert_well_formed(doc.text, list(doc.turns))
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
+        ("JUDY WOODRUFF", "Good evening. We begin with the storm."),
+        ("AMNA NAWAZ", "Thanks, Judy. The storm made landfall at noon."),
+        ("JUDY WOODRUFF", "How many homes lost power?"),
+    ]

@@ -410,3 +410,22 @@ def test_zoom_cue_labels_in_any_script_and_prose_with_a_colon_is_not_a_label() -
         ("Søren Ås", "Hej med dig."),
         ("Dr. Ana Ruiz-Peña", "Hola. the plan is this: we wait."),
     ]
+
+
+def test_broadcast_captions_mark_a_new_speaker_on_any_line_of_a_cue() -> None:
+    text = (
+        "1\n00:00:01,000 --> 00:00:04,000\n>> JUDY WOODRUFF: Good evening.\n"
+        ">> AMNA NAWAZ: Thanks, Judy.\n\n"
+        "2\n00:00:04,500 --> 00:00:08,000\nThe storm made landfall at noon.\n\n"
+        "3\n00:00:08,500 --> 00:00:11,000\n>> JUDY WOODRUFF: How many homes lost power?\n"
+    )
+    doc = parse_transcript("news.srt", text)
+    assert said(doc) == [
+        ("JUDY WOODRUFF", "Good evening."),
+        ("AMNA NAWAZ", "Thanks, Judy. The storm made landfall at noon."),
+        ("JUDY WOODRUFF", "How many homes lost power?"),
+    ]
+    assert starts(doc) == [1.0, 1.0, 8.5]
+    # Without the mark, a second line's `Name:` is speech, as before.
+    plain = text.replace(">> AMNA NAWAZ", "AMNA NAWAZ")
+    assert [s for s, _ in said(parse_transcript("news.srt", plain))] == ["JUDY WOODRUFF"]

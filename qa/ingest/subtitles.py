@@ -24,7 +24,11 @@ _STAMP = re.compile(r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})")
 _TIMING = re.compile(r"^(?P<a>\S+)[ \t]+-->[ \t]+(?P<b>\S+)(?:[ \t].*)?$")
 _TAG = re.compile(r"<[^>\n]*>|\{\\[^}\n]*\}")  # <i>, </v>, <00:01.000>, {\an8}
 _VOICE = re.compile(r"<v(?:\.[\w.\-]+)*[ \t]+(?P<name>[^>\n]+?)[ \t]*>")
-_CUE_LABEL = re.compile(rf"[ \t]*(?:-[ \t]*)?(?P<label>{NAME})[ \t]*:(?=\s|$)")
+# `Name:` opening a cue, after a dialogue dash; or after `>>`, the broadcast captions' mark of a
+# new speaker, which may open any line of a cue.
+_CUE_LABEL = re.compile(
+    rf"[ \t]*(?:(?P<dash>-)[ \t]*|(?P<mark>>>+)[ \t]*)?(?P<label>{NAME})[ \t]*:(?=\s|$)"
+)
 # YouTube's automatic captions time each word inline (`<00:00:01.234><c> word</c>`) and roll:
 # each cue repeats the line before, and 10 ms cues repeat the whole screen.
 _INLINE_TIME = re.compile(r"<(?P<t>(?:\d{1,3}:)?\d{1,2}:\d{1,2}\.\d{1,3})>")
@@ -215,7 +219,9 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
         for k, (_, s, e) in enumerate(cue.lines):
             named, at, content = None, None, s
             voice = _VOICE.search(text, s, e)
-            label = _CUE_LABEL.match(text, s, e) if k == 0 else None
+            label = _CUE_LABEL.match(text, s, e)
+            if label and k > 0 and not label.group("mark"):
+                label = None
             if label and not is_name(label.group("label")):
                 label = None  # `However: ...` is prose; names may be in any script (`Søren Ås`)
             if voice:

@@ -53,7 +53,9 @@ _LABEL = (
     rf"|\*\*(?P<b2>{NAME})\*\*[ \t]*:"  # **Name**:
     rf"|(?P<label>{NAME})(?:,[ \t]*(?P<role>{ROLE}))?[ \t]*:"  # Name:  NAME:  NAME, ROLE:
 )
-_LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>{_LABEL})(?=\s|$)", re.MULTILINE)
+# Broadcast captions mark each change of speaker with `>>` (`>> JUDY WOODRUFF: Good evening.`);
+# the marker goes with the label, outside the turn's words.
+_LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>(?:>>+[ \t]*)?(?:{_LABEL}))(?=\s|$)", re.MULTILINE)
 _QA = re.compile(
     r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*[:.](?=\s)|[ \t\u00a0]+)[ \t\u00a0]*(?=\S)",
     re.MULTILINE,
