@@ -4,6 +4,7 @@ Zoom and Teams WebVTT; Word; PDF. Turns, speakers, times and exact offsets, per 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -276,6 +277,124 @@ def test_docx_headings_preamble_and_bold_headers(tmp_path: Path) -> None:
     import hashlib
 
     assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def docx_file(path: Path, *blocks: str | list[tuple[str, ...]]) -> Path:
+    """A Word document of paragraphs (`# ` a heading) and tables (lists of rows)."""
+    import docx
+
+    d = docx.Document()
+    for block in blocks:
+        if isinstance(block, str):
+            if block.startswith("# "):
+                d.add_heading(block[2:], level=1)
+            else:
+                d.add_paragraph(block)
+            continue
+        table = d.add_table(rows=0, cols=len(block[0]))
+        for row in block:
+            for cell, value in zip(table.add_row().cells, row, strict=True):
+                cell.text = value
+    d.save(str(path))
+    return path
+
+
+def exact(doc: Transcript) -> None:
+    """Every turn is one trimmed slice of the canonical text; turns are sorted and disjoint."""
+    for t in doc.turns:
+        assert t.segments == ((t.start, t.end),)
+        assert doc.text[t.start : t.end] == doc.text[t.start : t.end].strip() != ""
+    assert all(a.end <= b.start for a, b in pairwise(doc.turns))
+
+
+def test_docx_table_of_speaker_and_text_rows_is_turns(tmp_path: Path) -> None:
+    rows = [
+        ("Speaker", "Transcript"),
+        ("Interviewer", "When did the cooperative start selling abroad?"),
+        ("Ama Owusu", "In 2009, after the prices fell again."),
+        ("Interviewer", "Who buys from you now?"),
+        ("Ama Owusu:", "Mostly a chocolate maker in Zurich."),
+    ]
+    path = docx_file(tmp_path / "t.docx", rows)
+    doc = read_transcript(path, tmp_path)
+    # The canonical text is every cell, as before; the header row is no turn.
+    assert doc.text == read_source_text(path) == "\n".join(x for row in rows for x in row)
+    assert said(doc) == [
+        ("Interviewer", "When did the cooperative start selling abroad?"),
+        ("Ama Owusu", "In 2009, after the prices fell again."),
+        ("Interviewer", "Who buys from you now?"),
+        ("Ama Owusu", "Mostly a chocolate maker in Zurich."),
+    ]
+    exact(doc)
+    # The label is the speaker cell, before the text and never in it.
+    labels = [doc.text[t.label_start : t.start].strip() for t in doc.turns if t.label_start]
+    assert labels == ["Interviewer", "Ama Owusu", "Interviewer", "Ama Owusu:"]
+
+
+def test_docx_table_with_a_time_column_times_each_row(tmp_path: Path) -> None:
+    rows = [
+        ("Time", "Speaker", "Text"),
+        ("00:00:05", "Dr. Lee", "Thank you all for coming in today."),
+        ("1:10", "Speaker 2", "Happy to be here, thanks."),
+        ("00:01:05", "Dr. Lee", "Let us start with the harbour."),
+        ("00:02:00", "Speaker 2", "The harbour silted up in the nineties."),
+    ]
+    doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
+    assert said(doc) == [(r[1], r[2]) for r in rows[1:]]
+    # Each row runs to the next row's time; a clock that goes back gives no end.
+    assert [t.times for t in doc.turns] == [
+        ((5.0, 70.0),),
+        ((70.0, None),),
+        ((65.0, 120.0),),
+        ((120.0, None),),
+    ]
+    exact(doc)
+    chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(size=600, overlap=0), doc)
+    for text in chunked.sentence_texts:
+        assert not re.search(r"Dr\. Lee|Speaker|\d:\d\d", text), text
+
+
+def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
+    facts = [("Name", "Ama Owusu"), ("Born", "1961"), ("Region", "Ashanti"), ("Crop", "Cocoa")]
+    figures = [("Year", "Tonnes"), ("2019", "812"), ("2020", "790"), ("2021", "805")]
+    # Short values in both columns, one repeated: no column of longer text.
+    places = [("Region", "Ashanti"), ("Region", "Western"), ("Town", "Kumasi Central")]
+    for n, table in enumerate((facts, figures, places)):
+        doc = read_transcript(docx_file(tmp_path / f"{n}.docx", "Farm records", table), tmp_path)
+        cells = "\n".join(x for row in table for x in row)
+        assert said(doc) == [(None, f"Farm records\n{cells}")]
+
+
+def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
+    path = docx_file(
+        tmp_path / "t.docx",
+        "# Cocoa cooperatives, interview 4",
+        "Recorded in Kumasi on 3 May. Edited for length.",
+        [
+            ("Speaker", "Transcript"),
+            ("Helen Okafor", "How many farmers belong to the cooperative now?"),
+            ("Owusu", "About four hundred, and more join every season."),
+            ("Helen Okafor", "What changed for them?"),
+            ("Ama Owusu", "They sell together, so the buyers pay a fair price."),
+        ],
+        "# Notes",
+        "The recording ends here.",
+    )
+    doc = read_transcript(path, tmp_path)
+    assert doc.title == "Cocoa cooperatives, interview 4"
+    assert said(doc) == [
+        (None, "Cocoa cooperatives, interview 4"),
+        (None, "Recorded in Kumasi on 3 May. Edited for length."),
+        ("Helen Okafor", "How many farmers belong to the cooperative now?"),
+        ("Ama Owusu", "About four hundred, and more join every season."),
+        ("Helen Okafor", "What changed for them?"),
+        ("Ama Owusu", "They sell together, so the buyers pay a fair price."),
+        (None, "Notes"),
+        (None, "The recording ends here."),
+    ]
+    # Speaker aliases are resolved (`Owusu` is Ama Owusu); the label stays as written.
+    assert doc.turns[3].label == "Owusu"
+    exact(doc)
 
 
 def test_docx_that_is_not_a_zip_or_a_zip_bomb_is_refused(tmp_path: Path) -> None:

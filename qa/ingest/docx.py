@@ -7,6 +7,16 @@ headers (Otter, Rev, Descript) or labels (`Jane Roe:`), a preamble is speaker No
 (`Title`, `Heading N` styles) are never a speaker's words: each is a turn with speaker None, and
 the first one is the title.
 
+A table whose rows are turns (`Speaker | Text`, `Time | Speaker | Text`, in any column order) is
+read by its cells: each row is a turn, its text the text cell (never the speaker cell), its time
+the time cell's to the next row's. It is recognised by shape, never by names: a speaker column's
+cells are short (five words at most), name-shaped (`headers.is_name`, a trailing colon allowed)
+and some name recurs; a time column's cells are clocks; the one other column with text has a
+cell longer than five words. A first row whose speaker cell recurs nowhere, whose text cell is a
+short title (five words at most, no closing punctuation) and whose time cell is no clock is the
+header row: no turn, no speaker. A blank speaker cell continues the speaker above; a row of one
+merged cell is a note, speaker None. Any other table is text as before.
+
 A .docx is a zip: before python-docx opens it, its entry count and uncompressed size are checked,
 so a zip bomb is refused without being inflated.
 """
@@ -14,10 +24,13 @@ so a zip bomb is refused without being inflated.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 
 from qa.errors import IngestError, PayloadTooLarge
+from qa.ingest.headers import CLOCK, is_name, seconds
 from qa.ingest.meta import clean_text, finish
 from qa.ingest.text import speaker_turns
 from qa.models import Transcript, Turn
@@ -25,12 +38,23 @@ from qa.segments import trim
 
 MAX_ENTRIES = 2000  # a real document has a few dozen parts
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # bytes, all parts inflated
+SHORT = 5  # words: a speaker cell has at most this many, a text column has a longer cell
+_TIME = re.compile(rf"[\[(]?({CLOCK})[\])]?")
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class DocxTable:
+    span: Span  # the whole table in `text`
+    rows: tuple[tuple[Span, ...], ...]  # each row's cells (a merged cell once), trimmed
 
 
 @dataclass(frozen=True, slots=True)
 class DocxText:
     text: str
-    headings: tuple[tuple[int, int], ...]  # spans of heading paragraphs in `text`
+    headings: tuple[Span, ...]  # spans of heading paragraphs in `text`
+    tables: tuple[DocxTable, ...] = ()  # the body's tables, as they are in `text`
 
 
 def check_zip(name: str, data: bytes) -> None:
@@ -64,6 +88,7 @@ def extract(name: str, data: bytes) -> DocxText:
         raise IngestError(f"{name}: not a readable Word document ({exc})") from exc
     parts: list[str] = []
     headings: list[tuple[int, int]] = []
+    tables: list[tuple[Span, list[list[Span]]]] = []
     at = 0
 
     def add(paragraph: Paragraph) -> None:
@@ -82,23 +107,151 @@ def extract(name: str, data: bytes) -> DocxText:
         if tag == "p":
             add(Paragraph(child, document))
         elif tag == "tbl":
+            first, rows = at, []
             for row in Table(child, document).rows:
+                cells: list[Span] = []
+                previous = None
                 for cell in row.cells:
+                    start = at
                     for paragraph in cell.paragraphs:
                         add(paragraph)
-    return DocxText("\n".join(parts), tuple(headings))
+                    if cell is not previous:  # a merged cell is yielded once per grid column
+                        cells.append((start, max(start, at - 1)))
+                    previous = cell
+                rows.append(cells)
+            tables.append(((first, max(first, at - 1)), rows))
+    text = "\n".join(parts)
+    return DocxText(
+        text,
+        tuple(headings),
+        tuple(
+            DocxTable(span, tuple(tuple(trim(text, a, b) for a, b in r) for r in rows))
+            for span, rows in tables
+        ),
+    )
 
 
-def _blank(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+def _blank(text: str, spans: tuple[Span, ...], keep_lines: bool = False) -> str:
     chars = list(text)
     for s, e in spans:
-        chars[s:e] = " " * (e - s)
+        chars[s:e] = ("\n" if keep_lines and c == "\n" else " " for c in text[s:e])
     return "".join(chars)
 
 
-def _split(turns: list[Turn], text: str, spans: tuple[tuple[int, int], ...]) -> list[Turn]:
-    """Turns cut around the headings, which become turns of their own with speaker None."""
-    out: list[Turn] = [Turn(speaker=None, start=s, end=e) for s, e in spans]
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    speaker: int
+    text: int
+    time: int | None
+
+
+def _cell(text: str, span: Span) -> str:
+    return " ".join(text[span[0] : span[1]].split())
+
+
+def _name(cell: str) -> str:
+    return cell[:-1].rstrip() if cell.endswith(":") else cell
+
+
+def _clock(cell: str) -> float | None:
+    m = _TIME.fullmatch(cell)
+    if m is None or any(int(p) >= 60 for p in re.split(r"[.,]", m.group(1))[0].split(":")[1:]):
+        return None
+    return seconds(m.group(1))
+
+
+def _speaker_column(cells: list[str]) -> bool:
+    names = [n for n in map(_name, cells) if n]
+    return (
+        bool(names)
+        and all(len(n.split()) <= SHORT and is_name(n) for n in names)
+        and max(Counter(names).values()) >= 2
+    )
+
+
+def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
+    """Which column is the speaker, the text and the time, if these rows are turns."""
+    if len(rows) < 2:
+        return None
+    columns = [[_cell(text, r[c]) for r in rows] for c in range(len(rows[0]))]
+    used = [c for c, cells in enumerate(columns) if any(cells)]  # empty columns are layout
+    times = [c for c in used if all(_clock(x) is not None for x in columns[c] if x)]
+    for speaker in used:
+        if speaker in times or not _speaker_column(columns[speaker]):
+            continue
+        rest = [c for c in used if c != speaker and c not in times]
+        if len(rest) == 1 and len(times) <= 1:
+            said = rest[0]
+            if any(len(x.split()) > SHORT for x in columns[said]):
+                return _Columns(speaker, said, times[0] if times else None)
+    return None
+
+
+def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols: _Columns) -> bool:
+    """Whether `row`, above `body`, holds column titles (`Speaker | Transcript`)."""
+    name = _name(_cell(text, row[cols.speaker]))
+    said = _cell(text, row[cols.text])
+    return (
+        all(_name(_cell(text, r[cols.speaker])) != name for r in body)
+        and len(said.split()) <= SHORT
+        and not said.endswith((".", "?", "!", "…"))
+        and (cols.time is None or _clock(_cell(text, row[cols.time])) is None)
+    )
+
+
+def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
+    """A table's turns, one per row, or None when its rows are not turns."""
+    width = max((len(r) for r in table.rows), default=0)
+    full = [i for i, r in enumerate(table.rows) if len(r) == width]
+    if width < 2 or not full:
+        return None
+    cols = _columns(text, [table.rows[i] for i in full])
+    body = [table.rows[i] for i in full[1:]]
+    below = _columns(text, body)
+    header = below is not None and _header(text, table.rows[full[0]], body, below)
+    if header:
+        cols = below
+    if cols is None:
+        return None
+    rows = [r for i, r in enumerate(table.rows) if not (header and i == full[0])]
+    clocks = [
+        _clock(_cell(text, r[cols.time])) if cols.time is not None and len(r) == width else None
+        for r in rows
+    ]
+    turns: list[Turn] = []
+    speaker: str | None = None
+    for i, row in enumerate(rows):
+        if len(row) < width:  # a merged row: a note across the table
+            start, end = trim(text, row[0][0], row[-1][1])
+            if end > start:
+                turns.append(Turn(speaker=None, start=start, end=end))
+            speaker = None
+            continue
+        name = _name(_cell(text, row[cols.speaker]))
+        speaker = name or speaker
+        start, end = row[cols.text]
+        if end <= start:
+            continue
+        at, nxt = clocks[i], clocks[i + 1] if i + 1 < len(clocks) else None
+        turns.append(
+            Turn(
+                speaker=speaker,
+                start=start,
+                end=end,
+                label_start=row[cols.speaker][0] if name else None,
+                times=((at, nxt if nxt is not None and nxt >= at else None),)
+                if at is not None
+                else (),
+            )
+        )
+    return turns
+
+
+def _split(
+    turns: list[Turn], text: str, spans: tuple[Span, ...], inserted: list[Turn]
+) -> list[Turn]:
+    """Turns cut around `spans` (headings, transcript tables), whose own turns are `inserted`."""
+    out: list[Turn] = list(inserted)
     for t in turns:
         cuts = [(s, e) for s, e in spans if t.start < e and s < t.end]
         if not cuts:
@@ -123,9 +276,16 @@ def _split(turns: list[Turn], text: str, spans: tuple[tuple[int, int], ...]) -> 
 
 
 def parse_docx_text(doc_id: str, doc: DocxText) -> Transcript:
-    turns = speaker_turns(_blank(doc.text, doc.headings))
-    title = clean_text(doc.text[slice(*doc.headings[0])]) if doc.headings else None
-    return finish(doc_id, doc.text, _split(turns, doc.text, doc.headings), title=title)
+    read = [(t.span, table_turns(doc.text, t)) for t in doc.tables]
+    tables = tuple(span for span, rows in read if rows is not None)
+    rows = [t for _, found in read for t in found or ()]
+    # A heading paragraph in a transcript table's cell is part of its row.
+    headings = tuple(h for h in doc.headings if not any(s <= h[0] < e for s, e in tables))
+    turns = speaker_turns(_blank(_blank(doc.text, headings), tables, keep_lines=True))
+    title = clean_text(doc.text[slice(*headings[0])]) if headings else None
+    heads = [Turn(speaker=None, start=s, end=e) for s, e in headings]
+    cut = _split(turns, doc.text, tuple(sorted(headings + tables)), heads + rows)
+    return finish(doc_id, doc.text, cut, title=title)
 
 
 def parse_docx(doc_id: str, data: bytes) -> Transcript:
