@@ -467,6 +467,37 @@ def test_congressional_record_labels_stop_at_the_name() -> None:
     ]
 
 
+def test_house_record_labels_with_a_state_an_office_and_who_presides() -> None:
+    text = (
+        "  Mr. McGOVERN. Madam Speaker, I yield myself such time as I may consume.\n"
+        "  Mr. COLE. I thank the gentleman for yielding.\n"
+        "  Mr. SMITH of Texas. Mr. Speaker, this bill is wrong and I oppose it.\n"
+        "  Mr. McGOVERN. I yield back.\n"
+        "  The SPEAKER pro tempore. The question is on the resolution.\n"
+        "  The PRESIDING OFFICER (Ms. Rosen). The clerk will call the roll.\n"
+    )
+    doc = parse_transcript("record.txt", text)
+    assert_well_formed(doc.text, list(doc.turns))
+    assert [(t.speaker, t.label, doc.text[t.start : t.end][:12]) for t in doc.turns] == [
+        ("Mr. McGOVERN", "Mr. McGOVERN", "Madam Speake"),
+        ("Mr. COLE", "Mr. COLE", "I thank the "),
+        ("Mr. SMITH of Texas", "Mr. SMITH of Texas", "Mr. Speaker,"),
+        ("Mr. McGOVERN", "Mr. McGOVERN", "I yield back"),
+        ("The SPEAKER pro tempore", "The SPEAKER pro tempore", "The question"),
+        ("The PRESIDING OFFICER", "The PRESIDING OFFICER (Ms. Rosen)", "The clerk wi"),
+    ]
+
+
+def test_a_witness_who_speaks_once_keeps_their_words() -> None:
+    text = "    Chairman Durbin. Please rise.\n    Judge Garland. I do.\n    Chairman Durbin. Be seated.\n"
+    doc = parse_transcript("oath.txt", text)
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
+        ("Chairman Durbin", "Please rise."),
+        ("Judge Garland", "I do."),
+        ("Chairman Durbin", "Be seated."),
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -482,13 +513,34 @@ def test_congressional_record_labels_stop_at_the_name() -> None:
         "Environmental Protection Agency. Federal strategy, 2019.\n\n"
         "Environmental Protection Agency. Our current understanding, 2021.\n\n"
         "Finnish Food Authority. Guidance, 2020.\n",
+        # An indented block of prose, wrapped: every line is indented alike.
+        "    We expanded the Homeowner\n    Assistance Fund. As a result, our filings fell.\n"
+        "    Help went to the\n    Inflation Reduction Act. We raised support for you.\n"
+        "    More went to the\n    Assistance Fund. I thank the staff.\n",
+        # A reference list, entries unsorted, years in parentheses.
+        "World Bank. (2019). Our report.\n\nClean Water Action. (n.d.). Your guide.\n\n"
+        "World Bank. (2021). We measure.\n\nToxic-Free Future. (2020). My study.\n\n"
+        "World Bank. (2022). Our data.\n",
+        # An outline, and a digest of datelines: third-person prose.
+        "    I. Introduction. We describe the study.\n    II. Methods. We sampled farms.\n"
+        "    I. Introduction. Again.\n    III. Results. Yields rose.\n",
+        "New York. The mayor announced a budget.\n\nLos Angeles. Fires spread overnight.\n\n"
+        "New York. Subway ridership rose in May.\n\nLos Angeles. The port reopened.\n",
         # A guest list: names with initials and titles, each opening a paragraph.
         "The Honorable Stephen K. Benjamin, Senior Advisor\n\n"
         "The Honorable Dr. Jill Biden, First Lady\n\nThe Honorable Dr. Ruth Ann Minner\n\n"
         "The Honorable Antony J. Blinken, Secretary of State\n\n"
         "The Honorable Dr. Ashish Jha, Coordinator\n",
     ],
-    ids=["wrapped-prose", "bibliography", "guest-list"],
+    ids=[
+        "wrapped-prose",
+        "bibliography",
+        "indented-prose",
+        "references",
+        "outline",
+        "datelines",
+        "guest-list",
+    ],
 )
 def test_names_with_a_full_stop_in_prose_are_not_labels(text: str) -> None:
     doc = parse_transcript("prose.txt", text)

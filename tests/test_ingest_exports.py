@@ -114,6 +114,17 @@ def test_a_line_shaped_like_a_header_does_not_take_over_a_labelled_transcript(li
     assert [s for s, _ in said(doc) if s] == ["Alice", "Bob", "Alice", "Bob"]
 
 
+def test_zoom_names_are_whatever_the_participant_typed() -> None:
+    text = "[jdoe] 10:02:11\nHello all.\n[John's iPhone] 10:02:15\nCan you hear me?\n[田中 太郎] 10:02:20\nYes.\n"
+    doc = parse_transcript("zoom.txt", text)
+    assert said(doc) == [
+        ("jdoe", "Hello all."),
+        ("John's iPhone", "Can you hear me?"),
+        ("田中 太郎", "Yes."),
+    ]
+    assert starts(doc) == [36131.0, 36135.0, 36140.0]
+
+
 def test_a_label_before_a_parenthesised_clock_in_speech_stays_a_label() -> None:
     # `Name: (00:07)` is rev.com's header, but one such line among many labels is speech.
     text = "Alice: Hi.\nBob: The vote is at\nClerk: (10:30) noted.\nAlice: Next?\nBob: Sure.\n"
@@ -317,9 +328,10 @@ def test_docx_table_of_speaker_and_text_rows_is_turns(tmp_path: Path) -> None:
     ]
     path = docx_file(tmp_path / "t.docx", rows)
     doc = read_transcript(path, tmp_path)
-    # The canonical text is every cell, as before; the header row is no turn.
+    # The canonical text is every cell, as before; the header row is nobody's words.
     assert doc.text == read_source_text(path) == "\n".join(x for row in rows for x in row)
     assert said(doc) == [
+        (None, "Speaker\nTranscript"),
         ("Interviewer", "When did the cooperative start selling abroad?"),
         ("Ama Owusu", "In 2009, after the prices fell again."),
         ("Interviewer", "Who buys from you now?"),
@@ -340,9 +352,9 @@ def test_docx_table_with_a_time_column_times_each_row(tmp_path: Path) -> None:
         ("00:02:00", "Speaker 2", "The harbour silted up in the nineties."),
     ]
     doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
-    assert said(doc) == [(r[1], r[2]) for r in rows[1:]]
+    assert said(doc) == [(None, "Time\nSpeaker\nText")] + [(r[1], r[2]) for r in rows[1:]]
     # Each row runs to the next row's time; a clock that goes back gives no end.
-    assert [t.times for t in doc.turns] == [
+    assert [t.times for t in doc.turns[1:]] == [
         ((5.0, 70.0),),
         ((70.0, None),),
         ((65.0, 120.0),),
@@ -350,7 +362,12 @@ def test_docx_table_with_a_time_column_times_each_row(tmp_path: Path) -> None:
     ]
     exact(doc)
     chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(size=600, overlap=0), doc)
-    for text in chunked.sentence_texts:
+    said_sentences = [
+        t
+        for t, s in zip(chunked.sentence_texts, chunked.sentences, strict=True)
+        if chunked.chunks[s.chunk_id].speaker is not None
+    ]
+    for text in said_sentences:
         assert not re.search(r"Dr\. Lee|Speaker|\d:\d\d", text), text
 
 
@@ -385,6 +402,7 @@ def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
     assert said(doc) == [
         (None, "Cocoa cooperatives, interview 4"),
         (None, "Recorded in Kumasi on 3 May. Edited for length."),
+        (None, "Speaker\nTranscript"),
         ("Helen Okafor", "How many farmers belong to the cooperative now?"),
         ("Ama Owusu", "About four hundred, and more join every season."),
         ("Helen Okafor", "What changed for them?"),
@@ -393,7 +411,7 @@ def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
         (None, "The recording ends here."),
     ]
     # Speaker aliases are resolved (`Owusu` is Ama Owusu); the label stays as written.
-    assert doc.turns[3].label == "Owusu"
+    assert doc.turns[4].label == "Owusu"
     exact(doc)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import ipaddress
 import socket
 from typing import Annotated, Optional
 
@@ -38,8 +37,8 @@ def check_address(host: str, port: int) -> None:
     where = f"--host / QA_HOST {host!r}"
     if host.replace(".", "").isdigit():  # dotted digits: an IPv4 address or nothing, no DNS
         try:
-            ipaddress.IPv4Address(host)
-        except ValueError:
+            socket.inet_aton(host)  # as uvicorn reads it: `127.1` is 127.0.0.1
+        except OSError:
             raise InvalidInput(f"{where} is not an IPv4 address") from None
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -48,18 +47,29 @@ def check_address(host: str, port: int) -> None:
         raise InvalidInput(
             f"{where} is not an address or a name this machine resolves ({why})"
         ) from None
+    bound, failed = 0, None
     for family, kind, proto, _, address in set(found):  # each one asyncio will bind
-        with socket.socket(family, kind, proto) as sock:
+        try:
+            sock = socket.socket(family, kind, proto)
+        except OSError:
+            continue  # a family this machine lacks (IPv6): asyncio skips it too
+        with sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 sock.bind(address)
+                bound += 1
             except OSError as exc:
-                why = exc.strerror or str(exc)
-                if exc.errno == errno.EADDRINUSE:
-                    why += " (another server is listening there)"
-                raise InvalidInput(f"cannot listen on {host} port {port}: {why}") from None
+                failed = exc
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):  # taken, or not ours to take
+                    break
+    # Another failure (`::1` of `localhost` where IPv6 is off) matters only if nothing binds.
+    if failed is not None and (not bound or failed.errno in (errno.EADDRINUSE, errno.EACCES)):
+        why = failed.strerror or str(failed)
+        if failed.errno == errno.EADDRINUSE:
+            why += " (another server is listening there)"
+        raise InvalidInput(f"cannot listen on {host} port {port}: {why}")
 
 
 def serve(

@@ -14,7 +14,7 @@ cells are short (five words at most), name-shaped (`headers.is_name`, a trailing
 and some name recurs; a time column's cells are clocks; the one other column with text has a
 cell longer than five words. A first row whose speaker cell recurs nowhere, whose text cell is a
 short title (five words at most, no closing punctuation) and whose time cell is no clock is the
-header row: no turn, no speaker. A blank speaker cell continues the speaker above; a row of one
+header row: a turn with speaker None, as a heading is. A blank speaker cell continues the speaker above; a row of one
 merged cell is a note, speaker None. Any other table is text as before.
 
 A .docx is a zip: before python-docx opens it, its entry count and uncompressed size are checked,
@@ -219,6 +219,11 @@ def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
         for r in rows
     ]
     turns: list[Turn] = []
+    if header:  # column titles: nobody's words, but still the document's text
+        top = table.rows[full[0]]
+        start, end = trim(text, top[0][0], top[-1][1])
+        if end > start:
+            turns.append(Turn(speaker=None, start=start, end=end))
     speaker: str | None = None
     for i, row in enumerate(rows):
         if len(row) < width:  # a merged row: a note across the table

@@ -58,6 +58,13 @@ _PARTICLES = frozenset(
 )
 CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 
+# Zoom's transcript: the name in brackets, the clock, nothing else on the line. A Zoom name is
+# whatever the participant typed (`jdoe`, `John's iPhone`): the brackets delimit it, so any text
+# with a letter is a name here.
+_ZOOM = re.compile(
+    r"^[ \t]*\[(?P<name>[^\[\]\n]{1,80})\][ \t]+(?P<time>" + CLOCK + r")[ \t]*$", re.M
+)
+
 _SHAPES = (
     # Otter: name, spaces (two in its exports), a clock, nothing else on the line.
     re.compile(rf"^[ \t]*(?P<name>{NAME})(?P<gap>[ \t]+)(?P<time>{CLOCK})[ \t]*$", re.M),
@@ -82,8 +89,7 @@ _LOOSE_SHAPES = (
     # rev.com's published transcripts: the name, a colon, the clock in parentheses. Loose: it is
     # also a label (`Name:`) before a parenthesis, and then the layout with more turns wins.
     re.compile(rf"^[ \t]*(?P<name>{NAME})[ \t]*:[ \t]*\((?P<time>{CLOCK})\)[ \t]*", re.M),
-    # Zoom's transcript: the name in brackets, the clock, nothing else on the line.
-    re.compile(rf"^[ \t]*\[(?P<name>{NAME})\][ \t]+(?P<time>{CLOCK})[ \t]*$", re.M),
+    _ZOOM,
 )
 
 
@@ -119,7 +125,7 @@ def find_headers(text: str, skip: int = 0) -> list[Header]:
     for shape, loose in [*((s, False) for s in _SHAPES), *((s, True) for s in _LOOSE_SHAPES)]:
         for m in shape.finditer(text, skip):
             name = m.group("name").strip()
-            if not is_name(name):
+            if not (is_name(name) if shape is not _ZOOM else any(c.isalpha() for c in name)):
                 continue
             clock = m.group("time")
             if any(int(p) >= 60 for p in clock.split(".")[0].split(",")[0].split(":")[1:]):

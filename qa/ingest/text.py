@@ -165,15 +165,21 @@ def _interview_markers(text: str) -> list[_Boundary]:
 
 
 # Two to five capitalised words, then a full stop and the words spoken: `Chairman Durbin.`,
-# `Mr. Garland.`, `Ms. Jackson Lee.`, `The Chairman.`. Only a title's abbreviation opening the
-# label (`Mr.`, `Sen.`) or an initial (`J.`) carries its own stop, so `Senator Grassley. Thank
-# you.` ends at `Grassley` and `Mr. LEE. Mr. President` at `LEE`.
+# `Mr. Garland.`, `Ms. Jackson Lee.`, `The Chairman.`; the Congressional Record adds a state, a
+# `pro tempore` and who presides (`Mr. SMITH of Texas.`, `The SPEAKER pro tempore.`, `The
+# PRESIDING OFFICER (Ms. Rosen).`). Only a title's abbreviation opening the label (`Mr.`, `Sen.`;
+# not an outline's `I.`, `II.`, `A.`) or an initial after it (`Mr. J. Smith`) carries its own
+# stop, so `Senator Grassley. Thank you.` ends at `Grassley` and `Mr. LEE. Mr. President` at
+# `LEE`.
+# A word of the name opens with a letter that is not lower-case ASCII (`of`, `pro` are not).
+_STOP_WORD = r"[^\W\d_a-z][\w'’\-]"
 _STOP_LABEL = re.compile(
-    r"^[ \t]*(?P<label>(?:[^\W\d_]{1,4}\.[ \t])?(?:(?:[^\W\d_][\w'’\-]*|[^\W\d_]\.)[ \t]){0,3}"
-    r"[^\W\d_][\w'’\-]+)\.[ \t]+(?=\S)",
+    rf"^[ \t]*(?P<label>(?P<core>(?:[^\W\d_][^\W\d_A-Z]{{1,3}}\.|{_STOP_WORD}*)[ \t]"
+    rf"(?:(?:{_STOP_WORD}*|[^\W\d_]\.)[ \t]){{0,3}}{_STOP_WORD}+)"
+    rf"(?:[ \t]of(?:[ \t]{_STOP_WORD}+){{1,2}})?(?:[ \t]pro[ \t]tempore)?"
+    r"(?:[ \t]\([^()\n]{1,40}\))?)\.[ \t]+(?=\S)",
     re.MULTILINE,
 )
-_ABBREVIATED = re.compile(r"[^\W\d_]{1,4}\.")
 # A label ends with a name, never with an initial (`Stephen K.`, which `_STOP_LABEL` refuses by
 # length) or with the abbreviated title that goes before a name (`The Honorable Dr. Jill Biden`).
 _TITLE_BEFORE_NAME = frozenset(
@@ -199,58 +205,69 @@ _TITLE_BEFORE_NAME = frozenset(
         "st",
     ]
 )
+# Words that put speech in the first or second person; a conversation's turns have them, a list
+# of places, sources or guests does not.
+_PERSON = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours|you|your|yours)\b", re.IGNORECASE)
 
 
 def _opens_paragraph(text: str, line_start: int) -> bool:
-    """The line at `line_start` opens a paragraph: it is indented, as the Publishing Office opens
-    each speaker's paragraph, or follows a blank line or a line that ends a sentence (a PDF's
-    text keeps no indentation). A hard-wrapped line of prose that happens to open with `Supreme
-    Court. He clerked…` is none of these."""
-    if text[line_start : line_start + 1] in (" ", "\t"):
-        return True
+    """The line at `line_start` opens a paragraph: it is indented deeper than the line before, as
+    the Publishing Office opens each speaker's paragraph, or follows a blank line or a line that
+    ends a sentence (a PDF's text keeps no indentation). A hard-wrapped line of prose that
+    happens to open with `Supreme Court. He clerked…`, indented or not, is none of these."""
     end = max(line_start - 1, 0)
-    previous = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
-    return not previous or previous.endswith((".", "?", "!", '"', "”", "]", ")"))
+    previous = text[text.rfind("\n", 0, end) + 1 : end]
+    if not previous.strip() or previous.rstrip().endswith((".", "?", "!", '"', "”", "]", ")")):
+        return True
+    line = text[line_start : text.find("\n", line_start) % (len(text) + 1)]
+    return _indent(line) > _indent(previous)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
 
 
 def _stop_labels(text: str) -> list[_Boundary]:
-    """`Senator Grassley. text` labels, when they make the document a conversation: a label is a
-    speaker when it recurs or opens with an abbreviated title (`Mr.`, `Dr.`), and there must be
-    two speakers, one of whom speaks again. Then a label that speaks once is a speaker too when
-    it opens with a recurring speaker's first word (`Senator Padilla.` beside `Senator Grassley.`
-    twice) or writes the name in capitals as the Congressional Record does (`The PRESIDING
-    OFFICER.`): else its words would join the previous speaker's."""
+    """`Senator Grassley. text` labels, when they make the document a conversation.
+
+    There are two labels or more and one recurs. Then every label of that shape opens a turn,
+    including one that speaks once (`Senator Padilla.`), whose words would otherwise join the
+    previous speaker's. Speakers take turns,
+    and a third of the turns or more speak in the first or second person; a list of sources,
+    places or guests does neither."""
     found = [
         m
         for m in _STOP_LABEL.finditer(text)
-        if len(m.group("label").split()) >= 2
-        and m.group("label").split()[-1].casefold() not in _TITLE_BEFORE_NAME
-        and is_name(m.group("label"))
+        if len(m.group("core").split()) >= 2
+        and m.group("core").split()[-1].casefold() not in _TITLE_BEFORE_NAME
+        and is_name(m.group("core"))
         and _opens_paragraph(text, m.start())
+        # Speech follows: a word or a quotation, not a bibliography's `(2019).` or a number.
+        and (text[m.end()].isalpha() or text[m.end()] in "\"“‘'[")
     ]
     counts: dict[str, int] = {}
     for m in found:
         counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
-    known = {
-        label for label, n in counts.items() if n >= 2 or _ABBREVIATED.fullmatch(label.split()[0])
-    }
-    if len(known) < 2 or not any(counts[label] >= 2 for label in known):
+    if len(counts) < 2 or max(counts.values()) < 2:
         return []
-    titles = {label.split()[0] for label in known if counts[label] >= 2}
-    known |= {
-        label
-        for label in counts
-        if label.split()[0] in titles or _upper_case(" ".join(label.split()[1:]))
-    }
+    # `The PRESIDING OFFICER (Ms. Rosen).`: the speaker is the office; the label keeps who held it.
     bounds = [
-        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
+        _Boundary(
+            at=m.start("label"),
+            content=m.end(),
+            speaker=m.group("label").split(" (")[0],
+            label=m.group("label") if " (" in m.group("label") else None,
+        )
         for m in found
-        if m.group("label") in known
     ]
-    # Speakers take turns; a list sorted by its first words (a bibliography's `Environmental
-    # Protection Agency. (2019).` twice in a row) repeats itself.
     repeats = sum(a.speaker == b.speaker for a, b in pairwise(bounds))
-    return bounds if repeats * 4 <= len(bounds) - 1 else []
+    if repeats * 4 > len(bounds) - 1:  # a list sorted by its first words repeats itself
+        return []
+    ends = [b.at for b in bounds[1:]] + [len(text)]
+    personal = sum(
+        bool(_PERSON.search(text, b.content, end)) for b, end in zip(bounds, ends, strict=True)
+    )
+    return bounds if personal * 3 >= len(bounds) else []
 
 
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:

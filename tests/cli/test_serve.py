@@ -86,7 +86,7 @@ def test_a_port_in_use_is_one_line(serve: Callable[..., tuple[int, str]]) -> Non
     assert f"cannot listen on 127.0.0.1 port {port}: " in line and "in use" in line, err
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.1"])
 def test_a_good_address_goes_on_to_load(
     serve: Callable[..., tuple[int, str]], free_port: Callable[[], int], host: str
 ) -> None:
