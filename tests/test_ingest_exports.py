@@ -536,6 +536,22 @@ def test_pdf_text_without_line_numbers_cites_the_printed_page() -> None:
     assert pages_of["With the night clerk."] == (8, None)
 
 
+def test_pdf_hearing_labels_end_with_a_full_stop() -> None:
+    pages = [
+        "OVERSIGHT OF THE DEPARTMENT\n1\nChairman Durbin. The Committee will come to order.\n"
+        "Senator Grassley. Thank you. I have a question about\nwhistleblowers.\n",
+        "OVERSIGHT OF THE DEPARTMENT\n2\nAttorney General Garland. We protect them, Senator.\n"
+        "Chairman Durbin. Thank you.\n",
+    ]
+    doc = parse_pdf_text("h.pdf", PAGE_BREAK.join(pages))
+    assert said(doc) == [
+        ("Chairman Durbin", "The Committee will come to order."),
+        ("Senator Grassley", "Thank you. I have a question about whistleblowers."),
+        ("Attorney General Garland", "We protect them, Senator."),
+        ("Chairman Durbin", "Thank you."),
+    ]
+
+
 def test_zoom_cue_labels_in_any_script_and_prose_with_a_colon_is_not_a_label() -> None:
     vtt = (
         "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nSøren Ås: Hej med dig.\n\n"
