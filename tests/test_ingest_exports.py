@@ -143,6 +143,41 @@ def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:
     assert starts(doc) == [9.0, 41.0]
 
 
+@pytest.mark.parametrize(
+    "head",
+    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** ", "**{n}**\n"],
+    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev", "bold-name-line"],
+)
+def test_markdown_headers_and_labels_in_bold(head: str) -> None:
+    turns = [
+        ("Jane Roe", "00:00:07", "We started in 2015."),
+        ("John Doe", "00:01:02", "Why then?"),
+        ("Jane Roe", "00:01:09", "The grant came *through*."),
+        ("John Doe", "00:01:30", "And then you grew?"),
+    ]
+    text = "# Episode 4\n\n" + "".join(
+        head.format(n=n, c=c) + body + "\n\n" for n, c, body in turns
+    )
+    doc = parse_transcript("x.md", text)
+    assert doc.title == "Episode 4"
+    assert said(doc) == [(None, "# Episode 4"), *((n, body) for n, _, body in turns)]
+    if "{c}" in head:
+        assert starts(doc)[1:] == [7.0, 62.0, 69.0, 90.0]
+
+
+def test_bold_emphasis_alone_on_a_line_is_not_a_speaker() -> None:
+    text = "# Notes\n\nThe **budget** rose.\n\n**Important**\n\nWe met at noon.\n"
+    assert [s for s, _ in said(parse_transcript("x.md", text))] == [None]
+    # A fact sheet's bold section titles, in its summary and again in its body.
+    sections = (
+        "**Fighting Corruption**\n\nWe set up a task force.\n\n"
+        "**Strengthening Democracy**\n\nOur plan protects the vote.\n\n"
+        "**Fighting Corruption**\n\nWe recovered stolen assets.\n\n"
+        "**Advancing Human Rights**\n\nWe joined the council.\n"
+    )
+    assert {s for s, _ in said(parse_transcript("x.md", sections))} == {None}
+
+
 def test_header_exports_also_work_in_markdown_and_with_crlf() -> None:
     doc = parse_transcript("rev.md", tf.REV)
     assert [s for s, _ in said(doc)] == ["Søren Ås", "J. P. Morgan-Smith", "Søren Ås"]
@@ -321,8 +356,8 @@ def exact(doc: Transcript) -> None:
 def test_docx_table_of_speaker_and_text_rows_is_turns(tmp_path: Path) -> None:
     rows = [
         ("Speaker", "Transcript"),
-        ("Interviewer", "When did the cooperative start selling abroad?"),
-        ("Ama Owusu", "In 2009, after the prices fell again."),
+        ("Interviewer", "When did you start selling abroad?"),
+        ("Ama Owusu", "We began in 2009, after the prices fell again."),
         ("Interviewer", "Who buys from you now?"),
         ("Ama Owusu:", "Mostly a chocolate maker in Zurich."),
     ]
@@ -332,8 +367,8 @@ def test_docx_table_of_speaker_and_text_rows_is_turns(tmp_path: Path) -> None:
     assert doc.text == read_source_text(path) == "\n".join(x for row in rows for x in row)
     assert said(doc) == [
         (None, "Speaker\nTranscript"),
-        ("Interviewer", "When did the cooperative start selling abroad?"),
-        ("Ama Owusu", "In 2009, after the prices fell again."),
+        ("Interviewer", "When did you start selling abroad?"),
+        ("Ama Owusu", "We began in 2009, after the prices fell again."),
         ("Interviewer", "Who buys from you now?"),
         ("Ama Owusu", "Mostly a chocolate maker in Zurich."),
     ]
@@ -376,7 +411,23 @@ def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
     figures = [("Year", "Tonnes"), ("2019", "812"), ("2020", "790"), ("2021", "805")]
     # Short values in both columns, one repeated: no column of longer text.
     places = [("Region", "Ashanti"), ("Region", "Western"), ("Town", "Kumasi Central")]
-    for n, table in enumerate((facts, figures, places)):
+    # A glossary with a repeated term, a schedule by room, a checklist: no one speaks.
+    glossary = [
+        ("Bank", "A financial institution that accepts deposits and lends money."),
+        ("Bank", "The land alongside a river or a lake, often sloping."),
+        ("Cooperative", "A business owned and run jointly by its members."),
+    ]
+    schedule = [
+        ("09:00", "Opening remarks and the state of the harvest", "Hall A"),
+        ("10:00", "Prices, buyers and the export market this season", "Hall B"),
+        ("11:00", "Training for new members on the grading rules", "Hall A"),
+    ]
+    checklist = [
+        ("The applicant has submitted all the required financial statements.", "Yes"),
+        ("The applicant holds a current licence from the marketing board.", "No"),
+        ("The applicant has named a responsible officer for the inspection.", "Yes"),
+    ]
+    for n, table in enumerate((facts, figures, places, glossary, schedule, checklist)):
         doc = read_transcript(docx_file(tmp_path / f"{n}.docx", "Farm records", table), tmp_path)
         cells = "\n".join(x for row in table for x in row)
         assert said(doc) == [(None, f"Farm records\n{cells}")]
@@ -389,10 +440,10 @@ def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
         "Recorded in Kumasi on 3 May. Edited for length.",
         [
             ("Speaker", "Transcript"),
-            ("Helen Okafor", "How many farmers belong to the cooperative now?"),
+            ("Helen Okafor", "How many farmers belong to your cooperative now?"),
             ("Owusu", "About four hundred, and more join every season."),
             ("Helen Okafor", "What changed for them?"),
-            ("Ama Owusu", "They sell together, so the buyers pay a fair price."),
+            ("Ama Owusu", "We sell together, so the buyers pay a fair price."),
         ],
         "# Notes",
         "The recording ends here.",
@@ -403,10 +454,10 @@ def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
         (None, "Cocoa cooperatives, interview 4"),
         (None, "Recorded in Kumasi on 3 May. Edited for length."),
         (None, "Speaker\nTranscript"),
-        ("Helen Okafor", "How many farmers belong to the cooperative now?"),
+        ("Helen Okafor", "How many farmers belong to your cooperative now?"),
         ("Ama Owusu", "About four hundred, and more join every season."),
         ("Helen Okafor", "What changed for them?"),
-        ("Ama Owusu", "They sell together, so the buyers pay a fair price."),
+        ("Ama Owusu", "We sell together, so the buyers pay a fair price."),
         (None, "Notes"),
         (None, "The recording ends here."),
     ]
@@ -570,15 +621,17 @@ def test_broadcast_captions_mark_a_new_speaker_on_any_line_of_a_cue() -> None:
         "1\n00:00:01,000 --> 00:00:04,000\n>> JUDY WOODRUFF: Good evening.\n"
         ">> AMNA NAWAZ: Thanks, Judy.\n\n"
         "2\n00:00:04,500 --> 00:00:08,000\nThe storm made landfall at noon.\n\n"
-        "3\n00:00:08,500 --> 00:00:11,000\n>> JUDY WOODRUFF: How many homes lost power?\n"
+        "3\n00:00:08,500 --> 00:00:11,000\n>> JUDY WOODRUFF: How many homes lost power?\n\n"
+        "4\n00:00:11,500 --> 00:00:13,000\n>> About two hundred thousand.\n"
     )
     doc = parse_transcript("news.srt", text)
     assert said(doc) == [
         ("JUDY WOODRUFF", "Good evening."),
         ("AMNA NAWAZ", "Thanks, Judy. The storm made landfall at noon."),
         ("JUDY WOODRUFF", "How many homes lost power?"),
+        (None, "About two hundred thousand."),  # `>>` alone: someone unnamed, not Judy
     ]
-    assert starts(doc) == [1.0, 1.0, 8.5]
+    assert starts(doc) == [1.0, 1.0, 8.5, 11.5]
     # Without the mark, a second line's `Name:` is speech, as before.
     plain = text.replace(">> AMNA NAWAZ", "AMNA NAWAZ")
-    assert [s for s, _ in said(parse_transcript("news.srt", plain))] == ["JUDY WOODRUFF"]
+    assert [s for s, _ in said(parse_transcript("news.srt", plain))] == ["JUDY WOODRUFF", None]

@@ -24,6 +24,7 @@ so a zip bomb is refused without being inflated.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from collections import Counter
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from qa.errors import IngestError, PayloadTooLarge
 from qa.ingest.headers import CLOCK, is_name, seconds
 from qa.ingest.meta import clean_text, finish
-from qa.ingest.text import speaker_turns
+from qa.ingest.text import PERSON, speaker_turns
 from qa.models import Transcript, Turn
 from qa.segments import trim
 
@@ -182,9 +183,25 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
         rest = [c for c in used if c != speaker and c not in times]
         if len(rest) == 1 and len(times) <= 1:
             said = rest[0]
-            if any(len(x.split()) > SHORT for x in columns[said]):
+            if any(len(x.split()) > SHORT for x in columns[said]) and _conversation(
+                columns[speaker], columns[said]
+            ):
                 return _Columns(speaker, said, times[0] if times else None)
     return None
+
+
+def _conversation(names: list[str], said: list[str]) -> bool:
+    """Rows that are turns, not a glossary (`Bank | …` twice), a schedule (`… | Hall A`) or a
+    checklist (`… | Yes`): two speakers or more who take turns, and a third of the rows or more
+    in the first or second person (`I`, `we`, `you`), as speech is."""
+    who = [n for n in map(_name, names) if n]
+    repeats = sum(a == b for a, b in itertools.pairwise(who))
+    personal = sum(bool(PERSON.search(x)) for x in said if x)
+    return (
+        len(set(who)) >= 2
+        and repeats * 4 <= len(who) - 1
+        and personal * 3 >= sum(1 for x in said if x)
+    )
 
 
 def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols: _Columns) -> bool:

@@ -114,7 +114,7 @@ def seconds(clock: str) -> float:
 
 def is_name(name: str) -> bool:
     words = name.split()
-    if not words[0][0].isupper():
+    if not words or not words[0][0].isupper():
         return False
     return all(w[0].isupper() or w.isdigit() or w.casefold() in _PARTICLES for w in words[1:])
 

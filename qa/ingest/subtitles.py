@@ -31,6 +31,7 @@ _CUE_LABEL = re.compile(
 )
 # YouTube's automatic captions time each word inline (`<00:00:01.234><c> word</c>`) and roll:
 # each cue repeats the line before, and 10 ms cues repeat the whole screen.
+_BARE_MARK = re.compile(r"[ \t]*>>+[ \t]*")
 _INLINE_TIME = re.compile(r"<(?P<t>(?:\d{1,3}:)?\d{1,2}:\d{1,2}\.\d{1,3})>")
 _BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)")
 _WS = " \t\r\u00a0\ufeff"
@@ -224,6 +225,7 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
                 label = None
             if label and not is_name(label.group("label")):
                 label = None  # `However: ...` is prose; names may be in any script (`Søren Ås`)
+            bare = None if voice or label else _BARE_MARK.match(text, s, e)
             if voice:
                 named, at = voice.group("name").strip(), voice.start()
             elif label:
@@ -231,6 +233,11 @@ def parse_subtitles(doc_id: str, text: str) -> Transcript:
             if named is not None and named != speaker:
                 close()
                 speaker, label_start, segs, times = named, at, [], []
+            elif bare:
+                # `>>` alone: someone else speaks, unnamed; not the previous speaker's words.
+                close()
+                speaker, label_start, segs, times = None, None, [], []
+                content = bare.end()
             for piece, timing in _word_times(text, content, e, cue.times):
                 segs.append(piece)
                 times.append(timing if rolling else cue.times)

@@ -56,6 +56,7 @@ _LABEL = (
 # Broadcast captions mark each change of speaker with `>>` (`>> JUDY WOODRUFF: Good evening.`);
 # the marker goes with the label, outside the turn's words.
 _LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>(?:>>+[ \t]*)?(?:{_LABEL}))(?=\s|$)", re.MULTILINE)
+_BARE_MARK = re.compile(r"^[ \t]*(?P<mark>>>+)[ \t]*(?=\S)", re.MULTILINE)
 _QA = re.compile(
     r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*[:.](?=\s)|[ \t\u00a0]+)[ \t\u00a0]*(?=\S)",
     re.MULTILINE,
@@ -207,7 +208,7 @@ _TITLE_BEFORE_NAME = frozenset(
 )
 # Words that put speech in the first or second person; a conversation's turns have them, a list
 # of places, sources or guests does not.
-_PERSON = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours|you|your|yours)\b", re.IGNORECASE)
+PERSON = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours|you|your|yours)\b", re.IGNORECASE)
 
 
 def _opens_paragraph(text: str, line_start: int) -> bool:
@@ -265,7 +266,7 @@ def _stop_labels(text: str) -> list[_Boundary]:
         return []
     ends = [b.at for b in bounds[1:]] + [len(text)]
     personal = sum(
-        bool(_PERSON.search(text, b.content, end)) for b, end in zip(bounds, ends, strict=True)
+        bool(PERSON.search(text, b.content, end)) for b, end in zip(bounds, ends, strict=True)
     )
     return bounds if personal * 3 >= len(bounds) else []
 
@@ -313,8 +314,18 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     marked = {b.at for b in markers}
     line_bounds, known = _line_labels(text)
     line_bounds = [b for b in line_bounds if b.at not in marked] + markers
-    if not line_bounds:
-        line_bounds = _stop_labels(text)
+    if any(text.startswith(">>", b.at) for b in line_bounds):
+        # Captions that name speakers with `>> NAME:` mark an unnamed one with `>>` alone: a
+        # turn with speaker None, not more of the previous speaker's words.
+        named = {b.at for b in line_bounds}
+        line_bounds += [
+            _Boundary(at=m.start("mark"), content=m.end(), speaker=None)
+            for m in _BARE_MARK.finditer(text)
+            if m.start("mark") not in named
+        ]
+    # Hearing labels (`Senator Grassley.`) when they, not a stray `NOTE:`, make the turns.
+    if len(line_bounds) < 8 and len(hearing := _stop_labels(text)) > 2 * len(line_bounds) + 1:
+        line_bounds = hearing
     line_starts = {b.at for b in line_bounds}
     inline = [
         b  # not `Musk:` inside a line-start `Elon Musk:`
@@ -352,21 +363,31 @@ def speaker_turns(text: str, skip: int = 0) -> list[Turn]:
     # A labelled transcript may hold a few lines shaped like loose headers (an agenda, chapter
     # marks): then the layout that finds more turns is the document's. A strict header shape
     # (Otter, Rev, Descript, Trint) is an export's, whatever label-like lines its speech holds.
+    said = [t for t in labelled if t.speaker is not None]
     if uses_headers(text, headers, skip) and (
         not all(h.loose for h in headers)
-        or len(headers) >= sum(t.speaker is not None for t in labelled)
+        or len(headers) > len(said)
+        # rev.com's `Name: (00:07)` is a label too: the headers are those very lines.
+        or (
+            len(headers) == len(said)
+            and {text.rfind("\n", 0, t.label_start or 0) + 1 for t in said}
+            <= {h.at for h in headers}
+        )
     ):
         return header_turns(text, headers, skip)
     return labelled
 
 
-def parse_text(doc_id: str, text: str) -> Transcript:
-    """A plain-text transcript (`.txt`); YAML front matter, if any, is metadata, not a turn."""
+def parse_text(doc_id: str, text: str, *, view: str | None = None) -> Transcript:
+    """A plain-text transcript (`.txt`); YAML front matter, if any, is metadata, not a turn.
+
+    `view`, the same length as `text`, is what speakers are looked for in (Markdown without its
+    bold markers); offsets, and so quotes, are the same in both."""
     fm = front_matter(text)
     return finish(
         doc_id,
         text,
-        speaker_turns(text, skip=fm.end),
+        speaker_turns(text if view is None else view, skip=fm.end),
         **metadata_fields(fm.fields),
         problems=[fm.problem] if fm.problem else [],
     )
