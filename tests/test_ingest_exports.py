@@ -433,6 +433,32 @@ def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
         assert said(doc) == [(None, f"Farm records\n{cells}")]
 
 
+def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=5, cols=2)
+    rows = [
+        ("Jane Roe", "We started the garden in 2015, I think."),
+        ("John Doe", "Why did you start then?"),
+        ("Jane Roe", "Because we finally had the lot."),
+        ("", "And we never looked back, you know."),
+        ("John Doe", "Thank you."),
+    ]
+    for i, (name, words) in enumerate(rows):
+        table.cell(i, 0).text, table.cell(i, 1).text = name, words
+    table.cell(2, 0).merge(table.cell(3, 0))  # one speaker cell over two rows
+    notes = document.add_table(rows=2, cols=2)
+    notes.cell(0, 0).text = "Notes across the table"
+    notes.cell(0, 0).merge(notes.cell(0, 1))  # one cell over two columns
+    document.save(tmp_path / "m.docx")
+    doc = read_transcript(tmp_path / "m.docx", tmp_path)
+    assert doc.text.count("Notes across the table") == 1
+    assert doc.text.count("Jane Roe") == 2
+    assert said(doc)[:5] == [(n or "Jane Roe", w) for n, w in rows]
+    exact(doc)
+
+
 def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
     path = docx_file(
         tmp_path / "t.docx",

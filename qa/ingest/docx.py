@@ -109,16 +109,22 @@ def extract(name: str, data: bytes) -> DocxText:
             add(Paragraph(child, document))
         elif tag == "tbl":
             first, rows = at, []
+            # A merged cell is yielded once per grid column it spans, and once per row for a
+            # vertical merge: its words go into the text once, where it starts.
+            seen: dict[object, Span] = {}  # keyed by the cell's element, kept alive (not id())
             for row in Table(child, document).rows:
                 cells: list[Span] = []
-                previous = None
                 for cell in row.cells:
+                    key = cell._tc
+                    if key in seen:
+                        if not cells or cells[-1] != seen[key]:  # vertically merged: blank
+                            cells.append((at, at))
+                        continue
                     start = at
                     for paragraph in cell.paragraphs:
                         add(paragraph)
-                    if cell is not previous:  # a merged cell is yielded once per grid column
-                        cells.append((start, max(start, at - 1)))
-                    previous = cell
+                    seen[key] = (start, max(start, at - 1))
+                    cells.append(seen[key])
                 rows.append(cells)
             tables.append(((first, max(first, at - 1)), rows))
     text = "\n".join(parts)
