@@ -576,15 +576,15 @@ def test_broadcast_caption_marks_open_labels() -> None:
 
 def test_a_stray_colon_label_does_not_hide_a_hearing() -> None:
     text = (
-        "NOTE: The prepared statement follows.\n"
         "    Chairman Durbin. Please rise, we begin.\n    Judge Garland. I do.\n"
+        "MODERATOR: The witness is sworn.\n"
         "    Chairman Durbin. Be seated, you may.\n    Senator Grassley. I have a question for you.\n"
     )
     doc = parse_transcript("x.txt", text)
     assert [t.speaker for t in doc.turns] == [
-        None,
         "Chairman Durbin",
         "Judge Garland",
+        "MODERATOR",  # and the colon label keeps its own turn
         "Chairman Durbin",
         "Senator Grassley",
     ]

@@ -145,14 +145,14 @@ def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** ", "**{n}**\n"],
-    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev", "bold-name-line"],
+    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** "],
+    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev"],
 )
 def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     turns = [
         ("Jane Roe", "00:00:07", "We started in 2015."),
         ("John Doe", "00:01:02", "Why then?"),
-        ("Jane Roe", "00:01:09", "The grant came *through*."),
+        ("Jane Roe", "00:01:09", "**Never.** The grant came *through*, you are **right**"),
         ("John Doe", "00:01:30", "And then you grew?"),
     ]
     text = "# Episode 4\n\n" + "".join(
@@ -161,8 +161,15 @@ def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     doc = parse_transcript("x.md", text)
     assert doc.title == "Episode 4"
     assert said(doc) == [(None, "# Episode 4"), *((n, body) for n, _, body in turns)]
-    if "{c}" in head:
-        assert starts(doc)[1:] == [7.0, 62.0, 69.0, 90.0]
+    assert starts(doc)[1:] == [7.0, 62.0, 69.0, 90.0]
+
+
+def test_bold_names_and_titles_in_markdown_prose_are_not_speakers() -> None:
+    recipes = (
+        "## Soup\n\n**Ingredients**\n\nTwo leeks.\n\n**Method**\n\nHeat your pan, then you stir.\n\n"
+        "## Pancakes\n\n**Ingredients**\n\nFlour.\n\n**Method**\n\nWhisk until you see bubbles.\n"
+    )
+    assert {s for s, _ in said(parse_transcript("x.md", recipes))} == {None}
 
 
 def test_bold_emphasis_alone_on_a_line_is_not_a_speaker() -> None:
@@ -431,6 +438,20 @@ def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
         doc = read_transcript(docx_file(tmp_path / f"{n}.docx", "Farm records", table), tmp_path)
         cells = "\n".join(x for row in table for x in row)
         assert said(doc) == [(None, f"Farm records\n{cells}")]
+
+
+def test_docx_table_answer_over_several_rows(tmp_path: Path) -> None:
+    rows = [
+        ("00:00:01", "Interviewer", "Tell me how you started."),
+        ("00:00:04", "Ama Owusu", "We had four farms then."),
+        ("00:00:09", "Ama Owusu", "My father kept the books for all four of them."),
+        ("00:00:15", "Ama Owusu", "Then the prices fell."),
+        ("00:00:20", "Interviewer", "What did you do?"),
+        ("00:00:23", "Ama Owusu", "We sold together."),
+    ]
+    doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
+    assert said(doc) == [(r[1], r[2]) for r in rows]
+    assert starts(doc) == [1.0, 4.0, 9.0, 15.0, 20.0, 23.0]
 
 
 def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:

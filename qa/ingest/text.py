@@ -25,6 +25,7 @@ only from a document with no other structure (`_stop_labels`).
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from itertools import pairwise
@@ -325,13 +326,18 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
         ]
     # Hearing labels (`Senator Grassley.`) when they, not a stray `NOTE:`, make the turns.
     if len(line_bounds) < 8 and len(hearing := _stop_labels(text)) > 2 * len(line_bounds) + 1:
-        line_bounds = hearing
+        # …and the few colon labels keep their turns (`MODERATOR: …` between the senators).
+        colon = {b.at for b in line_bounds}
+        line_bounds = [*line_bounds, *(b for b in hearing if b.at not in colon)]
+    line_bounds.sort(key=lambda b: b.at)
     line_starts = {b.at for b in line_bounds}
-    inline = [
-        b  # not `Musk:` inside a line-start `Elon Musk:`
-        for b in _inline_labels(text, known, line_starts)
-        if not any(lb.at <= b.at < lb.content for lb in line_bounds)
-    ]
+    starts = [b.at for b in line_bounds]
+
+    def within_label(at: int) -> bool:  # `Musk:` inside a line-start `Elon Musk:`
+        i = bisect.bisect_right(starts, at) - 1
+        return i >= 0 and at < line_bounds[i].content
+
+    inline = [b for b in _inline_labels(text, known, line_starts) if not within_label(b.at)]
     taken = line_starts | {b.at for b in inline}
     heads = _headings(text, {text.rfind("\n", 0, a) + 1 for a in taken})
     bounds = sorted([*line_bounds, *inline, *heads], key=lambda b: b.at)
