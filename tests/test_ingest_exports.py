@@ -480,6 +480,23 @@ def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:
     exact(doc)
 
 
+def test_docx_nested_table_words_are_in_the_text(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    outer = document.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Before the inner table."
+    inner = outer.cell(0, 0).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "Inner left", "Inner right"
+    outer.cell(0, 1).text = "The other outer cell."
+    document.save(tmp_path / "n.docx")
+    doc = read_transcript(tmp_path / "n.docx", tmp_path)
+    for words in ("Before the inner table.", "Inner left", "Inner right", "The other outer cell."):
+        assert doc.text.count(words) == 1, words
+    assert doc.text.index("Inner right") < doc.text.index("The other outer cell.")
+    exact(doc)
+
+
 def test_docx_preamble_heading_and_transcript_table(tmp_path: Path) -> None:
     path = docx_file(
         tmp_path / "t.docx",

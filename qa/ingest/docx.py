@@ -79,7 +79,7 @@ def check_zip(name: str, data: bytes) -> None:
 def extract(name: str, data: bytes) -> DocxText:
     check_zip(name, data)
     import docx  # python-docx; imported here, only documents of this type need it
-    from docx.table import Table
+    from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
 
     try:
@@ -101,6 +101,19 @@ def extract(name: str, data: bytes) -> DocxText:
         parts.append(line)
         at += len(line) + 1
 
+    def add_cell(cell: _Cell, seen: dict[object, Span]) -> None:
+        """A cell's paragraphs and, in order, those of any table nested in it (once each)."""
+        for part in cell._tc.iterchildren():
+            tag = part.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                add(Paragraph(part, cell))
+            elif tag == "tbl":
+                for row in Table(part, cell).rows:
+                    for inner in row.cells:
+                        if inner._tc not in seen:
+                            seen[inner._tc] = (at, at)
+                            add_cell(inner, seen)
+
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -120,8 +133,8 @@ def extract(name: str, data: bytes) -> DocxText:
                             cells.append((at, at))
                         continue
                     start = at
-                    for paragraph in cell.paragraphs:
-                        add(paragraph)
+                    seen[key] = (start, start)
+                    add_cell(cell, seen)
                     seen[key] = (start, max(start, at - 1))
                     cells.append(seen[key])
                 rows.append(cells)
