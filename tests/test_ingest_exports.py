@@ -164,6 +164,17 @@ def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     assert starts(doc)[1:] == [7.0, 62.0, 69.0, 90.0]
 
 
+def test_bold_header_marks_stay_with_the_header_and_a_chapter_list_is_no_speaker() -> None:
+    glued = "**Welcome** to the show\n\n**[00:00:05] Jane:**Hello, I think.\n\n**[00:00:09] John:**Bye, you."
+    assert said(parse_transcript("x.md", glued)) == [
+        (None, "**Welcome** to the show"),
+        ("Jane", "Hello, I think."),
+        ("John", "Bye, you."),
+    ]
+    chapters = "**[00:00:00] Intro**\n**[00:05:10] Interview with Jane**\n**[00:20:00] Outro**\n"
+    assert {s for s, _ in said(parse_transcript("x.md", chapters))} == {None}
+
+
 def test_bold_names_and_titles_in_markdown_prose_are_not_speakers() -> None:
     recipes = (
         "## Soup\n\n**Ingredients**\n\nTwo leeks.\n\n**Method**\n\nHeat your pan, then you stir.\n\n"
@@ -429,12 +440,20 @@ def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
         ("10:00", "Prices, buyers and the export market this season", "Hall B"),
         ("11:00", "Training for new members on the grading rules", "Hall A"),
     ]
+    # Terms repeated, defined to "you": still one term per two rows at most is not a speaker.
+    terms = [
+        ("Annual Fee", "What you pay each year to keep your card open."),
+        ("Annual Fee", "Waived in the first year if you spend enough."),
+        ("Credit Limit", "The most you may owe on your card at once."),
+        ("Credit Limit", "Raised when your payments are on time."),
+        ("Grace Period", "The days you have to pay before interest starts."),
+    ]
     checklist = [
         ("The applicant has submitted all the required financial statements.", "Yes"),
         ("The applicant holds a current licence from the marketing board.", "No"),
         ("The applicant has named a responsible officer for the inspection.", "Yes"),
     ]
-    for n, table in enumerate((facts, figures, places, glossary, schedule, checklist)):
+    for n, table in enumerate((facts, figures, places, glossary, schedule, checklist, terms)):
         doc = read_transcript(docx_file(tmp_path / f"{n}.docx", "Farm records", table), tmp_path)
         cells = "\n".join(x for row in table for x in row)
         assert said(doc) == [(None, f"Farm records\n{cells}")]

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from qa.errors import IngestError, PayloadTooLarge
 from qa.ingest.headers import CLOCK, is_name, seconds
 from qa.ingest.meta import clean_text, finish
+from qa.ingest.speakers import resolve_aliases
 from qa.ingest.text import PERSON, speaker_turns
 from qa.models import Transcript, Turn
 from qa.segments import trim
@@ -210,12 +211,16 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
 
 def _conversation(names: list[str], said: list[str]) -> bool:
     """Rows that are turns, not a glossary (`Bank | …` twice), a schedule (`… | Hall A`) or a
-    checklist (`… | Yes`): two speakers or more, and a third of the rows or more in the first or
-    second person (`I`, `we`, `you`), as speech is. (A speaker may hold several rows running:
-    one answer split into paragraphs.)"""
-    who = {n for n in map(_name, names) if n}
+    checklist (`… | Yes`): two speakers or more, at most one per two named rows, and a third of
+    the rows or more in the first or second person (`I`, `we`, `you`), as speech is. (A speaker
+    may hold several rows running: one answer split into paragraphs.)"""
+    who = [n for n in map(_name, names) if n]
+    people = set(resolve_aliases(who).values())  # `Owusu` is `Ama Owusu`
     personal = sum(bool(PERSON.search(x)) for x in said if x)
-    return len(who) >= 2 and personal * 3 >= sum(1 for x in said if x)
+    return (
+        2 <= len(people) <= len(who) / 2  # few speakers, each on several rows: not a glossary
+        and personal * 3 >= sum(1 for x in said if x)
+    )
 
 
 def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols: _Columns) -> bool:

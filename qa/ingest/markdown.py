@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 
 from qa.ingest.meta import clean_text, front_matter
-from qa.ingest.text import parse_text
+from qa.ingest.text import PERSON, parse_text
 from qa.models import Transcript, Turn
 
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<title>\S[^\n]*?)[ \t#]*$", re.MULTILINE)
@@ -29,12 +29,17 @@ def _unbolded(text: str) -> str:
 def _with_marks(text: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
     """Turns found in the blanked text, widened over the emphasis marks at their edges, so a
     quote keeps both halves of `**Never.**` and `**right**`."""
-    out = []
+    out: list[Turn] = []
     for i, t in enumerate(turns):
         limit = turns[i + 1].label_start or turns[i + 1].start if i + 1 < len(turns) else len(text)
+        floor = out[-1].end if out else 0
         start, end = t.start, t.end
-        while start > 0 and text[start - 1] in _MARKS and (t.label_start or 0) < start - 1:
+        while start > floor and text[start - 1] in _MARKS:
             start -= 1
+        # Marks that follow a space or a line break open the words; marks that close a header
+        # (`**[00:00:05] Jane:**Hello`) stay with it.
+        if start > 0 and not text[start - 1].isspace():
+            start = t.start
         while end < limit and text[end] in _MARKS:
             end += 1
         out.append(
@@ -49,7 +54,9 @@ def parse_markdown(doc_id: str, text: str) -> Transcript:
         # Kept only for what bold hid, timestamped headers: a bold section label in prose
         # (`**FACT:** …`, `**Ingredients**`) stays prose.
         again = parse_text(doc_id, text, view=view)
-        if any(t.speaker and t.times for t in again.turns):
+        said = [text[t.start : t.end] for t in again.turns if t.speaker and t.times]
+        # …and speech: a bold chapter list (`**[00:05:10] Interview with Jane**`) is not.
+        if said and sum(bool(PERSON.search(x)) for x in said) * 3 >= len(said):
             doc = replace(again, turns=_with_marks(text, again.turns))
     doc = replace(doc, wrapped=True)
     fm = front_matter(text)

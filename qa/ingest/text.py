@@ -234,9 +234,7 @@ def _stop_labels(text: str) -> list[_Boundary]:
 
     There are two labels or more and one recurs. Then every label of that shape opens a turn,
     including one that speaks once (`Senator Padilla.`), whose words would otherwise join the
-    previous speaker's. Speakers take turns,
-    and a third of the turns or more speak in the first or second person; a list of sources,
-    places or guests does neither."""
+    previous speaker's, if they make a conversation (`_conversation`)."""
     found = [
         m
         for m in _STOP_LABEL.finditer(text)
@@ -262,14 +260,49 @@ def _stop_labels(text: str) -> list[_Boundary]:
         )
         for m in found
     ]
+    return bounds if _conversation(text, bounds) else []
+
+
+def _conversation(text: str, bounds: list[_Boundary]) -> bool:
+    """Speakers take turns (a list sorted by its first words repeats itself), and a third of the
+    turns or more speak in the first or second person (a list of sources, places or guests, or
+    a document's section titles, does not)."""
     repeats = sum(a.speaker == b.speaker for a, b in pairwise(bounds))
-    if repeats * 4 > len(bounds) - 1:  # a list sorted by its first words repeats itself
-        return []
+    if repeats * 4 > len(bounds) - 1:
+        return False
     ends = [b.at for b in bounds[1:]] + [len(text)]
     personal = sum(
         bool(PERSON.search(text, b.content, end)) for b, end in zip(bounds, ends, strict=True)
     )
-    return bounds if personal * 3 >= len(bounds) else []
+    return personal * 3 >= len(bounds)
+
+
+# A name in capitals alone on its line, the words on the next (`INTERVIEWER`, `MS. OKAFOR`), as
+# screenplays and some oral histories lay out a conversation.
+_NAME_LINE = re.compile(
+    r"^[ \t]*(?P<label>[^\W\d_a-z][^\n:]{0,60}?)[ \t]*\n(?=[ \t]*\S)", re.MULTILINE
+)
+
+
+def _name_lines(text: str) -> list[_Boundary]:
+    """`NAME` lines, when there are two names or more, one recurs and they make a
+    conversation (`_conversation`)."""
+    found = [
+        m
+        for m in _NAME_LINE.finditer(text)
+        if len(m.group("label").split()) <= 5
+        and _upper_case(m.group("label"))
+        and is_name(m.group("label"))
+    ]
+    counts: dict[str, int] = {}
+    for m in found:
+        counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
+    if len(counts) < 2 or max(counts.values()) < 2:
+        return []
+    bounds = [
+        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in found
+    ]
+    return bounds if _conversation(text, bounds) else []
 
 
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
@@ -324,11 +357,13 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
             for m in _BARE_MARK.finditer(text)
             if m.start("mark") not in named
         ]
-    # Hearing labels (`Senator Grassley.`) when they, not a stray `NOTE:`, make the turns.
+    # Hearing labels (`Senator Grassley.`) when they make the turns, not the few colon labels.
     if len(line_bounds) < 8 and len(hearing := _stop_labels(text)) > 2 * len(line_bounds) + 1:
         # …and the few colon labels keep their turns (`MODERATOR: …` between the senators).
         colon = {b.at for b in line_bounds}
         line_bounds = [*line_bounds, *(b for b in hearing if b.at not in colon)]
+    elif not line_bounds:
+        line_bounds = _name_lines(text)
     line_bounds.sort(key=lambda b: b.at)
     line_starts = {b.at for b in line_bounds}
     starts = [b.at for b in line_bounds]
