@@ -588,3 +588,23 @@ def test_a_stray_colon_label_does_not_hide_a_hearing() -> None:
         "Chairman Durbin",
         "Senator Grassley",
     ]
+
+
+def test_capitalised_name_lines_are_labels_in_a_conversation() -> None:
+    text = (
+        "INTERVIEWER\nWhere did you grow up?\n\nMS. OKAFOR\nIn Kumasi, with my grandmother.\n\n"
+        "INTERVIEWER\nWhat did you do there?\n\nMS. OKAFOR\nI sold cloth at the market.\n"
+    )
+    doc = parse_transcript("oral-history.txt", text)
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
+        ("INTERVIEWER", "Where did you grow up?"),
+        ("MS. OKAFOR", "In Kumasi, with my grandmother."),
+        ("INTERVIEWER", "What did you do there?"),
+        ("MS. OKAFOR", "I sold cloth at the market."),
+    ]
+    # A report's headings in capitals are no speakers: third person, and not taking turns.
+    report = (
+        "INTRODUCTION\nThe report covers the year.\n\nMETHODS\nThe survey used farms.\n\n"
+        "INTRODUCTION\nThe report again.\n\nRESULTS\nYields rose.\n"
+    )
+    assert {t.speaker for t in parse_transcript("report.txt", report).turns} == {None}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -245,10 +246,7 @@ def _stop_labels(text: str) -> list[_Boundary]:
         # Speech follows: a word or a quotation, not a bibliography's `(2019).` or a number.
         and (text[m.end()].isalpha() or text[m.end()] in "\"“‘'[")
     ]
-    counts: dict[str, int] = {}
-    for m in found:
-        counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
-    if len(counts) < 2 or max(counts.values()) < 2:
+    if not _two_and_one_recurs([m.group("label") for m in found]):
         return []
     # `The PRESIDING OFFICER (Ms. Rosen).`: the speaker is the office; the label keeps who held it.
     bounds = [
@@ -261,6 +259,12 @@ def _stop_labels(text: str) -> list[_Boundary]:
         for m in found
     ]
     return bounds if _conversation(text, bounds) else []
+
+
+def _two_and_one_recurs(labels: list[str]) -> bool:
+    """Two labels or more, and one used twice: the least a conversation has."""
+    counts = Counter(labels)
+    return len(counts) >= 2 and max(counts.values()) >= 2
 
 
 def _conversation(text: str, bounds: list[_Boundary]) -> bool:
@@ -294,10 +298,7 @@ def _name_lines(text: str) -> list[_Boundary]:
         and _upper_case(m.group("label"))
         and is_name(m.group("label"))
     ]
-    counts: dict[str, int] = {}
-    for m in found:
-        counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
-    if len(counts) < 2 or max(counts.values()) < 2:
+    if not _two_and_one_recurs([m.group("label") for m in found]):
         return []
     bounds = [
         _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in found
