@@ -145,8 +145,8 @@ def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** "],
-    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev"],
+    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** ", "**{n}** *{c}*\n\n"],
+    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev", "bold-name-italic-clock"],
 )
 def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     turns = [

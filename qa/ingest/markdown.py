@@ -3,8 +3,9 @@
 Lines are wrapped paragraphs, so a line break alone ends no sentence. Turns come from the text
 reader, which knows Markdown's bold labels (`**Name:**`) and keeps
 headings (`# ...`) out of speaker turns. When it finds no speaker, the text is read again with
-its bold markers blanked (same offsets), and kept when that finds timestamped export headers in
-bold (`**Jane Roe** [00:01:23]`, `**[00:00:05] Jane:** text`, `**Jane Roe (00:01:23):**`).
+its emphasis markers blanked (same offsets), and kept when that finds timestamped export
+headers in bold or italics (`**Jane Roe** [00:01:23]`, `**Jane Roe** *00:01:23*`, `**[00:00:05]
+Jane:** text`, `**Jane Roe (00:01:23):**`) and the turns speak as a conversation does.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from qa.ingest.text import PERSON, parse_text
 from qa.models import Transcript, Turn
 
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<title>\S[^\n]*?)[ \t#]*$", re.MULTILINE)
-_BOLD = re.compile(r"\*\*|__")
+_EMPHASIS = re.compile(r"[*_]+")  # bold and italic markers (`**Jane Roe** *00:01:23*`)
 _MARKS = "*_"
 
 
 def _unbolded(text: str) -> str:
-    """`text` with its bold markers blanked, same length: every offset in it is one of `text`."""
-    return _BOLD.sub(lambda m: " " * len(m.group(0)), text)
+    """`text` with its emphasis markers blanked, same length: every offset in it is one of
+    `text`."""
+    return _EMPHASIS.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _with_marks(text: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
