@@ -608,6 +608,12 @@ def test_capitalised_name_lines_are_labels_in_a_conversation() -> None:
         "INTRODUCTION\nThe report again.\n\nRESULTS\nYields rose.\n"
     )
     assert {t.speaker for t in parse_transcript("report.txt", report).turns} == {None}
+    # A name said once, opening a paragraph later on, is a speaker too.
+    once = text + "\nINTERVIEWER\nAnd your husband?\n\nMR. OKAFOR\nI came later, you see.\n"
+    assert [t.speaker for t in parse_transcript("x.txt", once).turns][-2:] == [
+        "INTERVIEWER",
+        "MR. OKAFOR",
+    ]
     # A title line, and a shouted word inside a speech, are said once: no labels.
     screenplay = "ORAL HISTORY OF JOHN\nRecorded 1998.\n\n" + text.replace(
         "I sold cloth", "STOP\nI sold cloth"

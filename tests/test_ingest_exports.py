@@ -145,8 +145,24 @@ def test_an_export_whose_speech_holds_label_lines_keeps_its_headers() -> None:
 
 @pytest.mark.parametrize(
     "head",
-    ["**{n}** [{c}]\n", "**[{c}] {n}:** ", "**{n} ({c}):** ", "**{n}** *{c}*\n\n"],
-    ids=["bold-name-clock", "bold-clock-name-colon", "bold-rev", "bold-name-italic-clock"],
+    [
+        "**{n}** [{c}]\n",
+        "**[{c}] {n}:** ",
+        "**{n} ({c}):** ",
+        "**{n}** *{c}*\n\n",
+        "**{n}** _{c}_\n",
+        "*{n}* *{c}*\n",
+        "***{n}*** [{c}]\n",
+    ],
+    ids=[
+        "bold-name-clock",
+        "bold-clock-name-colon",
+        "bold-rev",
+        "bold-name-italic-clock",
+        "bold-name-underscore-clock",
+        "italic-name-clock",
+        "bold-italic-name",
+    ],
 )
 def test_markdown_headers_and_labels_in_bold(head: str) -> None:
     turns = [

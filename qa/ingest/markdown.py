@@ -18,9 +18,10 @@ from qa.ingest.text import PERSON, parse_text
 from qa.models import Transcript, Turn
 
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(?P<title>\S[^\n]*?)[ \t#]*$", re.MULTILINE)
-# Bold markers, and the italic ones around a clock (`**Jane Roe** *00:01:23*`); not a bullet's
-# `*` nor the `_` of `SPEAKER_00`.
-_EMPHASIS = re.compile(r"\*\*|__|\*(?=[\[(]?\d{1,2}:\d{2})|(?<=[\d\])])\*")
+# Emphasis markers: bold anywhere, and `*`/`_` runs that open or close a word
+# (`**Jane Roe** *00:01:23*`, `*Jane Roe* _00:01:23_`, `***Jane***`); not a bullet's `* `, nor
+# the `_` inside `SPEAKER_00`.
+_EMPHASIS = re.compile(r"(?<!\S)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\S)|\*\*|__")
 _MARKS = "*_"
 
 

@@ -61,7 +61,7 @@ _LINE_LABEL = re.compile(rf"^[ \t]*(?P<whole>(?:>>+[ \t]*)?(?:{_LABEL}))(?=\s|$)
 _BARE_MARK = re.compile(r"^[ \t]*(?P<mark>>>+)[ \t]*(?=\S)", re.MULTILINE)
 _QA = re.compile(
     # Possessive: `A` and 200,000 spaces must not be tried every way (it took minutes).
-    r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*+[:.](?=\s)[ \t\u00a0]*+|[ \t\u00a0]++)(?=\S)",
+    r"^[ \t]*(?P<label>[QA])(?P<sep>[ \t\u00a0]*+[:.](?=\s)|[ \t\u00a0]++)[ \t\u00a0]*+(?=\S)",
     re.MULTILINE,
 )
 _MARKER_ONLY = re.compile(r"\\?[\[(]\d{1,2}(?::\d{2}){1,2}\\?[\])]")
@@ -289,10 +289,16 @@ _NAME_LINE = re.compile(
 )
 
 
+def _after_blank(text: str, line_start: int) -> bool:
+    """The line before the one at `line_start` is blank."""
+    end = line_start - 1
+    return end > 0 and not text[text.rfind("\n", 0, end) + 1 : end].strip()
+
+
 def _name_lines(text: str) -> list[_Boundary]:
-    """`NAME` lines, when they make a conversation (`_conversation`): only names that recur, so
-    a title line or a shouted `STOP` in a speaker's words is no label, and no numbers
-    (`VERSE 1`, `ACT 2`)."""
+    """`NAME` lines, when they make a conversation (`_conversation`): names that recur, and ones
+    said once that open a paragraph later on, so a title line or a shouted `STOP` in a speaker's
+    words is no label; and no numbers (`VERSE 1`, `ACT 2`)."""
     found = [
         m
         for m in _NAME_LINE.finditer(text)
@@ -301,9 +307,18 @@ def _name_lines(text: str) -> list[_Boundary]:
         and is_name(m.group("label"))
     ]
     counts = Counter(m.group("label") for m in found)
-    found = [m for m in found if counts[m.group("label")] >= 2]
-    if not _two_and_one_recurs([m.group("label") for m in found]):
+    recurring = [m for m in found if counts[m.group("label")] >= 2]
+    if not _two_and_one_recurs([m.group("label") for m in recurring]):
         return []
+    # A name said once is a speaker too when it opens a paragraph after the conversation has
+    # begun (`MR. OKAFOR` answering once); a title line before it, or `STOP` shouted inside a
+    # speech (no blank line before it), is not.
+    begun = recurring[0].start()
+    found = [
+        m
+        for m in found
+        if counts[m.group("label")] >= 2 or (m.start() > begun and _after_blank(text, m.start()))
+    ]
     bounds = [
         _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in found
     ]
