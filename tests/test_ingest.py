@@ -614,6 +614,14 @@ def test_capitalised_name_lines_are_labels_in_a_conversation() -> None:
         "INTERVIEWER",
         "MR. OKAFOR",
     ]
+    # …with a title; a capitalised line of speech in its own paragraph is no speaker.
+    shout = "JANE\nWhat did she say?\n\nBOB\nShe said:\n\nNO WAY\nI was stunned.\n\nJANE\nAnd you?\n\nBOB\nI left.\n"
+    assert [t.speaker for t in parse_transcript("x.txt", shout).turns] == [
+        "JANE",
+        "BOB",
+        "JANE",
+        "BOB",
+    ]
     # A title line, and a shouted word inside a speech, are said once: no labels.
     screenplay = "ORAL HISTORY OF JOHN\nRecorded 1998.\n\n" + text.replace(
         "I sold cloth", "STOP\nI sold cloth"

@@ -196,6 +196,14 @@ def test_bold_header_marks_stay_with_the_header_and_a_chapter_list_is_no_speaker
     ]
     chapters = "**[00:00:00] Intro**\n**[00:05:10] Interview with Jane**\n**[00:20:00] Outro**\n"
     assert {s for s, _ in said(parse_transcript("x.md", chapters))} == {None}
+    italic = "*Intro*  0:00\n*Jane Roe*  1:23\n*Outro*  58:00\n\nThanks for listening, I hope you enjoyed it.\n"
+    assert {s for s, _ in said(parse_transcript("x.md", italic))} == {None}
+    # A line in italics, header and words: the closing mark is the line's, not the words'.
+    lines = "_[00:00:05] Jane: I said never to you._\n_[00:00:09] Bob: You did, I heard it._\n"
+    assert said(parse_transcript("x.md", lines)) == [
+        ("Jane", "I said never to you."),
+        ("Bob", "You did, I heard it."),
+    ]
 
 
 def test_bold_names_and_titles_in_markdown_prose_are_not_speakers() -> None:

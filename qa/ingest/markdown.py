@@ -45,8 +45,13 @@ def _with_marks(text: str, turns: tuple[Turn, ...]) -> tuple[Turn, ...]:
         # (`**[00:00:05] Jane:**Hello`) stay with it.
         if start > 0 and not text[start - 1].isspace():
             start = t.start
-        while end < limit and text[end] in _MARKS:
-            end += 1
+        closing = end
+        while closing < limit and text[closing] in _MARKS:
+            closing += 1
+        # …and marks after it only when they close a pair the turn opened (`**right**`), not
+        # one a header line opened (`_[00:00:05] Jane: words._`).
+        if text[end:closing] in text[start:end]:
+            end = closing
         out.append(
             replace(t, start=start, end=end, segments=()) if (start, end) != (t.start, t.end) else t
         )
@@ -59,9 +64,13 @@ def parse_markdown(doc_id: str, text: str) -> Transcript:
         # Kept only for what bold hid, timestamped headers: a bold section label in prose
         # (`**FACT:** …`, `**Ingredients**`) stays prose.
         again = parse_text(doc_id, text, view=view)
-        said = [text[t.start : t.end] for t in again.turns if t.speaker and t.times]
-        # …and speech: a bold chapter list (`**[00:05:10] Interview with Jane**`) is not.
-        if said and sum(bool(PERSON.search(x)) for x in said) * 3 >= len(said):
+        timed = [t for t in again.turns if t.speaker and t.times]
+        said = [text[t.start : t.end] for t in timed]
+        # …and a conversation: two speakers or more, speaking in the first or second person; a
+        # chapter list (`**[00:05:10] Interview with Jane**`, `*Outro*  58:00`) is not.
+        if len({t.speaker for t in timed}) >= 2 and sum(
+            bool(PERSON.search(x)) for x in said
+        ) * 3 >= len(said):
             doc = replace(again, turns=_with_marks(text, again.turns))
     doc = replace(doc, wrapped=True)
     fm = front_matter(text)

@@ -289,6 +289,11 @@ _NAME_LINE = re.compile(
 )
 
 
+# `MR.`, `MS.`, `DR.`, `MRS.`: a name said once must open with one to count (not `NO WAY`, `PART
+# TWO`, `EPILOGUE`).
+_TITLE_ABBREVIATION = re.compile(r"[^\W\d_]{2,3}\.")
+
+
 def _after_blank(text: str, line_start: int) -> bool:
     """The line before the one at `line_start` is blank."""
     end = line_start - 1
@@ -297,8 +302,8 @@ def _after_blank(text: str, line_start: int) -> bool:
 
 def _name_lines(text: str) -> list[_Boundary]:
     """`NAME` lines, when they make a conversation (`_conversation`): names that recur, and ones
-    said once that open a paragraph later on, so a title line or a shouted `STOP` in a speaker's
-    words is no label; and no numbers (`VERSE 1`, `ACT 2`)."""
+    said once with a title (`MR. OKAFOR`) that open a paragraph later on, so a title line, a
+    heading or a shouted `STOP` in a speaker's words is no label; and no numbers (`VERSE 1`)."""
     found = [
         m
         for m in _NAME_LINE.finditer(text)
@@ -317,7 +322,12 @@ def _name_lines(text: str) -> list[_Boundary]:
     found = [
         m
         for m in found
-        if counts[m.group("label")] >= 2 or (m.start() > begun and _after_blank(text, m.start()))
+        if counts[m.group("label")] >= 2
+        or (
+            m.start() > begun
+            and _after_blank(text, m.start())
+            and _TITLE_ABBREVIATION.fullmatch(m.group("label").split()[0])
+        )
     ]
     bounds = [
         _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in found
