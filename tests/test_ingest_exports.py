@@ -455,6 +455,51 @@ def test_docx_table_with_a_time_column_times_each_row(tmp_path: Path) -> None:
         assert not re.search(r"Dr\. Lee|Speaker|\d:\d\d", text), text
 
 
+def test_docx_table_with_line_numbers_roles_notes_and_time_ranges(tmp_path: Path) -> None:
+    # A research transcript: numbered rows, a role column, a time range per row, a notes column.
+    rows = [
+        ("#", "Time", "Speaker", "Role", "Transcript", "Notes"),
+        (
+            "1",
+            "00:00:05 – 00:00:09",
+            "Dr. Lee",
+            "Interviewer",
+            "Thank you for coming in today.",
+            "",
+        ),
+        (
+            "2",
+            "00:00:10 – 00:00:31",
+            "Ama Owusu",
+            "Farmer",
+            "I was glad to come, we need this.",
+            "",
+        ),
+        ("3", "00:00:32 – 00:00:40", "Dr. Lee", "Interviewer", "When did you start the farm?", ""),
+        ("4", "00:00:41 – 00:01:02", "Ama Owusu", "Farmer", "We began in 2009, I think.", "laughs"),
+    ]
+    doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
+    assert said(doc) == [(None, "\n".join(rows[0]).strip())] + [(r[2], r[4]) for r in rows[1:]]
+    assert [t.times for t in doc.turns[1:]] == [
+        ((5.0, 9.0),),
+        ((10.0, 31.0),),
+        ((32.0, 40.0),),
+        ((41.0, 62.0),),
+    ]
+    exact(doc)
+
+
+def test_docx_table_with_two_long_columns_stays_text(tmp_path: Path) -> None:
+    # A side-by-side translation: two columns of words, neither a third of the other.
+    rows = [
+        ("Ama", "I went to the market today, you know.", "Fui al mercado hoy, ya sabes."),
+        ("Kofi", "I stayed home and we cooked together.", "Me quedé en casa y cocinamos."),
+        ("Ama", "You always cook the best soup, I think.", "Siempre cocinas la mejor sopa."),
+    ]
+    doc = read_transcript(docx_file(tmp_path / "t.docx", "Phrases", rows), tmp_path)
+    assert [s for s, _ in said(doc)] == [None]
+
+
 def test_docx_table_that_is_not_a_transcript_stays_text(tmp_path: Path) -> None:
     facts = [("Name", "Ama Owusu"), ("Born", "1961"), ("Region", "Ashanti"), ("Crop", "Cocoa")]
     figures = [("Year", "Tonnes"), ("2019", "812"), ("2020", "790"), ("2021", "805")]

@@ -9,7 +9,9 @@ the first one is the title.
 
 A table whose rows are turns (`Speaker | Text`, `Time | Speaker | Text`, in any column order) is
 read by its cells: each row is a turn, its text the text cell (never the speaker cell), its time
-the time cell's to the next row's. It is recognised by shape, never by names: a speaker column's
+the time cell's to the next row's, or the time cell's range (`00:01:05 – 00:01:20`). A column
+numbering the rows or lines is layout; a role or notes column beside the text (a third of its
+words or fewer) is not the text. It is recognised by shape, never by names: a speaker column's
 cells are short (five words at most), name-shaped (`headers.is_name`, a trailing colon allowed)
 and some name recurs; a time column's cells are clocks; the one other column with text has a
 cell longer than five words. A first row whose speaker cell recurs nowhere, whose text cell is a
@@ -34,13 +36,18 @@ from qa.ingest.headers import CLOCK, is_name, seconds
 from qa.ingest.meta import clean_text, finish
 from qa.ingest.speakers import resolve_aliases
 from qa.ingest.text import PERSON, speaker_turns
-from qa.models import Transcript, Turn
+from qa.models import Timing, Transcript, Turn
 from qa.segments import trim
 
 MAX_ENTRIES = 2000  # a real document has a few dozen parts
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # bytes, all parts inflated
 SHORT = 5  # words: a speaker cell has at most this many, a text column has a longer cell
 _TIME = re.compile(rf"[\[(]?({CLOCK})[\])]?")
+# A row's time as a range in one cell: `00:01:05 – 00:01:20`, `[0:05 --> 0:09]`, `1:10 to 1:32`.
+_RANGE = re.compile(rf"[\[(]?({CLOCK})[\])]?[ \t]*(?:-+>?|–|—|to)[ \t]*[\[(]?({CLOCK})[\])]?")
+# A column numbering the rows or the lines (`12`, `12.`): layout, as research transcripts
+# number them for citation, not anyone's words.
+_NUMBERING = re.compile(r"\d{1,5}\.?")
 
 Span = tuple[int, int]
 
@@ -173,11 +180,29 @@ def _name(cell: str) -> str:
     return cell[:-1].rstrip() if cell.endswith(":") else cell
 
 
+def _seconds(clock: str) -> float | None:
+    if any(int(p) >= 60 for p in re.split(r"[.,]", clock)[0].split(":")[1:]):
+        return None
+    return seconds(clock)
+
+
 def _clock(cell: str) -> float | None:
     m = _TIME.fullmatch(cell)
-    if m is None or any(int(p) >= 60 for p in re.split(r"[.,]", m.group(1))[0].split(":")[1:]):
+    return None if m is None else _seconds(m.group(1))
+
+
+def _times(cell: str) -> tuple[float, float | None] | None:
+    """A time cell's start, and its end when it gives a range (else the next row's start)."""
+    at = _clock(cell)
+    if at is not None:
+        return at, None
+    m = _RANGE.fullmatch(cell)
+    if m is None:
         return None
-    return seconds(m.group(1))
+    first, last = _seconds(m.group(1)), _seconds(m.group(2))
+    if first is None or last is None:
+        return None
+    return first, last if last >= first else None
 
 
 def _speaker_column(cells: list[str]) -> bool:
@@ -194,18 +219,29 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
     if len(rows) < 2:
         return None
     columns = [[_cell(text, r[c]) for r in rows] for c in range(len(rows[0]))]
-    used = [c for c, cells in enumerate(columns) if any(cells)]  # empty columns are layout
-    times = [c for c in used if all(_clock(x) is not None for x in columns[c] if x)]
+    # Empty columns and numbering columns are layout.
+    used = [
+        c
+        for c, cells in enumerate(columns)
+        if any(cells) and not all(_NUMBERING.fullmatch(x) for x in cells if x)
+    ]
+    times = [c for c in used if all(_times(x) is not None for x in columns[c] if x)]
     for speaker in used:
         if speaker in times or not _speaker_column(columns[speaker]):
             continue
         rest = [c for c in used if c != speaker and c not in times]
-        if len(rest) == 1 and len(times) <= 1:
-            said = rest[0]
-            if any(len(x.split()) > SHORT for x in columns[said]) and _conversation(
-                columns[speaker], columns[said]
-            ):
-                return _Columns(speaker, said, times[0] if times else None)
+        if not rest or len(times) > 1:
+            continue
+        # The words are the column with the most of them; a role or a notes column beside it
+        # (`Speaker | Role | Text | Notes`) holds a third of that or less.
+        words = {c: sum(len(x.split()) for x in columns[c]) for c in rest}
+        said = max(rest, key=lambda c: words[c])
+        if any(3 * words[c] > words[said] for c in rest if c != said):
+            continue
+        if any(len(x.split()) > SHORT for x in columns[said]) and _conversation(
+            columns[speaker], columns[said]
+        ):
+            return _Columns(speaker, said, times[0] if times else None)
     return None
 
 
@@ -228,7 +264,7 @@ def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols
         all(_name(_cell(text, r[cols.speaker])) != name for r in body)
         and len(said.split()) <= SHORT
         and not said.endswith((".", "?", "!", "…"))
-        and (cols.time is None or _clock(_cell(text, row[cols.time])) is None)
+        and (cols.time is None or _times(_cell(text, row[cols.time])) is None)
     )
 
 
@@ -248,7 +284,7 @@ def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
         return None
     rows = [r for i, r in enumerate(table.rows) if not (header and i == full[0])]
     clocks = [
-        _clock(_cell(text, r[cols.time])) if cols.time is not None and len(r) == width else None
+        _times(_cell(text, r[cols.time])) if cols.time is not None and len(r) == width else None
         for r in rows
     ]
     turns: list[Turn] = []
@@ -270,16 +306,19 @@ def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
         start, end = row[cols.text]
         if end <= start:
             continue
-        at, nxt = clocks[i], clocks[i + 1] if i + 1 < len(clocks) else None
+        times: tuple[Timing, ...] = ()
+        if (clock := clocks[i]) is not None:
+            at, until = clock
+            if until is None and i + 1 < len(clocks) and (nxt := clocks[i + 1]) is not None:
+                until = nxt[0] if nxt[0] >= at else None
+            times = ((at, until),)
         turns.append(
             Turn(
                 speaker=speaker,
                 start=start,
                 end=end,
                 label_start=row[cols.speaker][0] if name else None,
-                times=((at, nxt if nxt is not None and nxt >= at else None),)
-                if at is not None
-                else (),
+                times=times,
             )
         )
     return turns
