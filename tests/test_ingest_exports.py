@@ -661,7 +661,7 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     assert PAGE_BREAK in doc.text and tf.PDF_HEADER in doc.text
     assert said(doc) == [
         ("THE CHAIR", "The hearing will come to order. We welcome our witness today."),
-        ("MS. DOE", "Thank you, Chair. " + tf.EXPECT[9].sentence),
+        ("MS. DOE", "Thank you, Chair. " + tf.EXPECT[-1].sentence),
         ("THE CHAIR", "How long did the work take?"),
         ("MS. DOE", "Eighteen months, from the first survey to the last inspection."),
         ("THE CHAIR", "Thank you. We stand adjourned."),

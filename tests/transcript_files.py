@@ -186,6 +186,15 @@ EXPECT = (
         5.0,
     ),
     Expect(
+        "deposition.txt",
+        "The orchard ferry was repainted blue that same week.",
+        "What colour was the orchard ferry repainted?",
+        "A",
+        None,
+        7,
+        (4, 4),
+    ),
+    Expect(
         "hearing.pdf",
         "The county spent twelve million dollars repairing the flood levees.",
         "How much did the county spend repairing the flood levees?",
@@ -195,6 +204,26 @@ EXPECT = (
         (3, 4),
     ),
 )
+
+# A court reporter's plain-text ("ASCII") deposition: pages numbered at the top, lines numbered
+# 1 to 25 on each page, no form feeds.
+DEPOSITION = """                                                          Page 7
+
+ 1   BY MR. JONES:
+ 2        Q.   Where were you on the night of March 3rd?
+ 3        A.   At the boatyard on Pier Nine.
+ 4   The orchard ferry was repainted blue that same week.
+ 5        Q.   Did anyone else see you there?
+ 6        A.   No.
+ 7             MR. SMITH:  Objection, form.
+ 8        Q.   Let me rephrase.  Did you speak with
+ 9   anyone by phone that night?
+                                                          Page 8
+
+ 1        A.   My brother called around ten.
+ 2        Q.   What did he want?
+ 3        A.   He wanted to borrow the truck.
+"""
 
 PDF_PAGES = (
     (
@@ -279,6 +308,7 @@ def write_all(folder: Path, broken: bool = True) -> Path:
         ("youtube.vtt", YOUTUBE),
         ("zoom.vtt", ZOOM),
         ("teams.vtt", TEAMS),
+        ("deposition.txt", DEPOSITION),
     ):
         (folder / name).write_text(text, encoding="utf-8")
     docx_bytes(folder / "interview.docx")
