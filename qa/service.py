@@ -315,7 +315,7 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
     def document_text(self, doc_id: str, *, as_indexed: bool = True) -> str:
         """The canonical text of an indexed document: what its quotes' offsets refer to.
 
-        For .docx and .pdf the text extracted when it was indexed (kept with the document); for
+        For .docx, .pdf and .html the text extracted when it was indexed (kept with the document); for
         text formats the file as `Path.read_text(encoding="utf-8")` reads it. A file changed
         since it was indexed is SourceChanged (its offsets would point elsewhere), unless
         `as_indexed` is False (checking that a quote is still an exact slice of it).

@@ -162,7 +162,7 @@ def _read_or_none(path: Path) -> bytes | None:
 class SourceTexts:
     """The canonical text of indexed documents, as the source holds it now.
 
-    For .docx and .pdf that is the text extracted at indexing (kept, hash-checked, with the
+    For .docx, .pdf and .html that is the text extracted at indexing (kept, hash-checked, with the
     document); for text formats the file itself, re-read when its size or mtime changes. A quote
     is served only if it is still a slice of this text: a file edited or deleted since it was
     indexed never has words put in its speakers' mouths.

@@ -233,7 +233,7 @@ class _Chunked:
     questions: list[tuple[str, list[int]]]
     bm25: list[list[str]]  # the BM25 tokens of each chunk (see bm25_tokens)
     problems: tuple[str, ...] = ()  # what the reader could not read, with line numbers
-    text: str | None = None  # the canonical text of a .docx/.pdf, kept in its segment
+    text: str | None = None  # the canonical text of a .docx/.pdf/.html, kept in its segment
     derived: bool = False  # context vectors derived from the sentences' (qa.store.contexts)
     pairs: bool = False  # context vectors made from embedded sentence pairs (qa.store.contexts)
 

@@ -195,6 +195,12 @@ EXPECT = (
         (4, 4),
     ),
     Expect(
+        "briefing.html",
+        "The harbour dredging finishes in October, two months early.",
+        "When does the harbour dredging finish?",
+        "MAYOR OKONJO",
+    ),
+    Expect(
         "hearing.pdf",
         "The county spent twelve million dollars repairing the flood levees.",
         "How much did the county spend repairing the flood levees?",
@@ -223,6 +229,18 @@ DEPOSITION = """                                                          Page 7
  1        A.   My brother called around ten.
  2        Q.   What did he want?
  3        A.   He wanted to borrow the truck.
+"""
+
+# A briefing page saved from the web: menus and footer around the words, a bold label.
+PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Briefing on the harbour | City Hall</title></head>
+<body><header><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>
+<main><h1>Briefing on the harbour</h1>
+<p><strong>MAYOR OKONJO:</strong> Good morning.  The harbour dredging finishes in
+October, two months early.</p>
+<p>Q &nbsp; Who pays for it?</p>
+<p><strong>MAYOR OKONJO:</strong> The port authority pays, not the city.</p>
+</main><footer><p>Share this page</p></footer></body></html>
 """
 
 PDF_PAGES = (
@@ -309,6 +327,7 @@ def write_all(folder: Path, broken: bool = True) -> Path:
         ("zoom.vtt", ZOOM),
         ("teams.vtt", TEAMS),
         ("deposition.txt", DEPOSITION),
+        ("briefing.html", PAGE),
     ):
         (folder / name).write_text(text, encoding="utf-8")
     docx_bytes(folder / "interview.docx")

@@ -1,7 +1,7 @@
 """Read transcript files into `Transcript`s: one reader per format, offsets into the file's text.
 
 For text formats the canonical text (what every offset refers to) is the file as
-`Path.read_text(encoding="utf-8")` reads it. For .docx and .pdf it is the text extracted from the
+`Path.read_text(encoding="utf-8")` reads it. For .docx, .pdf and .html it is the text extracted from the
 file, which the index stores with the document; their content hash is that of the file's bytes.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from qa.errors import IngestError
-from qa.ingest import docx, pdf
+from qa.ingest import docx, html, pdf
 from qa.ingest.jsonturns import parse_json_turns
 from qa.ingest.markdown import parse_markdown
 from qa.ingest.meta import parse_sidecar, with_overrides
@@ -42,11 +42,15 @@ READERS: dict[str, Callable[[str, str], Transcript]] = {
         parse_whisper(doc_id, text) if looks_like_whisper(text) else parse_json_turns(doc_id, text)
     ),
     ".pdf": pdf.parse_pdf_text,  # its stored canonical text parses again to the same turns
+    ".html": html.parse_html_text,
+    ".htm": html.parse_html_text,
 }
 # Formats whose canonical text is extracted from the file's bytes.
 BINARY_READERS: dict[str, Callable[[str, bytes], Transcript]] = {
     ".docx": docx.parse_docx,
     ".pdf": pdf.parse_pdf,
+    ".html": html.parse_html,
+    ".htm": html.parse_html,
 }
 SUFFIXES = frozenset(READERS) | frozenset(BINARY_READERS)
 SIDECAR = ".meta.json"
@@ -62,7 +66,7 @@ def _suffix(name: str) -> str:
 
 
 def is_binary(name: str) -> bool:
-    """Whether a file's canonical text is extracted (.docx, .pdf) rather than the file itself."""
+    """Whether a file's canonical text is extracted (.docx, .pdf, .html) rather than the file itself."""
     return _suffix(name) in BINARY_READERS
 
 
@@ -89,12 +93,15 @@ def decode_text(name: str, data: bytes) -> str:
 
 def read_source_text(path: Path) -> str:
     """The text every offset refers to: `Path.read_text(encoding="utf-8")` for text formats,
-    the extracted text for .docx and .pdf."""
+    the extracted text for .docx, .pdf and .html."""
     data = _read_bytes(path)
-    if _suffix(path.name) == ".docx":
+    suffix = _suffix(path.name)
+    if suffix == ".docx":
         return docx.extract(path.name, data).text
-    if _suffix(path.name) == ".pdf":
+    if suffix == ".pdf":
         return pdf.extract(path.name, data)
+    if suffix in (".html", ".htm"):
+        return html.extract(path.name, data)
     return decode_text(path.name, data)
 
 

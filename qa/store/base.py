@@ -164,7 +164,7 @@ class IndexData:
         return [c for c in self.chunks if c.doc_id == doc_id]
 
     def stored_text(self, segment: str) -> str | None:
-        """The canonical text a .docx or .pdf segment keeps (None for text formats)."""
+        """The canonical text a .docx, .pdf or .html segment keeps (None for text formats)."""
         if segment in self.texts:
             return self.texts[segment]
         part = self.parts.get(segment)

@@ -129,7 +129,7 @@ def assemble(
 
 
 class _StoredTexts(Mapping[str, "str | None"]):
-    """segment → the canonical text it keeps (a .docx or .pdf; None for text formats, whose
+    """segment → the canonical text it keeps (a .docx, .pdf or .html; None for text formats, whose
     canonical text is the file): decoded from the segment only for those that keep one."""
 
     def __init__(self, layout: records.Layout, cache: records.RecordsCache) -> None:

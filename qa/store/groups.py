@@ -96,7 +96,7 @@ class Group:
     # per segment: byte offsets of its sentence and context vectors in its file (-1: derived,
     # not stored) and their dtype (qa.store.segment.vector_blocks)
     vec_at: list[tuple[int, int, str]]
-    has_text: list[bool]  # per segment: it keeps a canonical text (a .docx or .pdf)
+    has_text: list[bool]  # per segment: it keeps a canonical text (a .docx, .pdf or .html)
     outlines: list[list[Any]]  # per segment: its document's outline (`outline`)
 
     @property

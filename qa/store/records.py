@@ -192,7 +192,7 @@ class SentenceRows:
 
 class RecordsCache:
     """Whole segments decoded, a bounded number: the slow path, for what the groups do not keep
-    (a .docx or .pdf's canonical text, derived context vectors)."""
+    (a .docx, .pdf or .html's canonical text, derived context vectors)."""
 
     def __init__(self, read: Callable[[str], Records], known: Mapping[str, Records]) -> None:
         self._read = read

@@ -62,7 +62,7 @@ class DocPart:
     question_vectors: np.ndarray
     tokens: tuple[list[str], ...]  # BM25 tokens per chunk (of the question and the chunk text)
     text_keys: bytes = b""  # embedding-cache keys of every text embedded for it, concatenated
-    # The canonical text of a .docx or .pdf (what its offsets refer to; the file is not text);
+    # The canonical text of a .docx, .pdf or .html (what its offsets refer to; the file is not text);
     # None for text formats, whose canonical text is the file itself.
     text: str | None = None
     derived_contexts: bool = False  # context vectors derived, not embedded (qa.store.contexts)

@@ -49,7 +49,7 @@ def documents(service: ServiceDep, _: ReadKey) -> list[DocumentInfo]:
 def document_text(doc_id: str, service: ServiceDep, _: ReadKey) -> PlainTextResponse:
     """The document's canonical text, which every quote's offsets refer to.
 
-    For text formats, the file as UTF-8; for .docx and .pdf, the text extracted when it was
+    For text formats, the file as UTF-8; for .docx, .pdf and .html, the text extracted when it was
     indexed: `" ".join(text[s:e] for s, e in quote.segments) == quote.text`.
     """
     return PlainTextResponse(service.document_text(doc_id))

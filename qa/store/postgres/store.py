@@ -351,7 +351,7 @@ class PgStore:
                     copy.write_row((key, i, dim, v))
 
     def _canonical(self, part: DocPart) -> tuple[str | None, bool]:
-        """The canonical text to keep with the document: a .docx/.pdf's extracted text; a text
+        """The canonical text to keep with the document: a .docx/.pdf/.html's extracted text; a text
         format's file, if it still has the content hash it was indexed at (replicas on other
         hosts then quote from the table, not from a folder they may not share)."""
         if part.text is not None:

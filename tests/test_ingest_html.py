@@ -1,0 +1,112 @@
+"""Web pages: the text a reader sees, its speakers, and nothing of the page's furniture."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.errors import IngestError
+from qa.ingest import parse_file, parse_transcript, read_source_text, read_transcript
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Press Briefing by Press Secretary Jane Lee | The White House</title>
+<style>p { color: red }</style><script>var x = "MS. LEE: not said";</script></head>
+<body>
+<header><nav><ul><li><a href="/">Home</a></li><li>Briefing Room</li></ul></nav></header>
+<main>
+<h1>Press Briefing by Press Secretary Jane&nbsp;Lee</h1>
+<p>1:02 P.M. EDT</p>
+<p><strong>MS. LEE:</strong> Good afternoon, everyone.  I have one
+announcement at the top.</p>
+<p>The orchard ferry will run on batteries from &ldquo;next spring&rdquo;.</p>
+<p>Q &nbsp; Thanks, Jane.  When does it start?</p>
+<p><strong>MS. LEE:</strong> In April, I believe.<br>We will confirm the date.</p>
+<p>Q   And the cost?</p>
+<p>MS. LEE: I don&rsquo;t have a number for you.</p>
+<aside>Share this page</aside>
+</main>
+<footer><p>Privacy Policy</p></footer>
+</body></html>
+"""
+
+
+def _said(name: str, data: bytes) -> list[tuple[str | None, str]]:
+    doc = parse_file(name, data)
+    return [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns]
+
+
+def test_a_saved_briefing_page_reads_as_its_turns(tmp_path: Path) -> None:
+    path = tmp_path / "briefing.html"
+    path.write_text(PAGE, encoding="utf-8")
+    doc = read_transcript(path, tmp_path)
+    # The canonical text is the page's text, paragraphs apart; it is what every offset refers to.
+    assert doc.text == read_source_text(path)
+    assert doc.title == "Press Briefing by Press Secretary Jane Lee | The White House"
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
+        (None, "Press Briefing by Press Secretary Jane\xa0Lee\n\n1:02 P.M. EDT"),
+        (
+            "MS. LEE",
+            "Good afternoon, everyone. I have one announcement at the top.\n\n"
+            "The orchard ferry will run on batteries from “next spring”.",
+        ),
+        ("Q", "Thanks, Jane. When does it start?"),
+        ("MS. LEE", "In April, I believe.\nWe will confirm the date."),
+        ("Q", "And the cost?"),
+        ("MS. LEE", "I don’t have a number for you."),
+    ]
+    # Menus, share buttons, footers, scripts and styles are not the page's text.
+    for furniture in ("Home", "Briefing Room", "Share this page", "Privacy", "not said", "color"):
+        assert furniture not in doc.text
+    # The stored text parses again to the same turns.
+    assert parse_transcript("briefing.html", doc.text).turns == doc.turns
+
+
+def test_a_page_without_main_reads_its_articles_or_body() -> None:
+    talk = b"<p>Ann: Hi, I am here.</p><p>Bob: So am I.</p><p>Ann: Good.</p><p>Bob: Yes.</p>"
+    said = [("Ann", "Hi, I am here."), ("Bob", "So am I."), ("Ann", "Good."), ("Bob", "Yes.")]
+    assert _said("a.htm", b"<body><nav>Menu</nav>" + talk + b"</body>") == said
+    page = b"<body><p>Sidebar</p><article>" + talk + b"</article><footer>(c)</footer></body>"
+    assert _said("a.html", page) == said
+
+
+def test_preformatted_text_keeps_its_lines_and_a_numbered_transcript_its_lines() -> None:
+    pre = (
+        "<pre>\n 1        Q.   Where were you?\n 2        A.   At the boatyard.\n"
+        " 3        Q.   Who else was there?\n 4        A.   Nobody.\n</pre>"
+    )
+    doc = parse_file("t.html", pre.encode())
+    assert [t.speaker for t in doc.turns] == ["Q", "A", "Q", "A"]
+    assert doc.page_lines  # cited by page and line
+
+
+def test_unclosed_paragraphs_a_declared_charset_and_pathological_nesting() -> None:
+    assert _said(
+        "a.html", b"<p>Ann: one, I think<p>Bob: two, you know<p>Ann: three<p>Bob: four"
+    ) == [
+        ("Ann", "one, I think"),
+        ("Bob", "two, you know"),
+        ("Ann", "three"),
+        ("Bob", "four"),
+    ]
+    latin = "<meta charset='iso-8859-1'><p>Søren: Hej, I am here.</p>".encode("iso-8859-1")
+    assert _said("a.html", latin) == [(None, "Søren: Hej, I am here.")]
+    started = time.perf_counter()
+    parse_file("deep.html", b"<div>" * 50_000 + b"<p>words</p>" + b"</span>" * 50_000)
+    parse_file("long.html", b"<p>Ann: I am here, you see." * 20_000)
+    assert time.perf_counter() - started < 10  # linear: no scan of the open tags per end tag
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"<html><head><title>x</title></head><body><nav>Menu</nav></body></html>", "no text"),
+        (b"<p>\xff\xfe caf\xe9</p>", "not valid UTF-8"),
+        (b"<p>a\0b</p>", "binary"),
+    ],
+)
+def test_a_page_without_readable_text_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(IngestError, match=reason):
+        parse_file("x.html", data)
