@@ -164,8 +164,6 @@ def chunk_transcript(
         turn_chunks: list[Chunk] = []
         pieces = splitter.split_text(tt.text[tt.lo : tt.hi])
         for a, b in _locate(tt.text, tt.lo, tt.hi, pieces, settings.overlap):
-            if doc.page_lines:
-                a = _past_gutter(tt.text, a, b)
             segments, times = tt.spans(a, b)
             s, e = segments[0][0], segments[-1][1]
             line_start, line_end = lines.span(s, e)
@@ -190,8 +188,6 @@ def chunk_transcript(
             )
         starts = [c.start for c in turn_chunks]
         for a, b in split_sentences(tt.text, tt.lo, tt.hi, doc.wrapped):
-            if doc.page_lines:
-                a = _past_gutter(tt.text, a, b)
             segments, times = tt.spans(a, b)
             s, e = segments[0][0], segments[-1][1]
             # The last chunk starting at or before the sentence: it holds the sentence's start.
@@ -210,19 +206,6 @@ def chunk_transcript(
             )
         chunks.extend(turn_chunks)
     return chunks, sentences
-
-
-_GUTTER = re.compile(r"\d{1,2}[ \t]+(?=\S)")
-
-
-def _past_gutter(text: str, a: int, b: int) -> int:
-    """Where a sentence or chunk of a numbered transcript starts once the printed line number
-    opening its line is left out (`4   The orchard…`): a quote starts with the words."""
-    line_start = text.rfind("\n", 0, a) + 1
-    m = _GUTTER.match(text, a, b)
-    if m is None or text[line_start:a].strip():
-        return a
-    return m.end()
 
 
 def _locate(

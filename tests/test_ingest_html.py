@@ -72,14 +72,14 @@ def test_a_page_without_main_reads_its_articles_or_body() -> None:
     assert _said("a.html", page) == said
 
 
-def test_preformatted_text_keeps_its_lines_and_a_numbered_transcript_its_lines() -> None:
-    pre = (
-        "<pre>\n 1        Q.   Where were you?\n 2        A.   At the boatyard.\n"
-        " 3        Q.   Who else was there?\n 4        A.   Nobody.\n</pre>"
-    )
+def test_preformatted_text_keeps_its_lines() -> None:
+    pre = "<pre>\nQ.   Where were you?\nA.   At the boatyard,\n     all night.\nQ.   Alone?\n</pre>"
     doc = parse_file("t.html", pre.encode())
-    assert [t.speaker for t in doc.turns] == ["Q", "A", "Q", "A"]
-    assert doc.page_lines  # cited by page and line
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
+        ("Q", "Where were you?"),
+        ("A", "At the boatyard,\nall night."),
+        ("Q", "Alone?"),
+    ]
 
 
 def test_unclosed_paragraphs_a_declared_charset_and_pathological_nesting() -> None:

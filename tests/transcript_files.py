@@ -186,15 +186,6 @@ EXPECT = (
         5.0,
     ),
     Expect(
-        "deposition.txt",
-        "The orchard ferry was repainted blue that same week.",
-        "What colour was the orchard ferry repainted?",
-        "A",
-        None,
-        7,
-        (4, 4),
-    ),
-    Expect(
         "briefing.html",
         "The harbour dredging finishes in October, two months early.",
         "When does the harbour dredging finish?",
@@ -210,26 +201,6 @@ EXPECT = (
         (3, 4),
     ),
 )
-
-# A court reporter's plain-text ("ASCII") deposition: pages numbered at the top, lines numbered
-# 1 to 25 on each page, no form feeds.
-DEPOSITION = """                                                          Page 7
-
- 1   BY MR. JONES:
- 2        Q.   Where were you on the night of March 3rd?
- 3        A.   At the boatyard on Pier Nine.
- 4   The orchard ferry was repainted blue that same week.
- 5        Q.   Did anyone else see you there?
- 6        A.   No.
- 7             MR. SMITH:  Objection, form.
- 8        Q.   Let me rephrase.  Did you speak with
- 9   anyone by phone that night?
-                                                          Page 8
-
- 1        A.   My brother called around ten.
- 2        Q.   What did he want?
- 3        A.   He wanted to borrow the truck.
-"""
 
 # A briefing page saved from the web: menus and footer around the words, a bold label.
 PAGE = """<!DOCTYPE html>
@@ -326,7 +297,6 @@ def write_all(folder: Path, broken: bool = True) -> Path:
         ("youtube.vtt", YOUTUBE),
         ("zoom.vtt", ZOOM),
         ("teams.vtt", TEAMS),
-        ("deposition.txt", DEPOSITION),
         ("briefing.html", PAGE),
     ):
         (folder / name).write_text(text, encoding="utf-8")

@@ -22,7 +22,6 @@ from qa.ingest import docx, html, pdf
 from qa.ingest.jsonturns import parse_json_turns
 from qa.ingest.markdown import parse_markdown
 from qa.ingest.meta import parse_sidecar, with_overrides
-from qa.ingest.numbered import parse_plain_text
 from qa.ingest.speakers import rename_speakers, sidecar_speakers
 from qa.ingest.subtitles import parse_subtitles
 from qa.ingest.text import parse_text
@@ -33,7 +32,7 @@ log = logging.getLogger("qa.ingest")
 
 # One reader per format; each is pure (text in, Transcript out) with offsets into that text.
 READERS: dict[str, Callable[[str, str], Transcript]] = {
-    ".txt": parse_plain_text,
+    ".txt": parse_text,
     ".md": parse_markdown,
     ".markdown": parse_markdown,
     ".srt": parse_subtitles,

@@ -2,10 +2,10 @@
 
 The canonical text, which every offset refers to, is the page's text as a reader sees it: block
 elements (paragraphs, headings, list items, table rows) on their own lines, a blank line between
-paragraphs, runs of spaces in the markup collapsed (kept inside `<pre>`), character references
-decoded. It is stored with the document's index entry, as a .docx's or a PDF's is. Speakers are
-then found in it as in a `.txt` file (`<p><strong>MS. LEE:</strong> Thank you.</p>` reads as
-`MS. LEE: Thank you.`).
+paragraphs, runs of spaces in the markup collapsed (a `<pre>` keeps its line breaks), no spaces
+at the ends of lines, character references decoded. It is stored with the document's index
+entry, as a .docx's or a PDF's is. Speakers are then found in it as in a `.txt` file
+(`<p><strong>MS. LEE:</strong> Thank you.</p>` reads as `MS. LEE: Thank you.`).
 
 Only the page's content is read: the `<main>` element when the page has one (else every
 `<article>`, else the `<body>`), without navigation, headers, footers, asides, forms, scripts and
@@ -21,7 +21,7 @@ from dataclasses import replace
 from html.parser import HTMLParser
 
 from qa.errors import IngestError
-from qa.ingest.numbered import parse_plain_text
+from qa.ingest.text import parse_text
 from qa.models import Transcript
 
 # Never text: code, styling, metadata.
@@ -197,7 +197,7 @@ def extract(name: str, data: bytes) -> str:
 
 def parse_html_text(doc_id: str, text: str) -> Transcript:
     """A web page's canonical text → its transcript (pure: the stored text parses again)."""
-    return parse_plain_text(doc_id, text)
+    return parse_text(doc_id, text)
 
 
 def parse_html(doc_id: str, data: bytes) -> Transcript:

@@ -4,8 +4,10 @@ The canonical text is each page's extracted text, pages separated by a form feed
 (`\\n\\f\\n`); it is stored with the document's index entry (`GET /documents/{doc_id}/text`), and
 parsing it again gives the same transcript (`parse_pdf_text` is pure).
 
-On each page, what is not testimony is kept out of every turn: running headers and footers, page
-numbers and the printed line numbers of a numbered transcript (`qa.ingest.numbered`). A turn is then a tuple of segments, one per line piece, joined by single spaces, and
+On each page, what is not testimony is kept out of every turn: running headers and footers (the
+first and last lines that recur on other pages, digits aside), page numbers (`12`, `Page 12 of
+30`, `- 12 -`) and the printed line numbers of a numbered transcript (`1` … `25` opening the
+lines). A turn is then a tuple of segments, one per line piece, joined by single spaces, and
 every chunk, sentence and quote carries its page and printed lines (`p. 12, ll. 4–9`).
 Speakers are found as in text: `Q.`/`A.`, `THE COURT:`, `MR. SMITH:`, timestamped headers.
 """
@@ -13,18 +15,25 @@ Speakers are found as in text: `Q.`/`A.`, `THE COURT:`, `MR. SMITH:`, timestampe
 from __future__ import annotations
 
 import io
+import itertools
 import logging
+import re
+from collections import Counter
 from dataclasses import replace
 
 from qa.errors import IngestError, PayloadTooLarge
 from qa.ingest.meta import finish
-from qa.ingest.numbered import blank, layout, lines
 from qa.ingest.text import speaker_turns
-from qa.models import Segment, Transcript, Turn
+from qa.models import PageLine, Segment, Transcript, Turn
 from qa.segments import trim
 
 MAX_PAGES = 2000
 PAGE_BREAK = "\n\f\n"
+_PAGE_NUMBER = re.compile(
+    r"(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?|[ivxlc]{1,6}", re.I
+)
+_LINE_NUMBER = re.compile(r"[ \t]*(?P<n>\d{1,2})(?=[ \t]|$)[ \t]*")
+_EDGE = 2  # lines at the top and the bottom of a page that may be running headers or footers
 
 
 def extract(name: str, data: bytes) -> str:
@@ -49,10 +58,89 @@ def extract(name: str, data: bytes) -> str:
     return PAGE_BREAK.join(p.strip("\n") for p in pages)
 
 
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    pos = start
+    while pos <= end:
+        stop = text.find("\n", pos, end)
+        stop = end if stop < 0 else stop
+        s, e = trim(text, pos, stop)
+        if e > s:
+            out.append((s, e))
+        pos = stop + 1
+    return out
+
+
+def _shape(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+
+
+def _place(k: int, n: int) -> int:
+    """A line's place on its page: 0, 1 from the top, -1, -2 from the bottom, else 99."""
+    if k < _EDGE:
+        return k
+    return k - n if k >= n - _EDGE else 99
+
+
+def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
+    """(spans that are not testimony, each content line as (offset, page, printed line))."""
+    starts = [0] + [m.end() for m in re.finditer("\f", text)]
+    pages = [(s, (text.find("\f", s) if "\f" in text[s:] else len(text))) for s in starts]
+    page_lines = [_lines(text, s, e) for s, e in pages]
+    # A running header or footer recurs in the same place (first, second, last or next to last
+    # line) on at least half of the pages, digits aside; testimony rarely does.
+    edges: Counter[tuple[int, str]] = Counter()
+    for lines in page_lines:
+        edges.update({(_place(k, len(lines)), _shape(text[s:e])) for k, (s, e) in enumerate(lines)})
+    running = max(2, (len(page_lines) + 1) // 2)
+    masked: list[tuple[int, int]] = []
+    marks: list[PageLine] = []
+    for physical, lines in enumerate(page_lines, start=1):
+        body = []
+        number = physical  # the printed page number when the page shows one
+        for k, (s, e) in enumerate(lines):
+            edge = k < _EDGE or k >= len(lines) - _EDGE
+            line = text[s:e]
+            printed_page = _PAGE_NUMBER.fullmatch(line.strip()) if edge else None
+            recurring = edges[(_place(k, len(lines)), _shape(line))] >= running
+            if printed_page or (edge and recurring):
+                masked.append((s, e))
+                digits = re.search(r"\d+", line)
+                if printed_page and digits:
+                    number = int(digits.group())
+            else:
+                body.append((s, e))
+        numbered = [_LINE_NUMBER.match(text, s, e) for s, e in body]
+        values = [int(m.group("n")) for m in numbered if m]
+        printed = (
+            len(values) >= 3
+            and len(values) >= 0.6 * len(body)
+            and all(b > a for a, b in itertools.pairwise(values))
+        )
+        current: int | None = None
+        for (s, e), m in zip(body, numbered, strict=True):
+            if printed and m:
+                masked.append((s, m.end()))
+                current = int(m.group("n"))
+                if m.end() >= e:
+                    continue  # a numbered empty line
+                marks.append((m.end(), number, current))
+            else:
+                marks.append((s, number, current if printed else None))
+    return sorted(masked), marks
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for s, e in spans:
+        chars[s:e] = re.sub(r"[^\n\f]", " ", text[s:e])
+    return "".join(chars)
+
+
 def _pieces(masked: str, turn: Turn) -> list[Segment]:
     """The turn's text line by line, without what was masked (line numbers, headers)."""
     out = []
-    for s, e in lines(masked, turn.start, turn.end):
+    for s, e in _lines(masked, turn.start, turn.end):
         s, e = trim(masked, s, e)
         if e > s:
             out.append((s, e))
@@ -62,7 +150,7 @@ def _pieces(masked: str, turn: Turn) -> list[Segment]:
 def parse_pdf_text(doc_id: str, text: str) -> Transcript:
     """A PDF's canonical text → its transcript (pure; `extract` makes the text)."""
     masked_spans, marks = layout(text)
-    masked = blank(text, masked_spans)
+    masked = _blank(text, masked_spans)
     turns = []
     for t in speaker_turns(masked):
         segs = _pieces(masked, t)
