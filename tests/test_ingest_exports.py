@@ -686,6 +686,28 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     assert chunked.text == doc.text  # kept in the segment
 
 
+def test_citing_pages_takes_linear_work() -> None:
+    """Four times the pages cost about four times as long to cite, not sixteen (each sentence
+    looked up the marks' offsets afresh). A ratio, not a time: other jobs share the cores."""
+    import time
+
+    page = "\n".join(
+        f"{n:2d}   {'Q.' if n % 2 else 'A.'}  Line {n} of the day." for n in range(1, 26)
+    )
+
+    def seconds(pages: int) -> float:
+        doc = parse_pdf_text("x.pdf", PAGE_BREAK.join(f"Page {p}\n{page}" for p in range(pages)))
+        best = float("inf")
+        for _ in range(3):
+            t = time.process_time()
+            chunked = chunk_document(doc.doc_id, doc.text, ChunkingSettings(), doc)
+            best = min(best, time.process_time() - t)
+        return best
+
+    seconds(20)
+    assert seconds(400) / seconds(100) < 9
+
+
 def test_a_pdf_turn_keeps_the_label_as_written() -> None:
     text = "STEVE INSKEEP, HOST:\nGood morning.\nJOHN BURNETT, BYLINE: Water.\nINSKEEP: Thanks.\nBURNETT: Sure.\n"
     doc = parse_pdf_text("npr.pdf", text)

@@ -12,9 +12,13 @@ from qa.models import Chunk, PageLine, Sentence, Transcript
 _T = TypeVar("_T", Chunk, Sentence)
 
 
-def locate(marks: Sequence[PageLine], start: int, end: int) -> tuple[int, int | None, int | None]:
-    """(page of `start`, printed line of `start`, printed line of `end - 1`)."""
-    offsets = [m[0] for m in marks]
+def locate(
+    marks: Sequence[PageLine], start: int, end: int, offsets: Sequence[int] | None = None
+) -> tuple[int, int | None, int | None]:
+    """(page of `start`, printed line of `start`, printed line of `end - 1`); `offsets` are the
+    marks' offsets, given when many spans are located (else read from `marks` each time)."""
+    if offsets is None:
+        offsets = [m[0] for m in marks]
     first = marks[max(0, bisect.bisect_right(offsets, start) - 1)]
     last = marks[max(0, bisect.bisect_right(offsets, max(start, end - 1)) - 1)]
     # A span that runs onto the next page ends on that page's line; the citation names the first.
@@ -23,8 +27,9 @@ def locate(marks: Sequence[PageLine], start: int, end: int) -> tuple[int, int | 
 
 def _paged(items: Sequence[_T], marks: Sequence[PageLine]) -> list[_T]:
     out = []
+    offsets = [m[0] for m in marks]  # once: a long document has as many items as marks
     for item in items:
-        page, a, b = locate(marks, item.segments[0][0], item.segments[-1][1])
+        page, a, b = locate(marks, item.segments[0][0], item.segments[-1][1], offsets)
         out.append(replace(item, page=page, page_line_start=a, page_line_end=b))
     return out
 
