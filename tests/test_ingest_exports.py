@@ -480,13 +480,30 @@ def test_docx_table_with_line_numbers_roles_notes_and_time_ranges(tmp_path: Path
         ("4", "00:00:41 – 00:01:02", "Ama Owusu", "Farmer", "We began in 2009, I think.", "laughs"),
     ]
     doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
-    assert said(doc) == [(None, "\n".join(rows[0]).strip())] + [(r[2], r[4]) for r in rows[1:]]
-    assert [t.times for t in doc.turns[1:]] == [
+    assert said(doc) == [(None, "\n".join(rows[0]).strip())] + [(r[2], r[4]) for r in rows[1:]] + [
+        (None, "laughs")
+    ]  # a note is text, nobody's turn
+    assert [t.times for t in doc.turns[1:-1]] == [
         ((5.0, 9.0),),
         ((10.0, 31.0),),
         ((32.0, 40.0),),
         ((41.0, 62.0),),
     ]
+    exact(doc)
+
+
+def test_docx_table_with_a_role_column_before_the_names_and_long_notes(tmp_path: Path) -> None:
+    rows = [
+        ("Moderator", "Dr. Lee", "Thank you for coming in today, I am glad you could.", ""),
+        ("Participant", "Ama Owusu", "I was glad to come, we need this kind of meeting.", ""),
+        ("Participant", "Kofi Mensah", "Me too, I think we all do, honestly.", "Looks nervous"),
+        ("Moderator", "Dr. Lee", "When did you start the farm, Ama?", ""),
+        ("Participant", "Ama Owusu", "We began in 2009, I think, after the rains.", ""),
+    ]
+    doc = read_transcript(docx_file(tmp_path / "t.docx", rows), tmp_path)
+    # The speakers are the column naming more people; the role labels the row; a note is text.
+    spoken = [(r[1], r[2]) for r in rows]
+    assert said(doc) == [*spoken[:3], (None, "Looks nervous"), *spoken[3:]]
     exact(doc)
 
 

@@ -10,8 +10,9 @@ the first one is the title.
 A table whose rows are turns (`Speaker | Text`, `Time | Speaker | Text`, in any column order) is
 read by its cells: each row is a turn, its text the text cell (never the speaker cell), its time
 the time cell's to the next row's, or the time cell's range (`00:01:05 – 00:01:20`). A column
-numbering the rows or lines is layout; a role or notes column beside the text (a third of its
-words or fewer) is not the text. It is recognised by shape, never by names: a speaker column's
+numbering the rows or lines is layout; a role column (recurring names, beside the speaker's) and
+a notes column beside the text (each a third of its words or fewer) are not the text, and a
+note is a turn with speaker None. It is recognised by shape, never by names: a speaker column's
 cells are short (five words at most), name-shaped (`headers.is_name`, a trailing colon allowed)
 and some name recurs; a time column's cells are clocks; the one other column with text has a
 cell longer than five words. A first row whose speaker cell recurs nowhere, whose text cell is a
@@ -170,6 +171,7 @@ class _Columns:
     speaker: int
     text: int
     time: int | None
+    notes: tuple[int, ...] = ()  # columns of notes beside the text: their own turns, no speaker
 
 
 def _cell(text: str, span: Span) -> str:
@@ -226,9 +228,10 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
         if any(cells) and not all(_NUMBERING.fullmatch(x) for x in cells if x)
     ]
     times = [c for c in used if all(_times(x) is not None for x in columns[c] if x)]
-    for speaker in used:
-        if speaker in times or not _speaker_column(columns[speaker]):
-            continue
+    names = [c for c in used if c not in times and _speaker_column(columns[c])]
+    # Of two columns of recurring names (`Role | Speaker`), the speaker is the one naming more.
+    names.sort(key=lambda c: -len(set(map(_name, columns[c])) - {""}))
+    for speaker in names:
         rest = [c for c in used if c != speaker and c not in times]
         if not rest or len(times) > 1:
             continue
@@ -241,7 +244,9 @@ def _columns(text: str, rows: list[tuple[Span, ...]]) -> _Columns | None:
         if any(len(x.split()) > SHORT for x in columns[said]) and _conversation(
             columns[speaker], columns[said]
         ):
-            return _Columns(speaker, said, times[0] if times else None)
+            # A role column (recurring names) labels the row; any other column holds notes.
+            notes = tuple(c for c in rest if c != said and c not in names)
+            return _Columns(speaker, said, times[0] if times else None, notes)
     return None
 
 
@@ -266,6 +271,12 @@ def _header(text: str, row: tuple[Span, ...], body: list[tuple[Span, ...]], cols
         and not said.endswith((".", "?", "!", "…"))
         and (cols.time is None or _times(_cell(text, row[cols.time])) is None)
     )
+
+
+def _spans(text: str, row: tuple[Span, ...], columns: tuple[int, ...]) -> list[Span]:
+    """The non-empty cells of `row` in `columns`, trimmed."""
+    trimmed = (trim(text, *row[c]) for c in columns)
+    return [(a, b) for a, b in trimmed if b > a]
 
 
 def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
@@ -303,24 +314,25 @@ def table_turns(text: str, table: DocxTable) -> list[Turn] | None:
             continue
         name = _name(_cell(text, row[cols.speaker]))
         speaker = name or speaker
+        # The row's notes: the document's words, nobody's turn.
+        row_turns = [Turn(speaker=None, start=a, end=b) for a, b in _spans(text, row, cols.notes)]
         start, end = row[cols.text]
-        if end <= start:
-            continue
-        times: tuple[Timing, ...] = ()
-        if (clock := clocks[i]) is not None:
-            at, until = clock
-            if until is None and i + 1 < len(clocks) and (nxt := clocks[i + 1]) is not None:
-                until = nxt[0] if nxt[0] >= at else None
-            times = ((at, until),)
-        turns.append(
-            Turn(
+        if end > start:
+            times: tuple[Timing, ...] = ()
+            if (clock := clocks[i]) is not None:
+                at, until = clock
+                if until is None and i + 1 < len(clocks) and (nxt := clocks[i + 1]) is not None:
+                    until = nxt[0] if nxt[0] >= at else None
+                times = ((at, until),)
+            said = Turn(
                 speaker=speaker,
                 start=start,
                 end=end,
                 label_start=row[cols.speaker][0] if name else None,
                 times=times,
             )
-        )
+            row_turns.append(said)
+        turns.extend(sorted(row_turns, key=lambda t: t.start))
     return turns
 
 
