@@ -703,6 +703,15 @@ def test_pdf_pages_line_numbers_headers_and_footers_stay_out(tmp_path: Path) -> 
     assert chunked.text == doc.text  # kept in the segment
 
 
+def test_pdf_numbered_empty_lines_at_the_foot_are_no_page_number() -> None:
+    first = "Page 7\n 1   Q.  Where were you?\n 2   A.  At home.\n 3   Q.  Alone?\n 4   A.  Yes.\n 5\n 6"
+    second = " 1   Q.  And then?\n 2   A.  Nothing.\n 3   Q.  Sure?\n 4   A.  Yes.\n 5\n 8"
+    doc = parse_pdf_text("d.pdf", PAGE_BREAK.join([first, second]))
+    # `Page 7` names the first page, not its empty line 6; the bare 8 under line 5 names the next.
+    assert sorted({page for _, page, _ in doc.page_lines}) == [7, 8]
+    assert [t.speaker for t in doc.turns] == ["Q", "A", "Q", "A"] * 2
+
+
 def test_citing_pages_takes_linear_work() -> None:
     """Four times the pages cost about four times as long to cite, not sixteen (each sentence
     looked up the marks' offsets afresh). A ratio, not a time: other jobs share the cores."""

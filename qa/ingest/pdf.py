@@ -85,7 +85,7 @@ def _place(k: int, n: int) -> int:
 def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
     """(spans that are not testimony, each content line as (offset, page, printed line))."""
     starts = [0] + [m.end() for m in re.finditer("\f", text)]
-    pages = [(s, (text.find("\f", s) if "\f" in text[s:] else len(text))) for s in starts]
+    pages = [(s, len(text) if (f := text.find("\f", s)) < 0 else f) for s in starts]
     page_lines = [_lines(text, s, e) for s, e in pages]
     # A running header or footer recurs in the same place (first, second, last or next to last
     # line) on at least half of the pages, digits aside; testimony rarely does.
@@ -98,18 +98,26 @@ def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
     for physical, lines in enumerate(page_lines, start=1):
         body = []
         number = physical  # the printed page number when the page shows one
+        named = False  # the number came from a `Page 12` line, which a bare `12` does not undo
+        last: int | None = None  # the printed line number of the page's last numbered line
         for k, (s, e) in enumerate(lines):
             edge = k < _EDGE or k >= len(lines) - _EDGE
             line = text[s:e]
-            printed_page = _PAGE_NUMBER.fullmatch(line.strip()) if edge else None
+            bare = line.strip()
+            printed_page = _PAGE_NUMBER.fullmatch(bare) if edge else None
+            if printed_page and bare.isdigit() and last is not None and int(bare) == last + 1:
+                printed_page = None  # a numbered empty line at the foot, not the page's number
             recurring = edges[(_place(k, len(lines)), _shape(line))] >= running
             if printed_page or (edge and recurring):
                 masked.append((s, e))
                 digits = re.search(r"\d+", line)
-                if printed_page and digits:
+                if printed_page and digits and (not named or not bare.isdigit()):
                     number = int(digits.group())
+                    named = not bare.isdigit()
             else:
                 body.append((s, e))
+                if (m := _LINE_NUMBER.match(text, s, e)) is not None:
+                    last = int(m.group("n"))
         numbered = [_LINE_NUMBER.match(text, s, e) for s, e in body]
         values = [int(m.group("n")) for m in numbered if m]
         printed = (
