@@ -173,7 +173,36 @@ I found that prices fell.
 """
 
 
-@pytest.mark.parametrize("text", [ARTICLE, PROFILE, CASES], ids=["sections", "profile", "cases"])
+# A changelog: each release has its `### Added` and `### Fixed`.
+CHANGELOG = """# Changelog
+
+## [1.2.0] - 2024-03-01
+
+### Added
+
+- You can now export to Markdown.
+
+### Fixed
+
+- We fixed the crash on empty files.
+
+## [1.1.0] - 2024-01-15
+
+### Added
+
+- Your settings are saved.
+
+### Fixed
+
+- I fixed a typo in the help.
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [ARTICLE, PROFILE, CASES, CHANGELOG],
+    ids=["sections", "profile", "cases", "changelog"],
+)
 def test_section_headings_stay_headings(text: str) -> None:
     doc = parse_transcript("article.md", text)
     assert {t.speaker for t in doc.turns} == {None}
@@ -316,6 +345,9 @@ def test_a_few_colon_labels_keep_their_turns_among_dash_labels() -> None:
         "new variants.\n\nThird – we can end the shutdown of schools.\n\nAnd — and I want to "
         "thank you all.\n\nBut — but all kidding aside, we have work to do.\n\nAnd — and "
         "guess what?\n\nBut — but look, you know what is at stake.\n",
+        # Speech broken off and taken up again.
+        "I — I think we have to act.\n\nAnd I — I mean it, you know.\n\n"
+        "I — I said it before.\n\nAnd I — I will say it again to you.\n",
         # A hyphen is no dash.
         "Jane Roe - I sell cloth.\n\nJohn Doe - I buy it.\n\nJane Roe - You pay.\n\n"
         "John Doe - We agree.\n",
@@ -328,6 +360,7 @@ def test_a_few_colon_labels_keep_their_turns_among_dash_labels() -> None:
         "glossary",
         "wrapped",
         "lists-and-asides",
+        "stutters",
         "hyphen",
     ],
 )

@@ -446,8 +446,19 @@ def _dash_labels(text: str) -> list[_Boundary]:
             # Speech opens a sentence after the label; a dash that goes on in lower case is the
             # sentence's own (`Second – we must prepare…`, `But — but all kidding aside…`).
             and (text[m.end()].isupper() or text[m.end()] in "\"“‘'[(")
+            and not _stutters(m.group("label"), text, m.end())
         ],
     )
+
+
+_WORD = re.compile(r"[\w'’]+")
+
+
+def _stutters(label: str, text: str, at: int) -> bool:
+    """The words after the dash take up the label's last word again (`I — I think`, `And I — I
+    mean`): speech broken off and resumed, not a speaker."""
+    word = _WORD.match(text, at)
+    return word is not None and word.group(0).casefold() == label.split()[-1].casefold()
 
 
 def _without_colons(text: str) -> list[_Boundary]:
