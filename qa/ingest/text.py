@@ -429,8 +429,11 @@ def _recurs_in_a_section(text: str, bounds: list[_Boundary], *, level: int) -> b
 
 # A paragraph opening with a name and a dash, the words after it: `JANE ROE — Thank you.`, `Jane
 # Roe – Thanks.`, `Q — …`. A dash, not a hyphen: an en dash between spaces, an em dash with or
-# without them.
-_DASH_LABEL = re.compile(rf"^[ \t]*(?P<label>{NAME})(?:[ \t]*—|[ \t]+–)[ \t]*(?=\S)", re.MULTILINE)
+# without them. The name is matched atomically: a dash never follows a shorter part of it, and
+# every line of prose is tried, so giving words back would only cost time.
+_DASH_LABEL = re.compile(
+    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+–)[ \t]*(?=\S)", re.MULTILINE
+)
 
 
 def _dash_labels(text: str) -> list[_Boundary]:
@@ -523,7 +526,10 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     # the turns, not the few colon labels. Where both have a label, theirs is the one: `Q — Why?`
     # among `JANE ROE — …` ends its label with the dash. Elsewhere the dash after `Q` is the
     # reporter's, a question taken up again after cross-talk (`Q    — but just taking —`).
-    other = _without_colons(text)
+    # Only a `Q` marker can share a spot with another layout's label: a document with many
+    # other labels is read by them, and the other layouts are not looked for.
+    few = sum(b.at not in marked for b in line_bounds) < 8
+    other = _without_colons(text) if few else []
     spots = {b.at for b in other}
     rest = [b for b in line_bounds if b.at not in spots]
     if len(rest) < 8 and len(other) > 2 * len(rest) + 1:
