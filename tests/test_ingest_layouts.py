@@ -36,6 +36,16 @@ def turns(doc: Transcript) -> list[tuple[str | None, str | None, str]]:
     return [(t.speaker, t.label, doc.text[t.start : t.end]) for t in doc.turns]
 
 
+def spans(text: str, words: list[str]) -> list[tuple[int, int]]:
+    """Where each of `words` is in `text`, found in order: the spans their turns must have."""
+    out, at = [], 0
+    for w in words:
+        start = text.index(w, at)
+        out.append((start, start + len(w)))
+        at = start + len(w)
+    return out
+
+
 def speakers(name: str, text: str) -> set[str | None]:
     return {t.speaker for t in parse_transcript(name, text).turns}
 
@@ -73,6 +83,7 @@ def test_a_heading_per_turn_names_its_speaker(
         (None, None, "# Market Days, Episode 4\n\nRecorded in Accra in May."),
         *((n, n, body) for n, _, body in HEADED),
     ]
+    assert [(t.start, t.end) for t in doc.turns[1:]] == spans(text, [b for _, _, b in HEADED])
     for t in doc.turns[1:]:
         assert doc.text[t.label_start : t.start].startswith(("## ", "### "))
     if suffix == ".md":
@@ -275,6 +286,10 @@ def test_a_name_and_a_dash_open_a_turn(tmp_path: Path, case: str) -> None:
     assert turns(doc) == [
         (None, None, "Interview, Accra, May 2021."),
         *((n, n, w) for n, _, w in rows),
+    ]
+    assert [(t.start, t.end) for t in doc.turns[1:]] == spans(text, [w for _, _, w in rows])
+    assert [t.label_start for t in doc.turns[1:]] == [
+        s for s, _ in spans(text, [n for n, _, _ in rows])
     ]
 
 
