@@ -1,11 +1,13 @@
 """Markdown transcripts (`.md`): YAML front matter as metadata, the first heading as the title.
 
 Lines are wrapped paragraphs, so a line break alone ends no sentence. Turns come from the text
-reader, which knows Markdown's bold labels (`**Name:**`) and keeps
-headings (`# ...`) out of speaker turns. When it finds no speaker, the text is read again with
-its emphasis markers blanked (same offsets), and kept when that finds timestamped export
-headers in bold or italics (`**Jane Roe** [00:01:23]`, `**Jane Roe** *00:01:23*`, `**[00:00:05]
-Jane:** text`, `**Jane Roe (00:01:23):**`) and the turns speak as a conversation does.
+reader, which knows Markdown's bold labels (`**Name:**`) and a speaker's name as a heading over
+each turn (`## Jane Roe`, `### Jane Roe [00:01:23]`), and keeps other headings (`# ...`) out of
+speaker turns; the title is the first heading that is no speaker's. When it finds no speaker,
+the text is read again with its emphasis markers blanked (same offsets), and kept when that
+finds timestamped export headers in bold or italics (`**Jane Roe** [00:01:23]`, `**Jane Roe**
+*00:01:23*`, `**[00:00:05] Jane:** text`, `**Jane Roe (00:01:23):**`) and the turns speak as a
+conversation does.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ def parse_markdown(doc_id: str, text: str) -> Transcript:
     fm = front_matter(text)
     if "title" in fm.fields and clean_text(fm.fields["title"]):
         return doc
-    m = _HEADING.search(text, fm.end)
+    # The first heading that is no speaker's label (`## Jane Roe` opening a turn names no document).
+    labels = {
+        text.rfind("\n", 0, t.label_start) + 1 for t in doc.turns if t.label_start is not None
+    }
+    m = next((h for h in _HEADING.finditer(text, fm.end) if h.start() not in labels), None)
     title = clean_text(m.group("title").replace("**", "")) if m else None
     return replace(doc, title=title) if title else doc

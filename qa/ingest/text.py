@@ -21,6 +21,19 @@ Congressional hearings and the Congressional Record (the U.S. Government Publish
 text) end a label with a full stop: `    Senator Grassley. Thank you, Mr. Chairman.`,
 `    Mr. SCHUMER. Mr. President, …`. A sentence can open that way too, so these labels are read
 only from a document with no other structure (`_stop_labels`).
+
+Other layouts have no colon either, and prose takes their shapes too, so they are read only where
+the labels make a conversation (`_speaking`: names recur and take turns, and a third of the
+turns speak in the first or second person) and the document has few colon labels or none:
+- a name in capitals alone on its line, the words below (`INTERVIEWER`), as screenplays and
+  oral histories write; a screenplay's mark after it (`JOHN (CONT'D)`, `MARY (V.O.)`) stays in
+  the label, the speaker is the name;
+- a Markdown heading per turn (`## Jane Roe`, maybe with its time: `### Jane Roe [00:01:23]`),
+  when such headings are nearly all the headings of their level, which an article's sections
+  (`## Background`, a profile's `## Jane Roe`) are not;
+- a paragraph opening with a name and a dash, then a sentence (`JANE ROE — Thank you.`, `Jane
+  Roe – Thanks.`): an em or en dash, not a hyphen; a dateline (`PARIS — The mayor said…`) is
+  said once.
 """
 
 from __future__ import annotations
@@ -32,15 +45,17 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from qa.ingest.headers import (
+    CLOCK,
     NAME_NEXT,
     NAME_WORD,
     find_headers,
     header_turns,
     is_name,
+    seconds,
     uses_headers,
 )
 from qa.ingest.meta import finish, front_matter, metadata_fields
-from qa.models import Transcript, Turn
+from qa.models import Timing, Transcript, Turn
 from qa.segments import trim
 
 # One to five words, then a colon: capitalised words in any script (initials, hyphens and
@@ -75,6 +90,7 @@ class _Boundary:
     content: int  # where this turn's own text starts
     speaker: str | None
     label: str | None = None  # as written, when it says more than the speaker (a role)
+    seconds: float | None = None  # when the turn starts, if its label says (`## Jane (00:01:23)`)
 
 
 _NUMBERED = re.compile(r"\s\d")
@@ -287,11 +303,14 @@ def _conversation(text: str, bounds: list[_Boundary]) -> bool:
 _NAME_LINE = re.compile(
     r"^[ \t]*(?P<label>[^\W\d_a-z][^\r\n:\d]{0,60}?)[ \t]*\r?\n(?=[ \t]*\S)", re.MULTILINE
 )
+# A screenplay says after the name how a line is heard (`JOHN (CONT'D)`, `JOHN (V.O.)`, `MARY
+# (ON PHONE)`): the speaker is the name, the label keeps the mark, as a broadcast's role.
+_EXTENSION = re.compile(r"(?P<name>[^()]*?\S)[ \t]*\([^()\n]{1,24}\)")
 
 
 # `MR.`, `MS.`, `DR.`, `MRS.`: a name said once must open with one to count (not `NO WAY`, `PART
 # TWO`, `EPILOGUE`).
-_TITLE_ABBREVIATION = re.compile(r"[^\W\d_]{2,3}\.")
+_TITLE_ABBREVIATION = re.compile(r"[^\W\d_]{2,3}\.(?!\S)")
 
 
 def _after_blank(text: str, line_start: int) -> bool:
@@ -300,39 +319,155 @@ def _after_blank(text: str, line_start: int) -> bool:
     return end > 0 and not text[text.rfind("\n", 0, end) + 1 : end].strip()
 
 
-def _name_lines(text: str) -> list[_Boundary]:
-    """`NAME` lines, when they make a conversation (`_conversation`): names that recur, and ones
-    said once with a title (`MR. OKAFOR`) that open a paragraph later on, so a title line, a
-    heading or a shouted `STOP` in a speaker's words is no label; and no numbers (`VERSE 1`)."""
-    found = [
-        m
-        for m in _NAME_LINE.finditer(text)
-        if len(m.group("label").split()) <= 5
-        and _upper_case(m.group("label"))
-        and is_name(m.group("label"))
-    ]
-    counts = Counter(m.group("label") for m in found)
-    recurring = [m for m in found if counts[m.group("label")] >= 2]
-    if not _two_and_one_recurs([m.group("label") for m in recurring]):
+def _said_once_speaks(text: str, bound: _Boundary, *, timed: bool) -> bool:
+    """A name said once is a speaker when it opens a paragraph with a title (`MR. OKAFOR`
+    answering once), or carries a time as the recurring speakers' labels do (`## Audience
+    Member (00:41:02)`); a title line, or `STOP` shouted inside a speech, is neither."""
+    if timed and bound.seconds is not None:
+        return True
+    return _after_blank(text, text.rfind("\n", 0, bound.at) + 1) and bool(
+        _TITLE_ABBREVIATION.match(bound.speaker or "")
+    )
+
+
+def _speaking(text: str, bounds: list[_Boundary]) -> list[_Boundary]:
+    """Of labels found by their shape alone (no colon), the speakers: names that recur, two or
+    more of them, and names said once after the conversation has begun (`_said_once_speaks`);
+    none unless they make a conversation (`_conversation`)."""
+    counts = Counter(b.speaker for b in bounds)
+    recurring = [b for b in bounds if counts[b.speaker] >= 2]
+    if not _two_and_one_recurs([b.speaker for b in recurring if b.speaker]):
         return []
-    # A name said once is a speaker too when it opens a paragraph after the conversation has
-    # begun (`MR. OKAFOR` answering once); a title line before it, or `STOP` shouted inside a
-    # speech (no blank line before it), is not.
-    begun = recurring[0].start()
+    begun = recurring[0].at
+    timed = all(b.seconds is not None for b in recurring)
+    kept = [
+        b
+        for b in bounds
+        if counts[b.speaker] >= 2 or (b.at > begun and _said_once_speaks(text, b, timed=timed))
+    ]
+    # `JOHN (CONT'D)` after an action line is John going on, not answering himself.
+    answers = kept[:1] + [b for a, b in pairwise(kept) if not (b.label and a.speaker == b.speaker)]
+    return kept if _conversation(text, answers) else []
+
+
+def _name_line(m: re.Match[str]) -> _Boundary | None:
+    """The label of a `NAME` line: capitals, no numbers (`VERSE 1`), maybe a screenplay's mark."""
+    label = m.group("label")
+    marked = _EXTENSION.fullmatch(label)
+    name = marked.group("name") if marked else label
+    if len(name.split()) > 5 or not _upper_case(name) or not is_name(name):
+        return None
+    return _Boundary(
+        at=m.start("label"), content=m.end(), speaker=name, label=label if marked else None
+    )
+
+
+def _name_lines(text: str) -> list[_Boundary]:
+    """`NAME` lines, when they make a conversation (`_speaking`)."""
+    return _speaking(text, [b for m in _NAME_LINE.finditer(text) if (b := _name_line(m))])
+
+
+# A speaker's name as a Markdown heading alone on its line, the words in the paragraphs below,
+# maybe with the time the turn starts: `## Jane Roe`, `### Jane Roe [00:01:23]`, `## Jane Roe
+# (00:01:23)`, `## Jane Roe · 00:01`.
+_NAME_HEADING = re.compile(
+    rf"^[ \t]{{0,3}}(?P<level>#{{2,6}})[ \t]+(?P<label>{NAME})(?:[ \t]+(?:\((?P<paren>{CLOCK})\)"
+    rf"|\[(?P<bracket>{CLOCK})\]|[·•|–—-][ \t]*(?P<bare>{CLOCK})))?[ \t]*$",
+    re.MULTILINE,
+)
+_ANY_HEADING = re.compile(r"^[ \t]{0,3}(?P<level>#{1,6})[ \t]+\S", re.MULTILINE)
+
+
+def _heading_label(m: re.Match[str]) -> _Boundary:
+    clock = m.group("paren") or m.group("bracket") or m.group("bare")
+    return _Boundary(
+        at=m.start("level"),
+        content=m.end(),
+        speaker=m.group("label"),
+        seconds=seconds(clock) if clock else None,
+    )
+
+
+def _heading_labels(text: str) -> list[_Boundary]:
+    """`## Jane Roe` headings of one level, when a name recurs within a section
+    (`_recurs_in_a_section`), they make a conversation (`_speaking`) and they are nearly all the
+    headings of that level between the first and the last, as a transcript's are; an article's
+    sections (`## Introduction`, `## Background`, a profile's `## Jane Roe`) are mostly other
+    words, in the third person."""
     found = [
-        m
-        for m in found
-        if counts[m.group("label")] >= 2
-        or (
-            m.start() > begun
-            and _after_blank(text, m.start())
-            and _TITLE_ABBREVIATION.fullmatch(m.group("label").split()[0])
-        )
+        (len(m.group("level")), _heading_label(m))
+        for m in _NAME_HEADING.finditer(text)
+        if is_name(m.group("label"))
     ]
-    bounds = [
-        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in found
-    ]
-    return bounds if _conversation(text, bounds) else []
+    if not found:
+        return []
+    level = Counter(lv for lv, _ in found).most_common(1)[0][0]
+    bounds = [b for lv, b in found if lv == level]
+    if not _recurs_in_a_section(text, bounds, level=level):
+        return []
+    bounds = _speaking(text, bounds)
+    if not bounds:
+        return []
+    labels = {b.at for b in bounds}
+    others = sum(
+        len(m.group("level")) == level and m.start("level") not in labels
+        for m in _ANY_HEADING.finditer(text, text.rfind("\n", 0, bounds[0].at) + 1, bounds[-1].at)
+    )
+    return bounds if others * 4 <= len(bounds) else []
+
+
+def _recurs_in_a_section(text: str, bounds: list[_Boundary], *, level: int) -> bool:
+    """Two names or more, one said again before a higher heading (`# Part Two`) closes the
+    section, as speakers do; a report that gives every case its `### Background` and `###
+    Findings` says each once a section."""
+    higher = [m.start() for m in _ANY_HEADING.finditer(text) if len(m.group("level")) < level]
+    sections: dict[int, list[str]] = {}
+    for b in bounds:
+        sections.setdefault(bisect.bisect(higher, b.at), []).append(b.speaker or "")
+    return any(_two_and_one_recurs(names) for names in sections.values())
+
+
+# A paragraph opening with a name and a dash, the words after it: `JANE ROE — Thank you.`, `Jane
+# Roe – Thanks.`, `Q — …`. A dash, not a hyphen: an en dash between spaces, an em dash with or
+# without them. The name is matched atomically: a dash never follows a shorter part of it, and
+# every line of prose is tried, so giving words back would only cost time.
+_DASH_LABEL = re.compile(
+    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+–)[ \t]*(?=\S)", re.MULTILINE
+)
+
+
+def _dash_labels(text: str) -> list[_Boundary]:
+    """`Name — Words` paragraphs, when they make a conversation (`_speaking`): a dateline
+    (`PARIS — The mayor said…`) or a `Note — …` is said once, or in the third person."""
+    return _speaking(
+        text,
+        [
+            _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
+            for m in _DASH_LABEL.finditer(text)
+            if is_name(m.group("label"))
+            and _opens_paragraph(text, m.start())
+            # Speech opens a sentence after the label; a dash that goes on in lower case is the
+            # sentence's own (`Second – we must prepare…`, `But — but all kidding aside…`).
+            and (text[m.end()].isupper() or text[m.end()] in "\"“‘'[(")
+            and not _stutters(m.group("label"), text, m.end())
+        ],
+    )
+
+
+_WORD = re.compile(r"[\w'’]+")
+
+
+def _stutters(label: str, text: str, at: int) -> bool:
+    """The words after the dash take up the label's last word again (`I — I think`, `And I — I
+    mean`): speech broken off and resumed, not a speaker."""
+    word = _WORD.match(text, at)
+    return word is not None and word.group(0).casefold() == label.split()[-1].casefold()
+
+
+def _without_colons(text: str) -> list[_Boundary]:
+    """The labels of a layout without colons (a hearing's `Senator Grassley.`, `## Jane Roe`,
+    `JANE ROE —`) that makes a conversation; the one with the most turns if several do."""
+    return max((_stop_labels(text), _heading_labels(text), _dash_labels(text)), key=len)
 
 
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
@@ -387,11 +522,19 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
             for m in _BARE_MARK.finditer(text)
             if m.start("mark") not in named
         ]
-    # Hearing labels (`Senator Grassley.`) when they make the turns, not the few colon labels.
-    if len(line_bounds) < 8 and len(hearing := _stop_labels(text)) > 2 * len(line_bounds) + 1:
+    # Labels without a colon (`Senator Grassley.`, `## Jane Roe`, `JANE ROE —`) when they make
+    # the turns, not the few colon labels. Where both have a label, theirs is the one: `Q — Why?`
+    # among `JANE ROE — …` ends its label with the dash. Elsewhere the dash after `Q` is the
+    # reporter's, a question taken up again after cross-talk (`Q    — but just taking —`).
+    # Only a `Q` marker can share a spot with another layout's label: a document with many
+    # other labels is read by them, and the other layouts are not looked for.
+    few = sum(b.at not in marked for b in line_bounds) < 8
+    other = _without_colons(text) if few else []
+    spots = {b.at for b in other}
+    rest = [b for b in line_bounds if b.at not in spots]
+    if len(rest) < 8 and len(other) > 2 * len(rest) + 1:
         # …and the few colon labels keep their turns (`MODERATOR: …` between the senators).
-        colon = {b.at for b in line_bounds}
-        line_bounds = [*line_bounds, *(b for b in hearing if b.at not in colon)]
+        line_bounds = [*rest, *other]
     elif not line_bounds:
         line_bounds = _name_lines(text)
     line_bounds.sort(key=lambda b: b.at)
@@ -420,10 +563,26 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
                 speaker = None  # `**Break:** \\[21:37\\]`
             label_start = b.at if speaker is not None else None
             label = b.label if speaker is not None else None
+            times = _times(b, bounds[i + 1] if i + 1 < len(bounds) else None)
             turns.append(
-                Turn(speaker=speaker, start=start, end=end, label_start=label_start, label=label)
+                Turn(
+                    speaker=speaker,
+                    start=start,
+                    end=end,
+                    label_start=label_start,
+                    label=label,
+                    times=times if speaker is not None else (),
+                )
             )
     return turns
+
+
+def _times(b: _Boundary, nxt: _Boundary | None) -> tuple[Timing, ...]:
+    """A timed label's turn runs until the next label's time, when that comes later."""
+    if b.seconds is None:
+        return ()
+    stop = nxt.seconds if nxt and nxt.seconds is not None and nxt.seconds >= b.seconds else None
+    return ((b.seconds, stop),)
 
 
 def speaker_turns(text: str, skip: int = 0) -> list[Turn]:
