@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_preformatted_text_keeps_its_lines() -> None:
     doc = parse_file("t.html", pre.encode())
     assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns] == [
         ("Q", "Where were you?"),
-        ("A", "At the boatyard,\nall night."),
+        ("A", "At the boatyard,\n     all night."),
         ("Q", "Alone?"),
     ]
 
@@ -96,23 +97,6 @@ def test_unclosed_paragraphs_a_declared_charset_and_pathological_nesting() -> No
     parse_file("deep.html", b"<div>" * 50_000 + b"<p>words</p>" + b"</span>" * 50_000)
 
 
-def test_reading_a_page_takes_linear_work() -> None:
-    """Four times the tags cost about four times as long, not sixteen (no scan of the open tags
-    for every end tag). A ratio, not a time: other jobs share the cores."""
-
-    def seconds(n: int) -> float:
-        page = b"<div>" * n + b"<p>Ann: I am here.<p>Bob: So am I." * n + b"</div>" * n
-        best = float("inf")
-        for _ in range(3):
-            t = time.process_time()
-            parse_file("p.html", page)
-            best = min(best, time.process_time() - t)
-        return best
-
-    seconds(200)
-    assert seconds(8000) / seconds(2000) < 9
-
-
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -124,3 +108,103 @@ def test_reading_a_page_takes_linear_work() -> None:
 def test_a_page_without_readable_text_is_refused(data: bytes, reason: str) -> None:
     with pytest.raises(IngestError, match=reason):
         parse_file("x.html", data)
+
+
+TALK = (
+    "<p>Ann: I grew apples, I think.</p><p>Bob: And pears?</p><p>Ann: Pears too.</p><p>Bob: Ok.</p>"
+)
+SAID = [
+    ("Ann", "I grew apples, I think."),
+    ("Bob", "And pears?"),
+    ("Ann", "Pears too."),
+    ("Bob", "Ok."),
+]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # WordPress: no <main>; a "related posts" teaser is the page's only <article>.
+        f"<body><div class=entry-content>{TALK}</div><section class=related-posts><article><h3>More</h3>"
+        "<p>Read more</p></article></section></body>",
+        # ASP.NET wraps the whole page in a form; only its controls are furniture.
+        f"<body><form id=form1><input name=q><button>Go</button><div>{TALK}</div></form></body>",
+        # A head never closed.
+        f"<html><head><title>T</title><body>{TALK}",
+        # Boxes that are not the content, wherever they are.
+        f"<main>{TALK}<div class='share-tools'>Twitter Facebook</div>"
+        "<div style='display: none'>Cookie notice</div><span aria-hidden=true>icon</span>"
+        "<div hidden>later</div><div role=complementary>Subscribe on Spotify</div></main>",
+    ],
+)
+def test_the_content_is_found_and_the_furniture_left_out(page: str) -> None:
+    assert _said("p.html", page.encode()) == SAID
+
+
+def test_a_small_article_beside_the_transcript_does_not_replace_it() -> None:
+    teaser = "<article><h3>Press Briefing, April 30</h3><p>Read more</p></article>"
+    doc = parse_file("p.html", f"<body><div>{TALK}</div>{teaser}</body>".encode())
+    assert [(t.speaker, doc.text[t.start : t.end]) for t in doc.turns][:3] == SAID[:3]
+
+
+def test_an_articles_own_header_and_footer_are_its_text() -> None:
+    page = (
+        "<body><header>Site menu</header><article><header><h1>Interview with Ann</h1>"
+        f"<p>By Ann Lee, May 1</p></header>{TALK}<footer>Filed under farming</footer></article>"
+        "<footer>Privacy</footer></body>"
+    )
+    text = parse_file("p.html", page.encode()).text
+    assert text.startswith("Interview with Ann\n\nBy Ann Lee, May 1\n\nAnn:")
+    assert text.endswith("Filed under farming") and "Site menu" not in text
+
+
+def test_line_breaks_as_a_browser_shows_them() -> None:
+    # `</br>` and a stray `</p>` break lines; spaces of separate inline elements are one; Word's
+    # empty paragraphs are no lines; a table's cells are one tab apart, none opening a line.
+    page = (
+        "<p>Ann: We grew apples.</br>Bob: And pears?</p>Ann: Pears <b>too</b> ,<!-- x --> "
+        "<span>yes</span> <span>indeed</span>.</p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<table><tr><td>Bob:</td><td>Ok.</td></tr></table>"
+    )
+    assert parse_file("p.html", page.encode()).text == (
+        "Ann: We grew apples.\nBob: And pears?\n\nAnn: Pears too , yes indeed.\n\nBob:\tOk."
+    )
+
+
+def test_encodings_as_browsers_read_them() -> None:
+    word = "<meta charset=iso-8859-1><p>It\x92s ours\x97all of it.</p>".encode("latin-1")
+    assert parse_file("w.html", word).text == "It’s ours—all of it."
+    utf16 = "<p>Søren: Hej.</p>".encode("utf-16")  # with its byte order mark
+    assert parse_file("u.html", utf16).text == "Søren: Hej."
+    bom = "\ufeff<p>Hi.</p>".encode()
+    assert parse_file("b.html", bom).text == "Hi."
+    with pytest.raises(IngestError, match="no charset"):
+        parse_file("e.html", b"<meta charset=unicode_escape><p>\\x41 \xff</p>")
+
+
+def test_the_title_is_the_pages_not_an_icons() -> None:
+    page = "<title>Interview</title><p>Hi.</p><svg><title>Share on Facebook</title></svg>"
+    doc = parse_file("t.html", page.encode())
+    assert doc.title == "Interview" and doc.text == "Hi."
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [b"<td></td>", b"<i> </i>", b"<a x ", b"<div>", b"<p>Ann: I am here.<p>Bob: So am I."],
+)
+def test_pathological_pages_take_linear_work(unit: bytes) -> None:
+    """Four times the markup costs about four times as long, not sixteen. A ratio, not a time:
+    other jobs share the cores."""
+
+    def seconds(n: int) -> float:
+        page = b"<p>Jane: x " + unit * n
+        best = float("inf")
+        for _ in range(3):
+            t = time.process_time()
+            with contextlib.suppress(IngestError):
+                parse_file("p.html", page)
+            best = min(best, time.process_time() - t)
+        return best
+
+    seconds(200)
+    assert seconds(16_000) / seconds(4_000) < 9
