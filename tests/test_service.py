@@ -95,7 +95,9 @@ def test_search_filters_by_document_and_speaker(hashed: Built) -> None:
     assert by_speaker and {h.speaker for h in by_speaker} == {"Ron Baron"}
     both = svc.search("robots", k=10, filters=Filters.of(docs=[PENN], speakers=["Mark Penn"]))
     assert both and {(h.doc_id, h.speaker) for h in both} == {(PENN, "Mark Penn")}
-    assert svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"])) == []
+    # A filter naming nothing indexed is a mistake to report, not an empty answer.
+    with pytest.raises(InvalidInput, match=r"^doc: no indexed document 'no-such-doc.txt'$"):
+        svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"]))
 
 
 def test_ask_filters_apply_to_quotes(hashed: Built) -> None:

@@ -99,6 +99,16 @@ def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
     assert (tmp_path / "i" / "CURRENT").read_text().strip() == report["version"]
 
 
+def test_a_misspelt_filter_is_one_line_naming_it(
+    qa_cli: QaCli, seeded: Built, tmp_path: Path
+) -> None:
+    done = qa_cli("ask", "Neuralink?", "--speaker", "Elon Mosk", *where(seeded), cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "qa: error: speaker: no indexed speaker 'elon mosk' (did you mean 'elon musk'?)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
