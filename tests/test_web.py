@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from qa.api.app import create_app
 from qa.errors import NotFound
-from qa.ingest import parse_transcript
+from qa.ingest import SUFFIXES, parse_transcript
 from qa.models import Quote
 from qa.service import QAService
 from qa.settings import AnswerSettings, Settings
@@ -301,6 +301,15 @@ def test_documents_page_lists_documents_and_skipped_files(site: Site) -> None:
     summary = site.client.get("/summary/telescope.srt").json()
     assert summary["speakers"] == ["Ada", "Bob"] and summary["turns"] == 2
     assert summary["duration"] == 4.0
+
+
+def test_the_file_picker_offers_every_format_the_upload_takes(site: Site) -> None:
+    """The picker listed .txt .md .srt .vtt .json only, so a .docx or .pdf, which POST
+    /documents indexes, could not be chosen (only dropped)."""
+    r = site.client.get("/transcripts")
+    accept = re.search(r'<input id="file" type="file" accept="([^"]*)"', r.text)
+    assert accept is not None
+    assert set(accept.group(1).split(",")) == set(SUFFIXES) >= {".docx", ".pdf"}
 
 
 def test_reader_has_a_player_and_media_serves_ranges(site: Site) -> None:
