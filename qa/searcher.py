@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.answer import STALE_ANSWER, compose, passage_support, select_quotes
+from qa.answer import FILTERED_OUT, STALE_ANSWER, compose, passage_support, select_quotes
 from qa.embed import Embedder, MicroBatcher
 from qa.errors import InvalidInput
 from qa.live import LiveIndex
@@ -72,6 +72,8 @@ class Searcher:
         query = self._query(q, index)
         retrieval = self._settings.retrieval
         pool = retrieve(index, query, max(k, retrieval.candidates), retrieval, filters)
+        if not pool and filters.active:  # the filters admit no chunk: nothing was searched
+            return replace(compose(q, [], [], self._settings.answer), answer=FILTERED_OUT)
         answering = self._settings.answer
         if k < answering.max_quotes:
             answering = answering.model_copy(update={"max_quotes": k})

@@ -303,6 +303,13 @@ def test_documents_page_lists_documents_and_skipped_files(site: Site) -> None:
     assert summary["duration"] == 4.0
 
 
+def test_filters_that_admit_no_passage_say_so_on_the_page(site: Site) -> None:
+    r = site.client.get("/", params={"q": "solar farm", "date_to": "2000-01-01"})
+    assert r.status_code == 200
+    assert "No passage of the indexed transcripts is within these filters" in r.text
+    assert "None of the transcripts answers" not in r.text
+
+
 def test_the_file_picker_offers_every_format_the_upload_takes(site: Site) -> None:
     """The picker listed .txt .md .srt .vtt .json only, so a .docx or .pdf, which POST
     /documents indexes, could not be chosen (only dropped)."""

@@ -219,6 +219,19 @@ def test_a_filter_naming_nothing_indexed_is_a_422_naming_it(client: TestClient) 
         assert r.status_code == 200, (speaker, r.text)
 
 
+def test_filters_that_admit_no_passage_say_so_not_that_nothing_answers(
+    client: TestClient,
+) -> None:
+    # The seeds are undated: a date range holds none of them, so nothing was searched. The
+    # answer said "No passage in the indexed transcripts answers this question".
+    r = client.post("/ask", json={"question": "Neuralink patients?", "date_from": "2020-01-01"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["coverage"], body["quotes"], body["passages"]) == ("not_found", [], [])
+    assert body["answer"].startswith("No passage of the indexed transcripts is within these")
+    assert "widen or remove one" in body["answer"]
+
+
 def test_off_topic_question_is_not_answered(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "What is the capital of France?"}).json()
     assert body["answerable"] is False and body["quotes"] == []
