@@ -150,7 +150,10 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         if update:
             if notify:
                 notify(f"index is missing or stale ({found}); updating…")
-            self.update()
+            report = self.update()
+            if notify:
+                for problem in report.problems:  # skipped files, and why
+                    notify(f"warning: {problem}")
         elif notify:
             notify(f"warning: index is stale ({found}); run `qa index update`")
         return True

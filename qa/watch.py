@@ -53,8 +53,7 @@ def watch(
         except QAError as exc:
             (on_error or _log_error)(exc)
             return
-        if on_update:
-            on_update(report)
+        (on_update or _log_problems)(report)
 
     run()
     settled = False
@@ -78,6 +77,12 @@ def watch(
             continue
         settled = True
         run()
+
+
+def _log_problems(report: UpdateReport) -> None:
+    # The server's watcher: a file skipped or read in part is named in the log, with why.
+    for problem in report.problems:
+        log.warning("qa: %s", problem)
 
 
 def _log_error(exc: QAError) -> None:

@@ -283,6 +283,26 @@ def test_status_reports_size_and_staleness(service: QAService) -> None:
     assert info.stale and info.pending["added"] == ["new.txt"]
 
 
+def test_serving_after_an_update_names_the_files_it_skipped(
+    service: QAService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`qa serve --build` printed that it was updating and then nothing of the files the update
+    skipped; the server's watcher logged nothing of them either."""
+    from qa.watch import watch
+
+    (service.settings.source_dir / "broken.txt").write_bytes(b"Ann: caf\xe9\n")
+    said: list[str] = []
+    assert service.check_index(update=True, notify=said.append)
+    assert said[-1] == (
+        "warning: broken.txt: skipped: not valid UTF-8 (byte offset 8: invalid continuation byte)"
+    )
+    stop = threading.Event()
+    stop.set()  # one update, then return
+    with caplog.at_level("WARNING", logger="qa"):
+        watch(service, stop)
+    assert "qa: broken.txt: skipped: not valid UTF-8" in caplog.text
+
+
 def test_watch_updates_on_changes(service: QAService) -> None:
     from qa.watch import watch
 
