@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import IngestError, QAError
 from qa.ingest import SIDECAR, is_transcript_name
 from qa.models import UpdateReport
 from qa.service import QAService
@@ -40,12 +40,14 @@ def watch(
     """Update once now (changes made while nobody watched), then after every burst of changes.
 
     Returns when `stop` is set. Errors (a transcript that cannot be parsed, a busy lock) are
-    reported to `on_error` and watching goes on: the next change retries.
+    reported to `on_error` and watching goes on: the next change retries. A source folder that
+    does not exist is IngestError, before anything is indexed.
     """
     from watchfiles import watch as watch_changes
 
     source = service.settings.source_dir.resolve()
-    source.mkdir(parents=True, exist_ok=True)
+    if not source.is_dir():  # a mistyped QA_SOURCE_DIR, made empty, would empty the index
+        raise IngestError(f"source folder not found: {source}")
 
     def run() -> None:
         try:

@@ -19,7 +19,7 @@ import pytest
 from conftest import Built
 from fakes import HashEmbedder
 
-from qa.errors import IndexBusy
+from qa.errors import IndexBusy, IngestError
 from qa.ingest import list_sources, read_transcript
 from qa.segments import join
 from qa.service import QAService
@@ -301,6 +301,23 @@ def test_serving_after_an_update_names_the_files_it_skipped(
     with caplog.at_level("WARNING", logger="qa"):
         watch(service, stop)
     assert "qa: broken.txt: skipped: not valid UTF-8" in caplog.text
+
+
+def test_watch_refuses_a_source_folder_that_does_not_exist(service: QAService) -> None:
+    """`QA_SOURCE_DIR=/data/transcirpts qa index watch` made that folder, empty, and updated the
+    index from it: every document removed from the live version."""
+    from qa.watch import watch
+
+    service.build()
+    before = service.index.version
+    typo = service.settings.source_dir.with_name("scr")
+    watcher = QAService(service.settings.model_copy(update={"source_dir": typo}))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(IngestError, match=r"^source folder not found: .*scr$"):
+        watch(watcher, stop)
+    assert not typo.exists()
+    assert watcher.store.current() == before
 
 
 def test_watch_updates_on_changes(service: QAService) -> None:
