@@ -132,6 +132,22 @@ def test_build_reports_what_it_indexed(tmp_path: Path) -> None:
     assert {q.text for q in answer.quotes} <= {"Where is the cat?", "On the mat.", "It sleeps."}
 
 
+def test_strict_names_every_file_it_refuses(tmp_path: Path) -> None:
+    """The refusal named the first bad file and "(and 2 more)": fixing them took a run each."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (src / name).write_bytes(b"Alice:\n\xff\xfe")
+    (src / "good.txt").write_text("Alice:\nHello.\n", encoding="utf-8")
+    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index"), HashEmbedder())
+    with pytest.raises(IngestError) as refused:
+        svc.build(strict=True)
+    assert refused.value.message == (
+        "--strict: a.txt: skipped: not valid UTF-8 (byte offset 7: invalid start byte)"
+        " (and 2 more, in b.txt, c.txt); nothing was written"
+    )
+
+
 def test_build_skips_unreadable_sources_and_strict_refuses_them(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
