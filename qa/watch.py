@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.errors import IngestError, QAError
-from qa.ingest import SIDECAR, is_transcript_name
+from qa.errors import QAError
+from qa.ingest import SIDECAR, check_source_folder, is_transcript_name
 from qa.models import UpdateReport
 from qa.service import QAService
 
@@ -46,8 +46,7 @@ def watch(
     from watchfiles import watch as watch_changes
 
     source = service.settings.source_dir.resolve()
-    if not source.is_dir():  # a mistyped QA_SOURCE_DIR, made empty, would empty the index
-        raise IngestError(f"source folder not found: {source}")
+    check_source_folder(source)  # a mistyped QA_SOURCE_DIR, made empty, would empty the index
 
     def run() -> None:
         try:

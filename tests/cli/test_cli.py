@@ -124,6 +124,11 @@ def test_a_misspelt_filter_is_one_line_naming_it(
             6,
             "source folder not found: /nonexistent",
         ),
+        (
+            ["index", "build", "--source", "/etc/passwd"],  # a file: not "not found"
+            6,
+            "source folder /etc/passwd is a file: give the folder that holds it",
+        ),
     ],
     ids=[
         "ask-empty",
@@ -134,6 +139,7 @@ def test_a_misspelt_filter_is_one_line_naming_it(
         "search-missing-index",
         "status-missing-index",
         "build-missing-source",
+        "build-source-is-a-file",
     ],
 )
 def test_errors_are_one_line_and_nonzero(
