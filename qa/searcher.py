@@ -72,7 +72,9 @@ class Searcher:
         query = self._query(q, index)
         retrieval = self._settings.retrieval
         pool = retrieve(index, query, max(k, retrieval.candidates), retrieval, filters)
-        if not pool and filters.active:  # the filters admit no chunk: nothing was searched
+        # Nothing found because the filters admit no chunk (not a BM25 search whose words the
+        # admitted chunks lack): nothing was searched.
+        if not pool and filters.active and not index.admitted(filters).any():
             return replace(compose(q, [], [], self._settings.answer), answer=FILTERED_OUT)
         answering = self._settings.answer
         if k < answering.max_quotes:

@@ -100,6 +100,22 @@ def test_search_filters_by_document_and_speaker(hashed: Built) -> None:
         svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"]))
 
 
+def test_a_bm25_search_finding_nothing_under_a_filter_is_not_blamed_on_it(
+    hashed: Built,
+) -> None:
+    retrieval = hashed.service.settings.retrieval.model_copy(update={"mode": "bm25"})
+    svc = QAService(
+        hashed.service.settings.model_copy(update={"retrieval": retrieval}), HashEmbedder()
+    )
+    # No word of the question is in the document: nothing found, but it was searched.
+    answer = svc.ask("xyzzy plugh", filters=Filters.of(docs=[BARON]))
+    assert answer.coverage == "not_found"
+    assert answer.answer == "No passage in the indexed transcripts answers this question."
+    # A date range holds none of the undated seeds: nothing was searched, and it says so.
+    dated = svc.ask("robots", filters=Filters.of(date_from="2020-01-01"))
+    assert dated.answer.startswith("No passage of the indexed transcripts is within these")
+
+
 def test_ask_filters_apply_to_quotes(hashed: Built) -> None:
     answer = hashed.service.ask(
         "What did they say about Twitter?", filters=Filters.of(speakers=["Ron Baron"])
