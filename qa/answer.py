@@ -18,6 +18,10 @@ from qa.sparse import tokenize
 from qa.store import IndexData
 
 NO_ANSWER = "No passage in the indexed transcripts answers this question."
+FILTERED_OUT = (
+    "No passage of the indexed transcripts is within these filters (documents, speakers, "
+    "dates; undated transcripts are outside any date range): widen or remove one."
+)
 RELATED_ANSWER = (
     "The transcripts discuss this, but no passage states what was asked; the closest quotes are "
     "related reading, not an answer."

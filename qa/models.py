@@ -8,6 +8,7 @@ no hand-written mirror of them anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -285,6 +286,22 @@ MAX_SPEAKER_CHARS = 200
 MAX_FILTER_VALUES = 100
 
 
+def _did_you_mean(value: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def speaker_keys(pairs: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
+    """Every speaker filter value (casefolded) that some (speaker, label) pair admits, as
+    `Filters._speaks` matches: the label as written, the display name, or its last words."""
+    keys: set[str] = set()
+    for speaker, label in pairs:
+        keys.update(v.casefold() for v in (speaker, label) if v)
+        words = (speaker or "").casefold().split()
+        keys.update(" ".join(words[i:]) for i in range(len(words)))
+    return frozenset(keys)
+
+
 def _filter_values(values: Collection[str], name: str, max_chars: int) -> Collection[str]:
     """`values`, checked: some visible text, no control characters, bounded length and count."""
     if len(values) > MAX_FILTER_VALUES:
@@ -379,6 +396,22 @@ class Filters:
             0 < len(w) <= len(words) and words[-len(w) :] == w
             for w in (s.split() for s in self.speakers)
         )
+
+    def unmatched(self, doc_ids: Collection[str], speaker_keys: Collection[str]) -> list[str]:
+        """The filter values that name nothing: a document id not in `doc_ids`, a speaker no
+        key of `speaker_keys` (see `speaker_keys`) matches. A misspelt filter would otherwise
+        read as "the transcripts do not say this"."""
+        docs = [
+            f"doc: no indexed document {d!r}{_did_you_mean(d, doc_ids)}"
+            for d in sorted(self.docs - set(doc_ids))
+        ]
+        speakers = [
+            f"speaker: no indexed speaker {s!r}{_did_you_mean(s.casefold(), speaker_keys)}"
+            for s in sorted(self.speakers)
+            if s.casefold() not in speaker_keys
+            and " ".join(s.casefold().split()) not in speaker_keys
+        ]
+        return docs + speakers
 
     def _dated(self, date: str | None) -> bool:
         if self.date_from is None and self.date_to is None:

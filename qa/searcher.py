@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.answer import STALE_ANSWER, compose, passage_support, select_quotes
+from qa.answer import FILTERED_OUT, STALE_ANSWER, compose, passage_support, select_quotes
 from qa.embed import Embedder, MicroBatcher
 from qa.errors import InvalidInput
 from qa.live import LiveIndex
@@ -61,15 +61,21 @@ class Searcher:
     def search(self, question: str, *, k: int, filters: Filters) -> list[Passage]:
         q = clean_question(question)
         index = self._live.get()  # one version for the whole request
+        _check_filters(index, filters)
         hits = retrieve(index, self._query(q, index), k, self._settings.retrieval, filters)
         return [p for p in map(Passage.of, hits) if self._verbatim(index, p)]
 
     def ask(self, question: str, *, k: int, filters: Filters) -> Answer:
         q = clean_question(question)
         index = self._live.get()
+        _check_filters(index, filters)
         query = self._query(q, index)
         retrieval = self._settings.retrieval
         pool = retrieve(index, query, max(k, retrieval.candidates), retrieval, filters)
+        # Nothing found because the filters admit no chunk (not a BM25 search whose words the
+        # admitted chunks lack): nothing was searched.
+        if not pool and filters.active and not index.admitted(filters).any():
+            return replace(compose(q, [], [], self._settings.answer), answer=FILTERED_OUT)
         answering = self._settings.answer
         if k < answering.max_quotes:
             answering = answering.model_copy(update={"max_quotes": k})
@@ -123,3 +129,12 @@ class Searcher:
                 # Concurrent requests share forward passes (a micro-batcher).
                 self._batcher = MicroBatcher(self._embedder())
             return self._batcher
+
+
+def _check_filters(index: IndexData, filters: Filters) -> None:
+    """A filter naming no document or speaker of this version is a mistake to report (422,
+    exit 2), not a question the transcripts leave unanswered."""
+    if filters.docs or filters.speakers:
+        problems = filters.unmatched(index.documents, index.speaker_keys)
+        if problems:
+            raise InvalidInput("; ".join(problems))

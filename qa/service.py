@@ -21,12 +21,12 @@ from qa.embed import Embedder, load_embedder
 from qa.errors import (
     IndexIncompatible,
     IndexMissing,
-    IngestError,
     NotFound,
     QAError,
     SourceChanged,
 )
 from qa.indexproc import IndexProcess, IndexProcessDied
+from qa.ingest import check_source_folder
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -127,8 +127,7 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         """Bring the index in line with the source folder; one writer at a time. Files that
         cannot be read are skipped and reported (`strict`: refused, nothing written)."""
         folder = self.settings.source_dir
-        if not folder.is_dir():  # before the lock, which would create the index folder
-            raise IngestError(f"source folder not found: {folder}")
+        check_source_folder(folder)  # before the lock, which would create the index folder
         if self._process is not None and progress is None:
             return self._in_child(lambda p: p.update(full=full, strict=strict), None)
         with self.indexer.locked():
@@ -150,7 +149,10 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         if update:
             if notify:
                 notify(f"index is missing or stale ({found}); updating…")
-            self.update()
+            report = self.update()
+            if notify:
+                for problem in report.problems:  # skipped files, and why
+                    notify(f"warning: {problem}")
         elif notify:
             notify(f"warning: index is stale ({found}); run `qa index update`")
         return True

@@ -175,6 +175,9 @@ def _skipped_problems(skipped: dict[str, SkippedEntry]) -> tuple[str, ...]:
     return tuple(f"{f.doc_id}: skipped: {f.reason}" for f in _skipped_files(skipped))
 
 
+STRICT_NAMES = 20  # files a --strict refusal names besides the first
+
+
 def _check_strict(strict: bool, skipped: dict[str, SkippedEntry], problems: Sequence[str]) -> None:
     """`--strict`: any skipped file or reader problem fails the update before anything is
     written, so the previous version keeps serving."""
@@ -182,7 +185,10 @@ def _check_strict(strict: bool, skipped: dict[str, SkippedEntry], problems: Sequ
         return
     found = [*_skipped_problems(skipped), *problems]
     if found:
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        # Every file named (the first with why), so one run shows what to fix.
+        rest = list(dict.fromkeys(p.split(": ", 1)[0] for p in found[1:]))
+        shown = ", ".join(rest[:STRICT_NAMES]) + (", …" if len(rest) > STRICT_NAMES else "")
+        more = f" (and {len(found) - 1} more, in {shown})" if rest else ""
         raise IngestError(f"--strict: {found[0]}{more}; nothing was written")
 
 

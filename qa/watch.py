@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.ingest import SIDECAR, is_transcript_name
+from qa.ingest import SIDECAR, check_source_folder, is_transcript_name
 from qa.models import UpdateReport
 from qa.service import QAService
 
@@ -40,12 +40,13 @@ def watch(
     """Update once now (changes made while nobody watched), then after every burst of changes.
 
     Returns when `stop` is set. Errors (a transcript that cannot be parsed, a busy lock) are
-    reported to `on_error` and watching goes on: the next change retries.
+    reported to `on_error` and watching goes on: the next change retries. A source folder that
+    does not exist is IngestError, before anything is indexed.
     """
     from watchfiles import watch as watch_changes
 
     source = service.settings.source_dir.resolve()
-    source.mkdir(parents=True, exist_ok=True)
+    check_source_folder(source)  # a mistyped QA_SOURCE_DIR, made empty, would empty the index
 
     def run() -> None:
         try:
@@ -53,8 +54,7 @@ def watch(
         except QAError as exc:
             (on_error or _log_error)(exc)
             return
-        if on_update:
-            on_update(report)
+        (on_update or _log_problems)(report)
 
     run()
     settled = False
@@ -78,6 +78,12 @@ def watch(
             continue
         settled = True
         run()
+
+
+def _log_problems(report: UpdateReport) -> None:
+    # The server's watcher: a file skipped or read in part is named in the log, with why.
+    for problem in report.problems:
+        log.warning("qa: %s", problem)
 
 
 def _log_error(exc: QAError) -> None:

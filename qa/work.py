@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from qa.embed import Embedder
 from qa.errors import IngestError, InvalidInput
-from qa.ingest import read_transcript
+from qa.ingest import check_source_folder, read_transcript
 from qa.models import WorkReport
 from qa.settings import Settings
 from qa.store import IndexStore, work_queue
@@ -62,8 +62,7 @@ def work(settings: Settings, store: IndexStore, embedder: Callable[[], Embedder]
         )
     start = time.perf_counter()
     source = settings.source_dir
-    if not source.is_dir():
-        raise IngestError(f"source folder not found: {source}")
+    check_source_folder(source)
     me = worker_name()
     with store.lock(settings.lock_timeout):
         run = queue.find_run() or _open_run(settings, store, queue, embedder)

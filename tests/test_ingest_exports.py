@@ -805,6 +805,23 @@ def test_pdf_text_without_line_numbers_cites_the_printed_page() -> None:
     assert pages_of["With the night clerk."] == (8, None)
 
 
+def test_a_labelled_line_ending_every_page_is_testimony_not_a_footer() -> None:
+    """`A. Yes.` ended both pages: read as a running footer (it recurs at the bottom, digits
+    aside), both answers were dropped and "Were you paid back the deposit?" went unanswered."""
+    pages = [
+        "Lee v. Park, Deposition\nQ. Did you sign the lease in March?\nA. I did, at the notary."
+        "\nQ. Was the landlord present?\nA. Yes.\nPage 1 of 2",
+        "Lee v. Park, Deposition\nQ. Did he give you the keys that day?\nA. He gave them the next"
+        " morning.\nQ. Were you paid back the deposit?\nA. Yes.\nPage 2 of 2",
+    ]
+    turns = said(parse_pdf_text("lease.pdf", PAGE_BREAK.join(pages)))
+    assert "".join(label for label, _ in turns) == "QAQAQAQA"
+    assert [text for _, text in turns][2:4] == ["Was the landlord present?", "Yes."]
+    assert turns[-1] == ("A", "Yes.")
+    # The running header and the page numbers still stay out.
+    assert not any("Deposition" in text or "Page" in text for _, text in turns)
+
+
 def test_pdf_hearing_labels_end_with_a_full_stop() -> None:
     pages = [
         "OVERSIGHT OF THE DEPARTMENT\n1\nChairman Durbin. The Committee will come to order.\n"

@@ -95,7 +95,25 @@ def test_search_filters_by_document_and_speaker(hashed: Built) -> None:
     assert by_speaker and {h.speaker for h in by_speaker} == {"Ron Baron"}
     both = svc.search("robots", k=10, filters=Filters.of(docs=[PENN], speakers=["Mark Penn"]))
     assert both and {(h.doc_id, h.speaker) for h in both} == {(PENN, "Mark Penn")}
-    assert svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"])) == []
+    # A filter naming nothing indexed is a mistake to report, not an empty answer.
+    with pytest.raises(InvalidInput, match=r"^doc: no indexed document 'no-such-doc.txt'$"):
+        svc.search("robots", k=10, filters=Filters.of(docs=["no-such-doc.txt"]))
+
+
+def test_a_bm25_search_finding_nothing_under_a_filter_is_not_blamed_on_it(
+    hashed: Built,
+) -> None:
+    retrieval = hashed.service.settings.retrieval.model_copy(update={"mode": "bm25"})
+    svc = QAService(
+        hashed.service.settings.model_copy(update={"retrieval": retrieval}), HashEmbedder()
+    )
+    # No word of the question is in the document: nothing found, but it was searched.
+    answer = svc.ask("xyzzy plugh", filters=Filters.of(docs=[BARON]))
+    assert answer.coverage == "not_found"
+    assert answer.answer == "No passage in the indexed transcripts answers this question."
+    # A date range holds none of the undated seeds: nothing was searched, and it says so.
+    dated = svc.ask("robots", filters=Filters.of(date_from="2020-01-01"))
+    assert dated.answer.startswith("No passage of the indexed transcripts is within these")
 
 
 def test_ask_filters_apply_to_quotes(hashed: Built) -> None:
@@ -128,6 +146,22 @@ def test_build_reports_what_it_indexed(tmp_path: Path) -> None:
     assert report.version == (tmp_path / "index" / "CURRENT").read_text().strip()
     answer = svc.ask("Where is the cat sleeping? mat")
     assert {q.text for q in answer.quotes} <= {"Where is the cat?", "On the mat.", "It sleeps."}
+
+
+def test_strict_names_every_file_it_refuses(tmp_path: Path) -> None:
+    """The refusal named the first bad file and "(and 2 more)": fixing them took a run each."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (src / name).write_bytes(b"Alice:\n\xff\xfe")
+    (src / "good.txt").write_text("Alice:\nHello.\n", encoding="utf-8")
+    svc = QAService(Settings(source_dir=src, index_dir=tmp_path / "index"), HashEmbedder())
+    with pytest.raises(IngestError) as refused:
+        svc.build(strict=True)
+    assert refused.value.message == (
+        "--strict: a.txt: skipped: not valid UTF-8 (byte offset 7: invalid start byte)"
+        " (and 2 more, in b.txt, c.txt); nothing was written"
+    )
 
 
 def test_build_skips_unreadable_sources_and_strict_refuses_them(tmp_path: Path) -> None:

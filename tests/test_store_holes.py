@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from fakes import HashEmbedder
 
+from qa.errors import InvalidInput
 from qa.models import Filters
 from qa.service import QAService
 from qa.settings import Settings
@@ -128,10 +129,12 @@ def assert_same_version(got: QAService, want: QAService, *, exact: bool) -> None
 def assert_removed_text_never_found(service: QAService) -> None:
     src = service.settings.source_dir
     for q in (*QUERIES, "marker20x0 marker20x2", "marker10x0 topic10x0"):
-        for f in (Filters(), Filters.of(speakers=["Cy Vale"]), Filters.of(docs=["doc020.txt"])):
+        for f in (Filters(), Filters.of(speakers=["Cy Vale"])):
             for h in service.search(q, k=10, filters=f):
                 assert h.doc_id != "doc020.txt"
                 assert (src / h.doc_id).read_text("utf-8")[h.start : h.end] == h.text
+        with pytest.raises(InvalidInput, match=r"no indexed document 'doc020\.txt'"):
+            service.search(q, k=10, filters=Filters.of(docs=["doc020.txt"]))
         answer = service.ask(q)
         for quote in (*answer.quotes, *answer.related):
             assert quote.doc_id != "doc020.txt"

@@ -19,7 +19,7 @@ import pytest
 from conftest import Built
 from fakes import HashEmbedder
 
-from qa.errors import IndexBusy
+from qa.errors import IndexBusy, IngestError
 from qa.ingest import list_sources, read_transcript
 from qa.segments import join
 from qa.service import QAService
@@ -281,6 +281,43 @@ def test_status_reports_size_and_staleness(service: QAService) -> None:
     (service.settings.source_dir / "new.txt").write_text(NEW, encoding="utf-8")
     info = service.index_info()
     assert info.stale and info.pending["added"] == ["new.txt"]
+
+
+def test_serving_after_an_update_names_the_files_it_skipped(
+    service: QAService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`qa serve --build` printed that it was updating and then nothing of the files the update
+    skipped; the server's watcher logged nothing of them either."""
+    from qa.watch import watch
+
+    (service.settings.source_dir / "broken.txt").write_bytes(b"Ann: caf\xe9\n")
+    said: list[str] = []
+    assert service.check_index(update=True, notify=said.append)
+    assert said[-1] == (
+        "warning: broken.txt: skipped: not valid UTF-8 (byte offset 8: invalid continuation byte)"
+    )
+    stop = threading.Event()
+    stop.set()  # one update, then return
+    with caplog.at_level("WARNING", logger="qa"):
+        watch(service, stop)
+    assert "qa: broken.txt: skipped: not valid UTF-8" in caplog.text
+
+
+def test_watch_refuses_a_source_folder_that_does_not_exist(service: QAService) -> None:
+    """`QA_SOURCE_DIR=/data/transcirpts qa index watch` made that folder, empty, and updated the
+    index from it: every document removed from the live version."""
+    from qa.watch import watch
+
+    service.build()
+    before = service.index.version
+    typo = service.settings.source_dir.with_name("scr")
+    watcher = QAService(service.settings.model_copy(update={"source_dir": typo}))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(IngestError, match=r"^source folder not found: .*scr$"):
+        watch(watcher, stop)
+    assert not typo.exists()
+    assert watcher.store.current() == before
 
 
 def test_watch_updates_on_changes(service: QAService) -> None:

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from qa.api.app import create_app
 from qa.errors import NotFound
-from qa.ingest import parse_transcript
+from qa.ingest import SUFFIXES, parse_transcript
 from qa.models import Quote
 from qa.service import QAService
 from qa.settings import AnswerSettings, Settings
@@ -239,6 +239,34 @@ def test_exports_markdown_csv_and_json(site: Site) -> None:
     assert site.client.get("/answer.xml", params=q).status_code == 404
 
 
+def test_documents_sharing_a_title_are_cited_by_id_too(tmp_path: Path) -> None:
+    """`2023/notes.txt` and `2024/notes.txt` are both titled `notes`: cited as that alone, a
+    copied quote named the wrong interview half the time. Such titles carry the document id."""
+    source = tmp_path / "source"
+    for year, crop in (("2023", "barley"), ("2024", "rye")):
+        (source / year).mkdir(parents=True)
+        text = f"Host: What did you grow?\nGuest: We grew {crop} on the hill field.\n"
+        (source / year / "notes.txt").write_text(text, encoding="utf-8")
+    (source / "solar.txt").write_text(INTERVIEW, encoding="utf-8")
+    settings = Settings(
+        source_dir=source,
+        index_dir=tmp_path / "index",
+        answer=AnswerSettings(abstain_threshold=-1.0),
+    )
+    service = QAService(settings, embedder=HashEmbedder())
+    service.build()
+    with TestClient(create_app(service=service)) as client:
+        page = client.get("/", params={"q": "What did you grow on the hill field?", "k": "8"})
+        assert page.status_code == 200
+        for doc in ("2023/notes.txt", "2024/notes.txt"):
+            assert f"notes ({doc})" in page.text  # citation chips and copy texts
+            assert f'<option value="{doc}">notes ({doc})</option>' in page.text
+        assert '<option value="solar.txt">solar</option>' in page.text  # a unique title: as was
+        md = client.get("/answer.md", params={"q": "What did you grow on the hill field?"})
+        assert "notes (2023/notes.txt)" in md.text or "notes (2024/notes.txt)" in md.text
+        assert ", notes," not in md.text
+
+
 def test_reader_escapes_transcript_markup(site: Site) -> None:
     r = site.client.get("/transcripts/script.txt")
     assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in r.text
@@ -273,6 +301,22 @@ def test_documents_page_lists_documents_and_skipped_files(site: Site) -> None:
     summary = site.client.get("/summary/telescope.srt").json()
     assert summary["speakers"] == ["Ada", "Bob"] and summary["turns"] == 2
     assert summary["duration"] == 4.0
+
+
+def test_filters_that_admit_no_passage_say_so_on_the_page(site: Site) -> None:
+    r = site.client.get("/", params={"q": "solar farm", "date_to": "2000-01-01"})
+    assert r.status_code == 200
+    assert "No passage of the indexed transcripts is within these filters" in r.text
+    assert "None of the transcripts answers" not in r.text
+
+
+def test_the_file_picker_offers_every_format_the_upload_takes(site: Site) -> None:
+    """The picker listed .txt .md .srt .vtt .json only, so a .docx or .pdf, which POST
+    /documents indexes, could not be chosen (only dropped)."""
+    r = site.client.get("/transcripts")
+    accept = re.search(r'<input id="file" type="file" accept="([^"]*)"', r.text)
+    assert accept is not None
+    assert set(accept.group(1).split(",")) == set(SUFFIXES) >= {".docx", ".pdf"}
 
 
 def test_reader_has_a_player_and_media_serves_ranges(site: Site) -> None:

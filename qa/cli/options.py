@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from qa.errors import IngestError, InvalidInput
+from qa.errors import InvalidInput
+from qa.ingest import check_source_folder
 from qa.service import QAService
 from qa.settings import MODES, load_settings
 
@@ -61,8 +62,7 @@ def open_service(
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
     if source is not None:
-        if not source.is_dir():  # named on the command line: a typo, not "everything changed"
-            raise IngestError(f"source folder not found: {source}")
+        check_source_folder(source)  # named on the command line: a typo, not "everything changed"
         overrides["source_dir"] = source
     if index is not None:
         overrides["index_dir"] = index

@@ -21,7 +21,9 @@ def warn(message: str) -> None:
 
 
 def error(message: str) -> None:
-    typer.echo(f"qa: error: {message}", err=True)
+    # One line, whatever the message holds: a driver's (psycopg's "…failed\n\tIs the server
+    # running…?") or a file name's line breaks would otherwise split it.
+    typer.echo(f"qa: error: {' '.join(message.split())}", err=True)
 
 
 def show_help(ctx: typer.Context) -> None:

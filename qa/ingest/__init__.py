@@ -221,12 +221,19 @@ def folder_stamp(folder: str) -> Stamp:
     return st.st_mtime_ns, st.st_ctime_ns
 
 
+def check_source_folder(root: Path) -> None:
+    """IngestError unless `root` is a folder: not found, or a file (`--source talk.txt`)."""
+    if not root.is_dir():
+        if root.exists():
+            raise IngestError(f"source folder {root} is a file: give the folder that holds it")
+        raise IngestError(f"source folder not found: {root}")
+
+
 def _listing(
     root: Path, *, ordered: bool = True, stamps: list[tuple[str, Stamp]] | None = None
 ) -> tuple[list[str], set[str]]:
     """(candidate_names, the names of the sidecars beside them) from one walk."""
-    if not root.is_dir():
-        raise IngestError(f"source folder not found: {root}")
+    check_source_folder(root)
     out: list[str] = []
     sidecars: set[str] = set()
     _walk(str(root), "", out, sidecars, stamps)

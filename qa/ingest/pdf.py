@@ -19,6 +19,7 @@ import itertools
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 from qa.errors import IngestError, PayloadTooLarge
@@ -82,8 +83,11 @@ def _place(k: int, n: int) -> int:
     return k - n if k >= n - _EDGE else 99
 
 
-def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
-    """(spans that are not testimony, each content line as (offset, page, printed line))."""
+def layout(
+    text: str, said: Callable[[str], bool] = lambda _: False
+) -> tuple[list[tuple[int, int]], list[PageLine]]:
+    """(spans that are not testimony, each content line as (offset, page, printed line));
+    `said(line)`: the line is testimony even where it recurs like a running header."""
     starts = [0] + [m.end() for m in re.finditer("\f", text)]
     pages = [(s, len(text) if (f := text.find("\f", s)) < 0 else f) for s in starts]
     page_lines = [_lines(text, s, e) for s, e in pages]
@@ -108,7 +112,7 @@ def layout(text: str) -> tuple[list[tuple[int, int]], list[PageLine]]:
             if printed_page and bare.isdigit() and last is not None and int(bare) == last + 1:
                 printed_page = None  # a numbered empty line at the foot, not the page's number
             recurring = edges[(_place(k, len(lines)), _shape(line))] >= running
-            if printed_page or (edge and recurring):
+            if printed_page or (edge and recurring and not said(line)):
                 masked.append((s, e))
                 digits = re.search(r"\d+", line)
                 if printed_page and digits and (not named or not bare.isdigit()):
@@ -159,8 +163,18 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
     """A PDF's canonical text → its transcript (pure; `extract` makes the text)."""
     masked_spans, marks = layout(text)
     masked = _blank(text, masked_spans)
+    found = speaker_turns(masked)
+    # A line opening with a speaker's label is testimony, even where it recurs at the page
+    # edges like a running footer: `A. Yes.` ending both pages of a deposition.
+    labels = {t.label or t.speaker for t in found if t.speaker}
+    if labels:
+        kept_spans, kept_marks = layout(text, lambda line: _opens_turn(line, labels))
+        if kept_spans != masked_spans:
+            masked_spans, marks = kept_spans, kept_marks
+            masked = _blank(text, masked_spans)
+            found = speaker_turns(masked)
     turns = []
-    for t in speaker_turns(masked):
+    for t in found:
         segs = _pieces(masked, t)
         if segs:
             turns.append(
@@ -175,6 +189,15 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
                 )
             )
     return replace(finish(doc_id, text, turns), page_lines=tuple(marks))
+
+
+def _opens_turn(line: str, labels: set[str]) -> bool:
+    """`line`, after a printed line number if any, opens with one of `labels` and its mark."""
+    rest = re.sub(r"^\s*(?:\d{1,2}\s+)?", "", line)
+    return any(
+        rest.startswith(label) and rest[len(label) : len(label) + 1] in (".", ":")
+        for label in labels
+    )
 
 
 def parse_pdf(doc_id: str, data: bytes) -> Transcript:

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.models import Chunk, DocOutline, Filters, Sentence
+from qa.models import Chunk, DocOutline, Filters, Sentence, speaker_keys
 from qa.store.cache import EmbeddingCache
 from qa.store.manifest import DocEntry, Manifest
 from qa.store.records import Columns, LazyChunks
@@ -108,6 +109,13 @@ class IndexData:
             names.add(label)
             names.update(w for w in label.split() if len(w) >= 3 and w[0].isupper())
         self.speaker_names = frozenset(names)
+
+    @cached_property
+    def speaker_keys(self) -> frozenset[str]:
+        """The speaker filter values some chunk of this version admits (qa.models)."""
+        if self.columns is not None:
+            return self.columns.speaker_keys()
+        return speaker_keys({(c.speaker, c.label) for c in self.chunks})
 
     def admitted(self, filters: Filters) -> np.ndarray:
         """Per chunk id, whether `filters` admit it (exact: the fields a filter reads)."""

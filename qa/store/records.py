@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 
 from qa.errors import StorageError
-from qa.models import Chunk, Filters, Sentence
+from qa.models import Chunk, Filters, Sentence, speaker_keys
 from qa.store.groups import Facet, Group, outline
 from qa.store.segment import CHUNK_FIELDS, SENTENCE_FIELDS, DocPart, Records
 
@@ -520,6 +520,10 @@ class Columns:
 
     def speakers(self) -> set[str]:
         return {f[1] for f, used in zip(self.facets, self._used, strict=True) if used and f[1]}
+
+    def speaker_keys(self) -> frozenset[str]:
+        pairs = {(f[1], f[2]) for f, used in zip(self.facets, self._used, strict=True) if used}
+        return speaker_keys(pairs)
 
 
 class LazyParts(Mapping[str, DocPart]):

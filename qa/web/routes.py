@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa.errors import InvalidInput, NotFound, QAError, Unauthorized
+from qa.ingest import SUFFIXES
 from qa.models import Answer, Filters, Transcript, check_date_order, iso_date
 from qa.service import QAService
 from qa.web import views
@@ -74,9 +75,10 @@ def ask(service: QAService, question: str, filters: PageFilters, k: int) -> Answ
 class Catalog:
     """The filter choices (documents and speakers) of one index version."""
 
-    docs: list[tuple[str, str]]  # (doc id, title)
+    docs: list[tuple[str, str]]  # (doc id, label: its title, with its id when shared)
     speakers: list[str]
     summaries: dict[str, views.DocSummary]
+    shared: frozenset[str] = frozenset()  # titles of more than one document
 
 
 class _Caches:
@@ -154,10 +156,15 @@ def router() -> APIRouter:
                 return caches.catalog[1]
         counts = {d.doc_id: d.chunks for d in service.documents()}
         sums = views.summaries(index.outlines(), counts)
+        shared = views.shared_titles(s.title for s in sums.values())
         found = Catalog(
-            sorted(((d, s.title) for d, s in sums.items()), key=lambda p: p[1].lower()),
+            sorted(
+                ((d, views.doc_label(d, s.title, shared)) for d, s in sums.items()),
+                key=lambda p: p[1].lower(),
+            ),
             sorted({sp for s in sums.values() for sp in s.speakers}, key=str.lower),
             sums,
+            shared,
         )
         with caches.lock:
             caches.catalog = (index.version, found)
@@ -212,7 +219,7 @@ def router() -> APIRouter:
         except QAError as exc:
             context["error"] = exc.message
             return _page(request, "ask.html", exc.status_code, **context)
-        context.update(_answer_context(request, service, answer, filters))
+        context.update(_answer_context(request, service, answer, filters, context["catalog"]))
         return _page(request, "ask.html", **context)
 
     @api.get("/answer.{fmt}")
@@ -231,7 +238,8 @@ def router() -> APIRouter:
         checks = [_verified(service, q) for q in answer.quotes]
         name = "answer." + fmt
         if fmt == "md":
-            body, ctype = views.export_markdown(answer, link, base), "text/markdown"
+            shared = catalog(service).shared
+            body, ctype = views.export_markdown(answer, link, base, shared), "text/markdown"
         elif fmt == "csv":
             body, ctype = views.export_csv(answer, checks), "text/csv"
         else:
@@ -266,6 +274,7 @@ def router() -> APIRouter:
             rows=rows,
             skipped=_skipped(service, docs),
             status=service.status(),
+            suffixes=sorted(SUFFIXES),  # what POST /documents takes: .docx and .pdf too
         )
 
     @api.get("/summary/{doc_id:path}")
@@ -372,7 +381,7 @@ def router() -> APIRouter:
 
 
 def _answer_context(
-    request: Request, service: QAService, answer: Answer, filters: PageFilters
+    request: Request, service: QAService, answer: Answer, filters: PageFilters, cat: Catalog
 ) -> dict[str, Any]:
     base = str(request.base_url).rstrip("/")
     permalink = views.answer_href(answer.question, filters)
@@ -383,17 +392,17 @@ def _answer_context(
         quotes.append(
             {
                 "quote": q,
-                "cite": views.citation(q),
+                "cite": views.citation(q, cat.shared),
                 "verified": _verified(service, q),
                 "href": href,
                 "link": link,
-                "clip": views.copy_texts(q, link),
+                "clip": views.copy_texts(q, link, cat.shared),
             }
         )
     related = [
         {
             "quote": q,
-            "cite": views.citation(q),
+            "cite": views.citation(q, cat.shared),
             "verified": _verified(service, q),
             "href": views.reader_href(q.doc_id, q.start, q.end),
         }
@@ -402,7 +411,7 @@ def _answer_context(
     passages = [
         {
             "passage": p,
-            "cite": views.citation(p),
+            "cite": views.citation(p, cat.shared),
             "href": views.reader_href(p.doc_id, p.start, p.end),
         }
         for p in answer.passages

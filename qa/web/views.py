@@ -10,7 +10,7 @@ import bisect
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -82,10 +82,28 @@ def lines_label(line_start: int, line_end: int) -> str:
     return f"line {line_start}" if line_start == line_end else f"lines {line_start}–{line_end}"
 
 
-def citation(item: Quote | Passage) -> list[str]:
-    """The parts of a citation chip: speaker · title · date · [mm:ss] · lines (or page)."""
+def shared_titles(titles: Iterable[str]) -> frozenset[str]:
+    """The titles more than one document has (`a/notes.txt` and `b/notes.txt` are both
+    `notes`): cited by title alone, a quote would not say which document it is from."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for title in titles:
+        (shared if title in seen else seen).add(title)
+    return frozenset(shared)
+
+
+def doc_label(doc_id: str, title: str | None, shared: Collection[str] = ()) -> str:
+    """A document as a citation names it: its title, with its id when another has that title."""
+    if not title:
+        return doc_id
+    return f"{title} ({doc_id})" if title in shared else title
+
+
+def citation(item: Quote | Passage, shared: Collection[str] = ()) -> list[str]:
+    """The parts of a citation chip: speaker · title · date · [mm:ss] · lines (or page);
+    `shared`: titles of more than one document (see shared_titles)."""
     time_start = item.time_start
-    parts = [item.speaker or "(no speaker)", item.title or item.doc_id]
+    parts = [item.speaker or "(no speaker)", doc_label(item.doc_id, item.title, shared)]
     if item.date:
         parts.append(item.date)
     if time_start is not None:
@@ -123,9 +141,9 @@ def answer_href(question: str, filters: PageFilters) -> str:
     return "/?" + urlencode([("q", question), *filters.params()])
 
 
-def copy_texts(quote: Quote, link: str) -> dict[str, str]:
+def copy_texts(quote: Quote, link: str, shared: Collection[str] = ()) -> dict[str, str]:
     """A quote with its citation, as plain text and as a Markdown block quote."""
-    cite = ", ".join(citation(quote))
+    cite = ", ".join(citation(quote, shared))
     plain = f"“{quote.text}” — {cite}\n{link}"
     body = "\n".join(f"> {line}" if line else ">" for line in quote.text.split("\n"))
     markdown = f"{body}\n>\n> — {cite} ([source]({link}))"
@@ -133,22 +151,22 @@ def copy_texts(quote: Quote, link: str) -> dict[str, str]:
 
 
 # -- exports ---------------------------------------------------------------------------------
-def export_markdown(answer: Answer, link: str, base: str) -> str:
+def export_markdown(answer: Answer, link: str, base: str, shared: Collection[str] = ()) -> str:
     lines = [f"# {answer.question}", "", f"[Permalink]({link})", ""]
     if not answer.answerable:
         if answer.related:
             lines += ["Discussed, but not answered.", "", "## Related quotes (not an answer)", ""]
             for q in answer.related:
-                lines += [f"> {q.text}", ">", f"> — {', '.join(citation(q))}", ""]
+                lines += [f"> {q.text}", ">", f"> — {', '.join(citation(q, shared))}", ""]
         else:
             lines += ["Not found in these transcripts."]
         lines += ["", "## Related passages", ""]
         for p in answer.passages:
-            lines += [f"> {p.text}", ">", f"> — {', '.join(citation(p))}", ""]
+            lines += [f"> {p.text}", ">", f"> — {', '.join(citation(p, shared))}", ""]
         return "\n".join(lines)
     for i, q in enumerate(answer.quotes, 1):
         href = base + reader_href(q.doc_id, q.start, q.end, answer.question, None, i)
-        lines += [copy_texts(q, href)["markdown"], ""]
+        lines += [copy_texts(q, href, shared)["markdown"], ""]
     return "\n".join(lines)
 
 

@@ -201,6 +201,37 @@ def test_search_rejects_an_unknown_parameter_naming_it(client: TestClient) -> No
     assert r.status_code == 422 and "is after date_to" in r.json()["detail"]
 
 
+def test_a_filter_naming_nothing_indexed_is_a_422_naming_it(client: TestClient) -> None:
+    # A misspelt document or speaker used to answer 200 "not found": read as "the transcripts
+    # do not say this" when they were never searched.
+    r = client.post("/ask", json={"question": "Neuralink?", "doc": ["003_aef95c100974d035.tx"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        "doc: no indexed document '003_aef95c100974d035.tx'"
+        " (did you mean '003_aef95c100974d035.txt'?)"
+    )
+    r = client.get("/search", params={"q": "Neuralink", "speaker": ["Musk", "Elon Mosk"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("speaker: no indexed speaker 'elon mosk'")
+    # Names match as before: a label as written, a display name, its last words, any case.
+    for speaker in ("ron baron", "Baron", "ELON  MUSK"):
+        r = client.get("/search", params={"q": "Neuralink", "speaker": speaker})
+        assert r.status_code == 200, (speaker, r.text)
+
+
+def test_filters_that_admit_no_passage_say_so_not_that_nothing_answers(
+    client: TestClient,
+) -> None:
+    # The seeds are undated: a date range holds none of them, so nothing was searched. The
+    # answer said "No passage in the indexed transcripts answers this question".
+    r = client.post("/ask", json={"question": "Neuralink patients?", "date_from": "2020-01-01"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["coverage"], body["quotes"], body["passages"]) == ("not_found", [], [])
+    assert body["answer"].startswith("No passage of the indexed transcripts is within these")
+    assert "widen or remove one" in body["answer"]
+
+
 def test_off_topic_question_is_not_answered(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "What is the capital of France?"}).json()
     assert body["answerable"] is False and body["quotes"] == []

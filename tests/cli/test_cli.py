@@ -99,6 +99,16 @@ def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
     assert (tmp_path / "i" / "CURRENT").read_text().strip() == report["version"]
 
 
+def test_a_misspelt_filter_is_one_line_naming_it(
+    qa_cli: QaCli, seeded: Built, tmp_path: Path
+) -> None:
+    done = qa_cli("ask", "Neuralink?", "--speaker", "Elon Mosk", *where(seeded), cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "qa: error: speaker: no indexed speaker 'elon mosk' (did you mean 'elon musk'?)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -114,6 +124,11 @@ def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
             6,
             "source folder not found: /nonexistent",
         ),
+        (
+            ["index", "build", "--source", "/etc/passwd"],  # a file: not "not found"
+            6,
+            "source folder /etc/passwd is a file: give the folder that holds it",
+        ),
     ],
     ids=[
         "ask-empty",
@@ -124,6 +139,7 @@ def test_index_build_json(qa_cli: QaCli, tmp_path: Path) -> None:
         "search-missing-index",
         "status-missing-index",
         "build-missing-source",
+        "build-source-is-a-file",
     ],
 )
 def test_errors_are_one_line_and_nonzero(

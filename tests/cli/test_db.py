@@ -26,3 +26,13 @@ def test_db_commands_without_a_database_fail_in_one_line(qa_cli: CLI, tmp_path: 
         assert done.stderr.strip().count("\n") == 0 and "postgresql://" in done.stderr
     done = qa_cli("db", "migrate")  # no QA_STORE: the files backend
     assert done.returncode != 0 and "needs a database" in done.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_one_line(qa_cli: CLI, tmp_path: Path) -> None:
+    # psycopg's message has a line break and a tab ("…Connection refused\n\tIs the server
+    # running on that host…?"): it was printed as two lines.
+    url = "postgresql://nobody@127.0.0.1:1/none"  # port 1: refused at once
+    done = qa_cli("ask", "anything", "--store", url, "--source", str(tmp_path))
+    assert done.returncode == 8, done.stderr
+    assert done.stderr.startswith("qa: error: cannot reach the database postgresql://")
+    assert done.stderr.count("\n") == 1 and "\t" not in done.stderr, done.stderr
