@@ -274,7 +274,7 @@ def router() -> APIRouter:
             rows=rows,
             skipped=_skipped(service, docs),
             status=service.status(),
-            suffixes=sorted(SUFFIXES),  # what POST /documents takes: .docx and .pdf too
+            suffixes=sorted(SUFFIXES),  # what POST /documents takes, extracted formats too
         )
 
     @api.get("/summary/{doc_id:path}")
