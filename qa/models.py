@@ -286,9 +286,22 @@ MAX_SPEAKER_CHARS = 200
 MAX_FILTER_VALUES = 100
 
 
+_SUGGEST_FROM = 2000  # candidates compared in full; beyond, those sharing the first letters
+
+
 def _did_you_mean(value: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    """The closest known value, for one misspelt filter value. A large index's candidates are
+    narrowed first: difflib compares each in full, and a request must stay cheap."""
+    candidates = list(known)
+    if len(candidates) > _SUGGEST_FROM:
+        head = value[:2].casefold()
+        candidates = [k for k in candidates if k[:2].casefold() == head][:_SUGGEST_FROM]
+    close = difflib.get_close_matches(value, candidates, n=1, cutoff=0.75)
+    return f" (did you mean {_shown(close[0])}?)" if close else ""
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:60] + "…")
 
 
 def speaker_keys(pairs: Iterable[tuple[str | None, str | None]]) -> frozenset[str]:
@@ -397,21 +410,33 @@ class Filters:
             for w in (s.split() for s in self.speakers)
         )
 
-    def unmatched(self, doc_ids: Collection[str], speaker_keys: Collection[str]) -> list[str]:
-        """The filter values that name nothing: a document id not in `doc_ids`, a speaker no
-        key of `speaker_keys` (see `speaker_keys`) matches. A misspelt filter would otherwise
-        read as "the transcripts do not say this"."""
-        docs = [
-            f"doc: no indexed document {d!r}{_did_you_mean(d, doc_ids)}"
-            for d in sorted(self.docs - set(doc_ids))
-        ]
-        speakers = [
-            f"speaker: no indexed speaker {s!r}{_did_you_mean(s.casefold(), speaker_keys)}"
-            for s in sorted(self.speakers)
-            if s.casefold() not in speaker_keys
-            and " ".join(s.casefold().split()) not in speaker_keys
-        ]
-        return docs + speakers
+    def unmatched(self, doc_ids: Collection[str], keys: Collection[str]) -> list[str]:
+        """What is wrong with a filter none of whose values names anything: no document id in
+        `doc_ids`, no speaker that a key of `keys` (see `speaker_keys`) matches. A misspelt
+        filter would otherwise read as "the transcripts do not say this". A filter with one
+        value that matches is kept (a saved query naming a document deleted since still runs);
+        the first value that names nothing gets a suggestion."""
+        problems = []
+        docs = sorted(self.docs - set(doc_ids))
+        if docs and len(docs) == len(self.docs):
+            first = docs[0]
+            problems.append(
+                f"doc: no indexed document {_shown(first)}{_did_you_mean(first, doc_ids)}"
+                + (f" (nor {len(docs) - 1} more)" if len(docs) > 1 else "")
+            )
+        speakers = sorted(
+            s
+            for s in self.speakers
+            if s.casefold() not in keys and " ".join(s.casefold().split()) not in keys
+        )
+        if speakers and len(speakers) == len(self.speakers):
+            first = speakers[0]
+            problems.append(
+                f"speaker: no indexed speaker {_shown(first)}"
+                f"{_did_you_mean(first.casefold(), keys)}"
+                + (f" (nor {len(speakers) - 1} more)" if len(speakers) > 1 else "")
+            )
+        return problems
 
     def _dated(self, date: str | None) -> bool:
         if self.date_from is None and self.date_to is None:

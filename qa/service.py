@@ -186,7 +186,7 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
             if undo is None and doc_id not in self._indexed():
                 raise NotFound(f"no document {doc_id!r}")
             try:
-                return self._update_locked()
+                return self._update_locked(emptying=True)
             except BaseException:
                 self.source.undo(undo)
                 raise
@@ -214,11 +214,18 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         return report
 
     def _update_locked(
-        self, *, full: bool = False, progress: Progress | None = None, strict: bool = False
+        self,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+        strict: bool = False,
+        emptying: bool = False,
     ) -> UpdateReport:
         self.source.clean()
         folder = self.settings.source_dir
-        report = self.indexer.update_locked(folder, full=full, progress=progress, strict=strict)
+        report = self.indexer.update_locked(
+            folder, full=full, progress=progress, strict=strict, emptying=emptying
+        )
         if report.written:
             UPDATE_SECONDS.observe(report.seconds)
         return report

@@ -192,6 +192,19 @@ def _check_strict(strict: bool, skipped: dict[str, SkippedEntry], problems: Sequ
         raise IngestError(f"--strict: {found[0]}{more}; nothing was written")
 
 
+def _check_not_emptied(source: Path, previous: Manifest | None) -> None:
+    """An update must not empty an index because its folder shows no transcripts: an unmounted
+    share or a mistyped path looks just like that. Building afresh (`qa index build`) or
+    deleting the documents one by one still empties it."""
+    if previous is not None and previous.documents:
+        n = len(previous.documents)
+        raise IngestError(
+            f"source folder {source} has no transcripts, so this update would remove every "
+            f"indexed document ({n}; is the folder mounted?); nothing was changed. To empty the "
+            "index on purpose, run `qa index build`"
+        )
+
+
 def indexed_state(manifest: Manifest) -> dict[str, SourceState]:
     return {d: (e.sha256, e.meta_sha256) for d, e in manifest.documents.items()}
 
@@ -519,9 +532,12 @@ class Indexer:
         full: bool = False,
         progress: Progress | None = None,
         strict: bool = False,
+        emptying: bool = False,
     ) -> UpdateReport:
         """Bring the index in line with `source` (`full`: from empty, vectors still cached);
-        the caller holds the lock. `strict`: any skipped file or reader problem fails it."""
+        the caller holds the lock. `strict`: any skipped file or reader problem fails it.
+        `emptying`: the caller removed the last transcript on purpose (else a folder with none
+        left is refused, see `_check_not_emptied`)."""
         watch = Stopwatch()
         store = self._store
         store.recover()
@@ -530,6 +546,8 @@ class Indexer:
         # Only the manifest is read: unchanged documents' records are named, never opened.
         previous = None if full else self._previous()
         watch.lap("load")
+        if not emptying and not current and not unreadable and not io_errors:
+            _check_not_emptied(source, previous)
         # One bad file never stops the others. A file that failed before and has not changed
         # since is not read again; the manifest keeps the list.
         old_skipped = previous.skipped if previous else {}

@@ -259,6 +259,7 @@ def test_health_says_stale_when_a_transcript_is_added_or_deleted(tmp_path: Path)
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.txt").write_text("Alice:\nHello there.\n", encoding="utf-8")
+    (src / "keep.txt").write_text("Carol:\nStill here.\n", encoding="utf-8")
     svc = QAService(
         Settings(source_dir=src, index_dir=tmp_path / "index", reload_interval=-1),
         HashEmbedder(),

@@ -320,6 +320,28 @@ def test_watch_refuses_a_source_folder_that_does_not_exist(service: QAService) -
     assert watcher.store.current() == before
 
 
+def test_an_update_from_a_folder_with_no_transcripts_left_changes_nothing(
+    service: QAService,
+) -> None:
+    """An unmounted share looks like an emptied folder: updating from it removed every document.
+    It is refused; building afresh, or deleting the documents one by one, still empties it."""
+    service.build()
+    before = service.store.current()
+    docs = sorted(service.store.manifest().documents)
+    src = service.settings.source_dir
+    held = src.with_name("held")
+    src.rename(held)
+    src.mkdir()
+    with pytest.raises(IngestError, match=rf"would remove every indexed document \({len(docs)};"):
+        service.update()
+    assert service.store.current() == before
+    shutil.rmtree(src)
+    held.rename(src)
+    for doc_id in docs:  # the last delete empties the index: asked for, one by one
+        service.delete_document(doc_id)
+    assert service.store.manifest().documents == {}
+
+
 def test_watch_updates_on_changes(service: QAService) -> None:
     from qa.watch import watch
 

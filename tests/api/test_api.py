@@ -210,9 +210,12 @@ def test_a_filter_naming_nothing_indexed_is_a_422_naming_it(client: TestClient) 
         "doc: no indexed document '003_aef95c100974d035.tx'"
         " (did you mean '003_aef95c100974d035.txt'?)"
     )
-    r = client.get("/search", params={"q": "Neuralink", "speaker": ["Musk", "Elon Mosk"]})
+    r = client.get("/search", params={"q": "Neuralink", "speaker": ["Elon Mosk"]})
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith("speaker: no indexed speaker 'elon mosk'")
+    # One value that names a speaker keeps the filter (a saved query may name one gone since).
+    r = client.get("/search", params={"q": "Neuralink", "speaker": ["Musk", "Elon Mosk"]})
+    assert r.status_code == 200, r.text
     # Names match as before: a label as written, a display name, its last words, any case.
     for speaker in ("ron baron", "Baron", "ELON  MUSK"):
         r = client.get("/search", params={"q": "Neuralink", "speaker": speaker})
