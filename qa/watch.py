@@ -47,14 +47,20 @@ def watch(
 
     source = service.settings.source_dir.resolve()
     check_source_folder(source)  # a mistyped QA_SOURCE_DIR, made empty, would empty the index
+    logged: tuple[str, ...] = ()
 
     def run() -> None:
+        nonlocal logged
         try:
             report = service.update()
         except QAError as exc:
             (on_error or _log_error)(exc)
             return
-        (on_update or _log_problems)(report)
+        if on_update is not None:
+            on_update(report)
+        elif report.written or report.problems != logged:
+            _log_problems(report)  # not again at every burst while nothing changed
+        logged = report.problems
 
     run()
     settled = False

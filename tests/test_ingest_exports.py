@@ -822,6 +822,21 @@ def test_a_labelled_line_ending_every_page_is_testimony_not_a_footer() -> None:
     assert not any("Deposition" in text or "Page" in text for _, text in turns)
 
 
+@pytest.mark.parametrize(
+    "imprint",
+    ["A.B.C. COURT REPORTING, INC. (555) 123-4567", "A. Williams Reporting Services"],
+)
+def test_a_reporters_imprint_that_opens_like_a_label_stays_out(imprint: str) -> None:
+    answers = ["At home.", "Nobody.", "At ten.", "By car."]
+    pages = [
+        f"Q. Question {n}, where?\nA. {a}\nQ. And then?\nA. I left at {n}.\n{imprint}"
+        for n, a in enumerate(answers, start=1)
+    ]
+    turns = said(parse_pdf_text("dep.pdf", PAGE_BREAK.join(pages)))
+    assert "".join(label for label, _ in turns) == "QAQA" * 4
+    assert not any("Report" in text for _, text in turns)
+
+
 def test_pdf_hearing_labels_end_with_a_full_stop() -> None:
     pages = [
         "OVERSIGHT OF THE DEPARTMENT\n1\nChairman Durbin. The Committee will come to order.\n"

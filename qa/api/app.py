@@ -44,10 +44,8 @@ def create_app(
         stop = threading.Event()
         watcher = None
         if watch:
-            from qa.watch import watch as watch_source
-
             watcher = threading.Thread(
-                target=watch_source, args=(svc, stop), name="qa-watch", daemon=True
+                target=_watch, args=(svc, stop), name="qa-watch", daemon=True
             )
             watcher.start()
         yield
@@ -125,3 +123,14 @@ def _install_error_handlers(app: FastAPI, cfg: Settings) -> None:
             {"error": "invalid_request", "detail": detail, "errors": errors},
             status_code=422,
         )
+
+
+def _watch(svc: QAService, stop: threading.Event) -> None:
+    """The server's watcher thread: an error that ends watching (the source folder gone) is
+    logged as one line, not a thread's traceback; the server goes on serving what it has."""
+    from qa.watch import watch as watch_source
+
+    try:
+        watch_source(svc, stop)
+    except QAError as exc:
+        log.error("qa: watching the source folder stopped: %s", exc.message)

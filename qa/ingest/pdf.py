@@ -168,7 +168,18 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
     # edges like a running footer: `A. Yes.` ending both pages of a deposition.
     labels = {t.label or t.speaker for t in found if t.speaker}
     if labels:
-        kept_spans, kept_marks = layout(text, lambda line: _opens_turn(line, labels))
+        # …unless it is the same line on every page of three or more: a reporter's imprint
+        # that opens like a label (`A. Williams Reporting Services`).
+        pages = text.split("\f")
+        lines_on: Counter[str] = Counter()
+        for page in pages:
+            lines_on.update({line.strip() for line in page.splitlines()})
+        imprint = (
+            {ln for ln, n in lines_on.items() if n == len(pages)} if len(pages) >= 3 else set()
+        )
+        kept_spans, kept_marks = layout(
+            text, lambda line: line.strip() not in imprint and _opens_turn(line, labels)
+        )
         if kept_spans != masked_spans:
             masked_spans, marks = kept_spans, kept_marks
             masked = _blank(text, masked_spans)
@@ -192,10 +203,13 @@ def parse_pdf_text(doc_id: str, text: str) -> Transcript:
 
 
 def _opens_turn(line: str, labels: set[str]) -> bool:
-    """`line`, after a printed line number if any, opens with one of `labels` and its mark."""
+    """`line`, after a printed line number if any, opens with one of `labels`, its mark and a
+    space (`A. Yes.`, not `A.B.C. Court Reporting`)."""
     rest = re.sub(r"^\s*(?:\d{1,2}\s+)?", "", line)
     return any(
-        rest.startswith(label) and rest[len(label) : len(label) + 1] in (".", ":")
+        rest.startswith(label)
+        and rest[len(label) : len(label) + 1] in (".", ":")
+        and rest[len(label) + 1 : len(label) + 2] in ("", " ", "\t")
         for label in labels
     )
 
