@@ -26,7 +26,7 @@ from qa.errors import (
     SourceChanged,
 )
 from qa.indexproc import IndexProcess, IndexProcessDied
-from qa.ingest import check_source_folder
+from qa.ingest import SUFFIXES, check_source_folder
 from qa.live import LiveIndex
 from qa.metrics import UPDATE_SECONDS
 from qa.models import (
@@ -117,6 +117,14 @@ class QAService(StoreAdmin):  # StoreAdmin: `qa db …` and `qa worker` (#17)
         return self.searcher.search(question, k=k, filters=filters)
 
     # -- indexing -------------------------------------------------------------------------
+    # What the shells may say about sources without reaching into qa.ingest.
+    upload_suffixes: tuple[str, ...] = tuple(sorted(SUFFIXES))  # what add_document takes
+
+    @staticmethod
+    def check_source_folder(folder: Path) -> None:
+        """IngestError unless `folder` is a folder (not found, or a file)."""
+        check_source_folder(folder)
+
     def build(self, *, progress: Progress | None = None, strict: bool = False) -> UpdateReport:
         """Index every transcript into a new version: an update from empty (vectors cached)."""
         return self.update(full=True, progress=progress, strict=strict)

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from qa.errors import InvalidInput
-from qa.ingest import check_source_folder
 from qa.service import QAService
 from qa.settings import MODES, load_settings
 
@@ -62,7 +61,9 @@ def open_service(
     """A service configured from the environment, then the command line's options."""
     overrides: dict[str, Any] = {}
     if source is not None:
-        check_source_folder(source)  # named on the command line: a typo, not "everything changed"
+        QAService.check_source_folder(
+            source
+        )  # named on the command line: a typo, not "everything changed"
         overrides["source_dir"] = source
     if index is not None:
         overrides["index_dir"] = index

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa.errors import InvalidInput, NotFound, QAError, Unauthorized
-from qa.ingest import SUFFIXES
 from qa.models import Answer, Filters, Transcript, check_date_order, iso_date
 from qa.service import QAService
 from qa.web import views
@@ -274,7 +273,7 @@ def router() -> APIRouter:
             rows=rows,
             skipped=_skipped(service, docs),
             status=service.status(),
-            suffixes=sorted(SUFFIXES),  # what POST /documents takes, extracted formats too
+            suffixes=service.upload_suffixes,  # what POST /documents takes
         )
 
     @api.get("/summary/{doc_id:path}")
