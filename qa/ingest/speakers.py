@@ -24,21 +24,24 @@ def _words(label: str) -> tuple[str, ...]:
 def resolve_aliases(labels: Iterable[str]) -> dict[str, str]:
     """label → display name, for every label."""
     unique = sorted(set(labels))
+    words = {label: tuple(_words(label)) for label in unique}
+    # Each label under every shorter run of its last words: who may claim `Musk` is looked up,
+    # not searched for among all the labels (a document may have thousands).
+    claimants: dict[tuple[str, ...], list[str]] = {}
+    for label, ws in words.items():
+        for k in range(1, len(ws)):
+            claimants.setdefault(ws[-k:], []).append(label)
     out: dict[str, str] = {}
     for label in unique:
-        mine = _words(label)
+        mine = words[label]
         if len("".join(mine)) < 2:  # `Q`, `A`: markers, not names
             out[label] = label
             continue
-        longer = [
-            other
-            for other in unique
-            if len(_words(other)) > len(mine) and _words(other)[-len(mine) :] == mine
-        ]
+        longer = claimants.get(mine, [])
         # The longest claimant must contain every other one, or the short label is ambiguous.
-        longest = max(longer, key=lambda o: (len(_words(o)), o), default=None)
+        longest = max(longer, key=lambda o: (len(words[o]), o), default=None)
         if longest is not None and all(
-            _words(longest)[-len(_words(o)) :] == _words(o) for o in longer
+            words[longest][-len(words[o]) :] == words[o] for o in longer
         ):
             out[label] = longest
         else:
