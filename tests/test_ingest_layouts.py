@@ -669,3 +669,50 @@ def test_rules_between_every_turn_and_a_months_name_keep_the_speakers() -> None:
     rows = [rows[0], rows[2], rows[1], rows[3]]
     doc = parse_transcript("x.md", "".join(f"## {n}\n\n{w}\n\n---\n\n" for n, w in rows))
     assert [t.speaker for t in doc.turns] == [n for n, _ in rows]
+
+
+# -- review: mixed labels, and variants of the heading and dash layouts ----------------------
+
+
+def test_colon_labels_answered_by_dash_labels_are_one_conversation(tmp_path: Path) -> None:
+    rows = [
+        ("JOHN DOE", ": ", "Welcome to the show. Where did you grow up?"),
+        ("JANE ROE", " — ", "In Kumasi, with my grandmother."),
+        ("JOHN DOE", ": ", "What did you sell?"),
+        ("JANE ROE", " — ", "Cloth. I sold kente with her."),
+        ("JOHN DOE", ": ", "Did you like it?"),
+        ("JANE ROE", " — ", "I loved it. You would have too."),
+    ]
+    text = "".join(n + d + w + "\n\n" for n, d, w in rows)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, _, w in rows]
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["## {n} ##", "### **{n}**", "## __{n}__", "## {n}:", "### **{n}** [00:00:05]"],
+    ids=["closing-hashes", "bold", "underscores", "colon", "bold-timed"],
+)
+def test_heading_variants_name_their_speaker(tmp_path: Path, head: str) -> None:
+    text = "".join(head.format(n=n) + "\n\n" + body + "\n\n" for n, _, body in HEADED)
+    doc = read(tmp_path, "episode.md", text)
+    assert turns(doc) == [(n, n, body) for n, _, body in HEADED]
+
+
+def test_two_hyphens_are_a_dash(tmp_path: Path) -> None:
+    text = "".join(f"{n} -- {w}\n\n" for n, _, w in DASHED)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, _, w in DASHED]
+
+
+def test_speech_broken_off_by_a_dash_among_colon_labels_stays_the_speakers() -> None:
+    text = (
+        "THE PRESIDENT: Thank you very much. It is good to be here.\n\n"
+        "And — I’m going to be speaking to the Prime Minister tomorrow.\n\n"
+        "SPEAKER PELOSI: Thank you, Mr. President. We are honoured.\n\n"
+        "THE PRESIDENT: Well, my grandmother had a saying about you.\n\n"
+        "And — (applause) — with the help of members of Congress, we did it.\n\n"
+        "SPEAKER PELOSI: Thank you all for coming.\n"
+    )
+    doc = parse_transcript("remarks.txt", text)
+    assert [t.speaker for t in doc.turns] == ["THE PRESIDENT", "SPEAKER PELOSI"] * 2

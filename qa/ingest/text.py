@@ -32,7 +32,7 @@ turns speak in the first or second person) and the document has few colon labels
   when such headings are nearly all the headings of their level, which an article's sections
   (`## Background`, a profile's `## Jane Roe`) are not;
 - a paragraph opening with a name and a dash, then a sentence (`JANE ROE — Thank you.`, `Jane
-  Roe – Thanks.`): an em or en dash, not a hyphen; a dateline (`PARIS — The mayor said…`) is
+  Roe – Thanks.`, `JANE ROE -- Thanks.`): an em or en dash or two hyphens, not one; a dateline (`PARIS — The mayor said…`) is
   said once. Once a name speaks so, its every line with the dash is a turn, whatever follows
   (`JANE ROE — 1995.`, `JANE ROE — …small`).
 A song's parts (`VERSE`, `CHORUS`), weekdays, months and a letter's `Dear Mary` are never
@@ -444,10 +444,12 @@ def _name_lines(text: str) -> list[_Boundary]:
 
 # A speaker's name as a Markdown heading alone on its line, the words in the paragraphs below,
 # maybe with the time the turn starts: `## Jane Roe`, `### Jane Roe [00:01:23]`, `## Jane Roe
-# (00:01:23)`, `## Jane Roe · 00:01`.
+# (00:01:23)`, `## Jane Roe · 00:01`; the name may be bold (`### **Jane Roe**`), end with a
+# colon (`## Jane Roe:`), and the heading with its closing hashes (`## Jane Roe ##`).
 _NAME_HEADING = re.compile(
-    rf"^[ \t]{{0,3}}(?P<level>#{{2,6}})[ \t]+(?P<label>{NAME})(?:[ \t]+(?:\((?P<paren>{CLOCK})\)"
-    rf"|\[(?P<bracket>{CLOCK})\]|[·•|–—-][ \t]*(?P<bare>{CLOCK})))?[ \t]*$",
+    rf"^[ \t]{{0,3}}(?P<level>#{{2,6}})[ \t]+(?P<bold>\*\*|__)?(?P<label>{NAME})(?(bold)(?P=bold))"
+    rf"(?:[ \t]*:)?(?:[ \t]+(?:\((?P<paren>{CLOCK})\)"
+    rf"|\[(?P<bracket>{CLOCK})\]|[·•|–—-][ \t]*(?P<bare>{CLOCK})))?(?:[ \t]+#+)?[ \t]*$",
     re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^[ \t]{0,3}(?P<level>#{1,6})[ \t]+\S", re.MULTILINE)
@@ -518,16 +520,17 @@ def _recurs_in_a_section(text: str, bounds: list[_Boundary], *, level: int) -> b
 
 # A paragraph opening with a name and a dash, the words after it: `JANE ROE — Thank you.`, `Jane
 # Roe – Thanks.`, `Q — …`. A dash, not a hyphen: an en dash between spaces, an em dash with or
-# without them. The name is matched atomically: a dash never follows a shorter part of it, and
+# without them, or a typewriter's two hyphens after a space (`JANE ROE -- Thanks.`). The name is matched atomically: a dash never follows a shorter part of it, and
 # every line of prose is tried, so giving words back would only cost time.
 _DASH_LABEL = re.compile(
-    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+–)[ \t]*(?=\S)", re.MULTILINE
+    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+(?:–|--(?!-)))[ \t]*(?=\S)", re.MULTILINE
 )
 
 
-def _dash_labels(text: str) -> list[_Boundary]:
-    """`Name — Words` paragraphs, when they make a conversation (`_speaking`): a dateline
-    (`PARIS — The mayor said…`) or a `Note — …` is said once, or in the third person.
+def _dash_labels(text: str, colons: list[_Boundary]) -> list[_Boundary]:
+    """`Name — Words` paragraphs, when they make a conversation (`_speaking`), alone or with the
+    `colons` labels: a dateline (`PARIS — The mayor said…`) or a `Note — …` is said once, or in
+    the third person.
 
     The names are those that open a paragraph and then a sentence; once they are, every line
     that opens with one of them and a dash is a turn, whatever its words start with (`JANE ROE —
@@ -536,7 +539,9 @@ def _dash_labels(text: str) -> list[_Boundary]:
     found = [
         m
         for m in _DASH_LABEL.finditer(text)
-        if is_name(m.group("label")) and not _never_speaks(m.group("label"))
+        if is_name(m.group("label"))
+        and not _never_speaks(m.group("label"))
+        and m.group("label").split()[0].casefold() not in _SPEECH_OPENERS
     ]
     opening = [m for m in found if _opens_paragraph(text, m.start(), broken_off=True)]
     names = {
@@ -555,12 +560,63 @@ def _dash_labels(text: str) -> list[_Boundary]:
         previous = text.rfind("\n", 0, m.start() - 1) + 1 if m.start() else -1
         if m.start() in starts or (kept and kept[-1].start() == previous):
             kept.append(m)
-    return _speaking(
-        text,
-        [_Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in kept],
+    bounds = [
+        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in kept
+    ]
+    alone = _speaking(text, bounds)
+    if alone or not colons:
+        return alone
+    # `JOHN DOE: …?` answered by `JANE ROE — …`: one speaker's labels have a colon, the other's
+    # a dash, and only together do they make the conversation.
+    spots = {b.at for b in bounds}
+    together = _speaking(
+        text, sorted([*bounds, *(b for b in colons if b.at not in spots)], key=lambda b: b.at)
     )
+    return together if spots & {b.at for b in together} else []
 
 
+# Words that open a sentence broken off by a dash (`And — and from the outside`, `So — so when`,
+# `And I — I’m going`, `Well — (applause)`), never a speaker's name.
+_SPEECH_OPENERS = frozenset(
+    [
+        "and",
+        "but",
+        "or",
+        "nor",
+        "so",
+        "yet",
+        "because",
+        "if",
+        "well",
+        "now",
+        "then",
+        "oh",
+        "ah",
+        "um",
+        "uh",
+        "yes",
+        "yeah",
+        "no",
+        "okay",
+        "ok",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "this",
+        "that",
+        "there",
+        "here",
+        "what",
+        "why",
+        "how",
+        "when",
+        "where",
+    ]
+)
 _WORD = re.compile(r"[\w'’]+")
 
 
@@ -571,10 +627,11 @@ def _stutters(label: str, text: str, at: int) -> bool:
     return word is not None and word.group(0).casefold() == label.split()[-1].casefold()
 
 
-def _without_colons(text: str) -> list[_Boundary]:
+def _without_colons(text: str, colons: list[_Boundary]) -> list[_Boundary]:
     """The labels of a layout without colons (a hearing's `Senator Grassley.`, `## Jane Roe`,
-    `JANE ROE —`) that makes a conversation; the one with the most turns if several do."""
-    return max((_stop_labels(text), _heading_labels(text), _dash_labels(text)), key=len)
+    `JANE ROE —`) that makes a conversation, alone or, for dashes, with the document's few
+    colon labels (`colons`); the one with the most turns if several do."""
+    return max((_stop_labels(text), _heading_labels(text), _dash_labels(text, colons)), key=len)
 
 
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
@@ -636,7 +693,7 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     # Only a `Q` marker can share a spot with another layout's label: a document with many
     # other labels is read by them, and the other layouts are not looked for.
     few = sum(b.at not in marked for b in line_bounds) < 8
-    other = _without_colons(text) if few else []
+    other = _without_colons(text, line_bounds) if few else []
     spots = {b.at for b in other}
     rest = [b for b in line_bounds if b.at not in spots]
     if len(rest) < 8 and len(other) > 2 * len(rest) + 1:
