@@ -468,3 +468,251 @@ def test_a_speaker_going_on_after_an_action_line_is_no_speaker_answering_himself
 )
 def test_capitals_with_a_parenthesis_in_prose_are_no_speakers(text: str) -> None:
     assert speakers("x.txt", text) == {None}
+
+
+# -- review: every turn of a dash layout's speakers ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        [
+            "1995. I came with my mother.",
+            "In Osu. We rented a room.",
+            "…small. You could touch it.",
+        ],
+        ["yeah, I came with my mother.", "In Osu. We rented a room.", "1995, I think."],
+    ],
+    ids=["number-and-ellipsis", "lower-case"],
+)
+def test_a_dash_speakers_turn_is_a_turn_whatever_its_words_start_with(
+    tmp_path: Path, answers: list[str]
+) -> None:
+    questions = ["When did you arrive?", "Where did you live?", "How big was it?"]
+    rows = [
+        row
+        for q, a in zip(questions, answers, strict=True)
+        for row in (("JOHN DOE", q), ("JANE ROE", a))
+    ]
+    text = "".join(f"{n} — {w}\n\n" for n, w in rows)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, w in rows]
+
+
+def test_a_dash_turn_after_speech_broken_off_is_a_turn(tmp_path: Path) -> None:
+    # One turn a line; a speaker cut off mid-sentence, with a dash, an ellipsis or nothing.
+    rows = [
+        ("JOHN DOE", "When did you arrive in Accra?"),
+        ("JANE ROE", "In the spring. I came with my mother and —"),
+        ("JOHN DOE", "Your mother was a trader?"),
+        ("JANE ROE", "Yes. She sold cloth, and I –"),
+        ("JOHN DOE", "Every day?"),
+        ("JANE ROE", "Every day. You never…"),
+        ("JOHN DOE", "Did you like it?"),
+        ("JANE ROE", "Yes. She sold cloth, and I helped her"),
+        ("JOHN DOE", "Every day?"),
+        ("JANE ROE", "I loved it."),
+    ]
+    text = "".join(f"{n} — {w}\n" for n, w in rows)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, w in rows]
+
+
+# -- review: a screenplay's marks, and what is no speaker -----------------------------------
+
+
+def test_a_screenplays_name_with_two_marks_is_the_speaker(tmp_path: Path) -> None:
+    text = SCREENPLAY.replace("JOHN (CONT'D)", "JOHN (V.O.) (CONT'D)").replace(
+        "JOHN (O.S.)", "JOHN (O.S.)(CONT’D)"
+    )
+    doc = read(tmp_path, "scene.txt", text)
+    assert [(t.speaker, t.label) for t in doc.turns if t.speaker] == [
+        ("JOHN", "JOHN"),
+        ("MARY", "MARY (ON PHONE)"),
+        ("JOHN", "JOHN (V.O.) (CONT'D)"),
+        ("MARY", "MARY (V.O.)"),
+        ("JOHN", "JOHN (O.S.)(CONT’D)"),
+        ("JANE", "JANE"),
+        ("JOHN", "JOHN"),
+        ("JANE", "JANE"),
+    ]
+
+
+LYRICS = """VERSE
+I walked along the river
+and you were by my side
+
+CHORUS
+Oh you and I, we never die
+we never say goodbye
+
+VERSE
+The river turned to silver
+and I was in your light
+
+CHORUS
+Oh you and I, we never die
+we never say goodbye
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("song.txt", LYRICS),
+        (
+            "song.txt",
+            "CHORUS (REPEAT)\n".join(LYRICS.rsplit("CHORUS\n", 1)),
+        ),
+        (
+            "song.md",
+            "".join(
+                f"## {p}\n\n{w}\n\n"
+                for p, w in [
+                    ("Verse", "I walked along the river, you by my side."),
+                    ("Chorus", "Oh you and I, we never die."),
+                    ("Verse", "The river turned, I was in your light."),
+                    ("Chorus", "Oh you and I, we never die."),
+                ]
+            ),
+        ),
+        (
+            "song.txt",
+            "".join(
+                f"{p} — {w}\n\n"
+                for p, w in [
+                    ("Intro", "I walked along the river, you by my side."),
+                    ("Hook", "Oh you and I, we never die."),
+                    ("Intro", "The river turned, I was in your light."),
+                    ("Hook", "Oh you and I, we never die."),
+                ]
+            ),
+        ),
+    ],
+    ids=["name-lines", "repeat-mark", "headings", "dashes"],
+)
+def test_a_songs_parts_are_no_speakers(name: str, text: str) -> None:
+    assert speakers(name, text) == {None}
+
+
+WEEKDAYS = [
+    ("Monday", "I ran 5 km easy."),
+    ("Tuesday", "Intervals. My legs felt heavy."),
+    ("Monday", "Long run with you and the club."),
+    ("Tuesday", "Rest day. We swam."),
+]
+LETTERS = [
+    ("Dear Mary", "I got your parcel today. I wear the socks every night."),
+    ("Dear John", "Your letter came on Tuesday. We miss you."),
+    ("Dear Mary", "The weather has turned. I think of you every day."),
+    ("Dear John", "The children ask about you. I tell them you will be home soon."),
+]
+STANDUP = [
+    ("Alice", "I fixed the login bug and I will ship it today."),
+    ("Bob", "I reviewed your pull requests."),
+    ("Alice", "I am on leave, ping me if you need anything."),
+    ("Bob", "We migrated the database."),
+]
+
+
+def _headed(rows: list[tuple[str, str]], between: str = "") -> str:
+    out = "# Log\n\n"
+    for i, (n, w) in enumerate(rows):
+        if between and i % 2 == 0:
+            out += between.format(week=i // 2 + 1)
+        out += f"## {n}\n\n{w}\n\n"
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("log.md", _headed(WEEKDAYS)),
+        ("log.txt", "Training log.\n\n" + "".join(f"{n} — {w}\n\n" for n, w in WEEKDAYS)),
+        (
+            "log.md",
+            _headed(
+                [
+                    (f"{m} {d}", w)
+                    for (m, d), (_, w) in zip(
+                        [("March", "4"), ("April", "2"), ("March", "4"), ("April", "2")],
+                        WEEKDAYS,
+                        strict=True,
+                    )
+                ]
+            ),
+        ),
+        ("letters.md", _headed(LETTERS)),
+        ("log.md", _headed([(f"Day {i % 2 + 1}", w) for i, (_, w) in enumerate(WEEKDAYS)])),
+        ("standup.md", _headed(STANDUP, between="**Week {week}**\n\n")),
+        ("standup.md", _headed(STANDUP, between="---\n\n")),
+        ("standup.md", _headed(STANDUP, between="* * *\n\n")),
+    ],
+    ids=[
+        "weekday-headings",
+        "weekday-dashes",
+        "months",
+        "letters",
+        "days",
+        "standup-bold",
+        "standup-rule",
+        "standup-stars",
+    ],
+)
+def test_dates_letters_and_logs_are_no_speakers(name: str, text: str) -> None:
+    assert speakers(name, text) == {None}
+
+
+def test_rules_between_every_turn_and_a_months_name_keep_the_speakers() -> None:
+    # A rule after each turn parts turns, not sections; `April Ryan` is a name, not a date.
+    rows = [("April Ryan", w) for _, w in STANDUP[::2]] + [("Bob Doe", w) for _, w in STANDUP[1::2]]
+    rows = [rows[0], rows[2], rows[1], rows[3]]
+    doc = parse_transcript("x.md", "".join(f"## {n}\n\n{w}\n\n---\n\n" for n, w in rows))
+    assert [t.speaker for t in doc.turns] == [n for n, _ in rows]
+
+
+# -- review: mixed labels, and variants of the heading and dash layouts ----------------------
+
+
+def test_colon_labels_answered_by_dash_labels_are_one_conversation(tmp_path: Path) -> None:
+    rows = [
+        ("JOHN DOE", ": ", "Welcome to the show. Where did you grow up?"),
+        ("JANE ROE", " — ", "In Kumasi, with my grandmother."),
+        ("JOHN DOE", ": ", "What did you sell?"),
+        ("JANE ROE", " — ", "Cloth. I sold kente with her."),
+        ("JOHN DOE", ": ", "Did you like it?"),
+        ("JANE ROE", " — ", "I loved it. You would have too."),
+    ]
+    text = "".join(n + d + w + "\n\n" for n, d, w in rows)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, _, w in rows]
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["## {n} ##", "### **{n}**", "## __{n}__", "## {n}:", "### **{n}** [00:00:05]"],
+    ids=["closing-hashes", "bold", "underscores", "colon", "bold-timed"],
+)
+def test_heading_variants_name_their_speaker(tmp_path: Path, head: str) -> None:
+    text = "".join(head.format(n=n) + "\n\n" + body + "\n\n" for n, _, body in HEADED)
+    doc = read(tmp_path, "episode.md", text)
+    assert turns(doc) == [(n, n, body) for n, _, body in HEADED]
+
+
+def test_two_hyphens_are_a_dash(tmp_path: Path) -> None:
+    text = "".join(f"{n} -- {w}\n\n" for n, _, w in DASHED)
+    doc = read(tmp_path, "interview.txt", text)
+    assert turns(doc) == [(n, n, w) for n, _, w in DASHED]
+
+
+def test_speech_broken_off_by_a_dash_among_colon_labels_stays_the_speakers() -> None:
+    text = (
+        "THE PRESIDENT: Thank you very much. It is good to be here.\n\n"
+        "And — I’m going to be speaking to the Prime Minister tomorrow.\n\n"
+        "SPEAKER PELOSI: Thank you, Mr. President. We are honoured.\n\n"
+        "THE PRESIDENT: Well, my grandmother had a saying about you.\n\n"
+        "And — (applause) — with the help of members of Congress, we did it.\n\n"
+        "SPEAKER PELOSI: Thank you all for coming.\n"
+    )
+    doc = parse_transcript("remarks.txt", text)
+    assert [t.speaker for t in doc.turns] == ["THE PRESIDENT", "SPEAKER PELOSI"] * 2

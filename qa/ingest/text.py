@@ -26,14 +26,17 @@ Other layouts have no colon either, and prose takes their shapes too, so they ar
 the labels make a conversation (`_speaking`: names recur and take turns, and a third of the
 turns speak in the first or second person) and the document has few colon labels or none:
 - a name in capitals alone on its line, the words below (`INTERVIEWER`), as screenplays and
-  oral histories write; a screenplay's mark after it (`JOHN (CONT'D)`, `MARY (V.O.)`) stays in
-  the label, the speaker is the name;
+  oral histories write; a screenplay's marks after it (`JOHN (CONT'D)`, `MARY (V.O.)`, `JOHN
+  (V.O.) (CONT'D)`) stay in the label, the speaker is the name;
 - a Markdown heading per turn (`## Jane Roe`, maybe with its time: `### Jane Roe [00:01:23]`),
   when such headings are nearly all the headings of their level, which an article's sections
   (`## Background`, a profile's `## Jane Roe`) are not;
 - a paragraph opening with a name and a dash, then a sentence (`JANE ROE — Thank you.`, `Jane
-  Roe – Thanks.`): an em or en dash, not a hyphen; a dateline (`PARIS — The mayor said…`) is
-  said once.
+  Roe – Thanks.`, `JANE ROE -- Thanks.`): an em or en dash or two hyphens, not one; a dateline (`PARIS — The mayor said…`) is
+  said once. Once a name speaks so, its every line with the dash is a turn, whatever follows
+  (`JANE ROE — 1995.`, `JANE ROE — …small`).
+A song's parts (`VERSE`, `CHORUS`), weekdays, months and a letter's `Dear Mary` are never
+speakers in these layouts (`_never_speaks`).
 """
 
 from __future__ import annotations
@@ -230,14 +233,21 @@ _TITLE_BEFORE_NAME = frozenset(
 PERSON = re.compile(r"\b(?:I|me|my|mine|we|us|our|ours|you|your|yours)\b", re.IGNORECASE)
 
 
-def _opens_paragraph(text: str, line_start: int) -> bool:
+_SENTENCE_ENDS = (".", "?", "!", '"', "”", "]", ")")
+_BROKEN_OFF = ("—", "–", "…")
+
+
+def _opens_paragraph(text: str, line_start: int, *, broken_off: bool = False) -> bool:
     """The line at `line_start` opens a paragraph: it is indented deeper than the line before, as
     the Publishing Office opens each speaker's paragraph, or follows a blank line or a line that
-    ends a sentence (a PDF's text keeps no indentation). A hard-wrapped line of prose that
-    happens to open with `Supreme Court. He clerked…`, indented or not, is none of these."""
+    ends a sentence (a PDF's text keeps no indentation); with `broken_off`, also one that breaks
+    off (`…and —`, `…`), as speech cut off by the next speaker does. A hard-wrapped line of prose
+    that happens to open with `Supreme Court. He clerked…`, indented or not, is none of these."""
     end = max(line_start - 1, 0)
-    previous = text[text.rfind("\n", 0, end) + 1 : end]
-    if not previous.strip() or previous.rstrip().endswith((".", "?", "!", '"', "”", "]", ")")):
+    previous = text[text.rfind("\n", 0, end) + 1 : end].rstrip()
+    if not previous.strip() or previous.endswith(
+        _SENTENCE_ENDS + (_BROKEN_OFF if broken_off else ())
+    ):
         return True
     line = text[line_start : text.find("\n", line_start) % (len(text) + 1)]
     return _indent(line) > _indent(previous)
@@ -304,8 +314,73 @@ _NAME_LINE = re.compile(
     r"^[ \t]*(?P<label>[^\W\d_a-z][^\r\n:\d]{0,60}?)[ \t]*\r?\n(?=[ \t]*\S)", re.MULTILINE
 )
 # A screenplay says after the name how a line is heard (`JOHN (CONT'D)`, `JOHN (V.O.)`, `MARY
-# (ON PHONE)`): the speaker is the name, the label keeps the mark, as a broadcast's role.
-_EXTENSION = re.compile(r"(?P<name>[^()]*?\S)[ \t]*\([^()\n]{1,24}\)")
+# (ON PHONE)`, Final Draft's `JOHN (V.O.) (CONT'D)`): the speaker is the name, the label keeps
+# the marks, as a broadcast's role. Only such marks: capitals with another parenthesis (`CHORUS
+# (REPEAT)`, `SUMMARY (DRAFT)`, `WASHINGTON (AP)`) head a song's part or a text's section.
+_HEARD = (
+    r"CONT(?:['’]?D|\.|INUED|INUING)?|V\.?O\.?|O\.?[SC]\.?|OFF(?:[ \t-]?(?:SCREEN|CAMERA))?"
+    r"|PRE-?LAP|FILTERED|SUBTITLED|RECORDED|VOICE[ \t-]?OVER|WHISPER(?:S|ING)|SHOUT(?:S|ING)"
+    r"|SINGING|(?:ON|INTO|OVER|THROUGH|THRU|FROM)(?:[ \t](?:THE|A))?[ \t](?:PHONE|TELEPHONE|TV"
+    r"|RADIO|SCREEN|SPEAKER(?:PHONE)?|INTERCOM|P\.?A\.?|MONITOR|TAPE|VIDEO|COMMS?|WALKIE(?:-TALKIE)?"
+    r"|HEADSET|RECORDING|LAPTOP|DOOR)"
+)
+_EXTENSION = re.compile(rf"(?P<name>[^()]*?\S)(?:[ \t]*\((?i:{_HEARD})\))+")
+
+
+# Words that open a label in these layouts but never a speaker's name: a song's parts (`VERSE`,
+# `CHORUS (REPEAT)`), a log's or a letter's headings (`## Monday`, `Tuesday — I ran`, `## Dear
+# Mary`), a book's or a manual's divisions (`Chapter`, `Part`, `Step`, `Day`, `Week`). A month
+# is one only alone or with a number (`## March`, `May 3 —`): `April Ryan` is a name.
+_NEVER_SPEAKERS = frozenset(
+    [
+        "verse",
+        "chorus",
+        "pre-chorus",
+        "prechorus",
+        "bridge",
+        "hook",
+        "intro",
+        "outro",
+        "refrain",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "dear",
+        "step",
+        "chapter",
+        "part",
+        "day",
+        "week",
+    ]
+)
+_MONTHS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
+
+
+def _never_speaks(name: str) -> bool:
+    """`name` is a section's, a date's or a letter's heading (`_NEVER_SPEAKERS`, `_MONTHS`)."""
+    words = name.casefold().split()
+    return bool(words) and (
+        words[0] in _NEVER_SPEAKERS or (words[0] in _MONTHS and all(w.isdigit() for w in words[1:]))
+    )
 
 
 # `MR.`, `MS.`, `DR.`, `MRS.`: a name said once must open with one to count (not `NO WAY`, `PART
@@ -355,7 +430,7 @@ def _name_line(m: re.Match[str]) -> _Boundary | None:
     label = m.group("label")
     marked = _EXTENSION.fullmatch(label)
     name = marked.group("name") if marked else label
-    if len(name.split()) > 5 or not _upper_case(name) or not is_name(name):
+    if len(name.split()) > 5 or not _upper_case(name) or not is_name(name) or _never_speaks(name):
         return None
     return _Boundary(
         at=m.start("label"), content=m.end(), speaker=name, label=label if marked else None
@@ -369,10 +444,12 @@ def _name_lines(text: str) -> list[_Boundary]:
 
 # A speaker's name as a Markdown heading alone on its line, the words in the paragraphs below,
 # maybe with the time the turn starts: `## Jane Roe`, `### Jane Roe [00:01:23]`, `## Jane Roe
-# (00:01:23)`, `## Jane Roe · 00:01`.
+# (00:01:23)`, `## Jane Roe · 00:01`; the name may be bold (`### **Jane Roe**`), end with a
+# colon (`## Jane Roe:`), and the heading with its closing hashes (`## Jane Roe ##`).
 _NAME_HEADING = re.compile(
-    rf"^[ \t]{{0,3}}(?P<level>#{{2,6}})[ \t]+(?P<label>{NAME})(?:[ \t]+(?:\((?P<paren>{CLOCK})\)"
-    rf"|\[(?P<bracket>{CLOCK})\]|[·•|–—-][ \t]*(?P<bare>{CLOCK})))?[ \t]*$",
+    rf"^[ \t]{{0,3}}(?P<level>#{{2,6}})[ \t]+(?P<bold>\*\*|__)?(?P<label>{NAME})(?(bold)(?P=bold))"
+    rf"(?:[ \t]*:)?(?:[ \t]+(?:\((?P<paren>{CLOCK})\)"
+    rf"|\[(?P<bracket>{CLOCK})\]|[·•|–—-][ \t]*(?P<bare>{CLOCK})))?(?:[ \t]+#+)?[ \t]*$",
     re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^[ \t]{0,3}(?P<level>#{1,6})[ \t]+\S", re.MULTILINE)
@@ -397,7 +474,7 @@ def _heading_labels(text: str) -> list[_Boundary]:
     found = [
         (len(m.group("level")), _heading_label(m))
         for m in _NAME_HEADING.finditer(text)
-        if is_name(m.group("label"))
+        if is_name(m.group("label")) and not _never_speaks(m.group("label"))
     ]
     if not found:
         return []
@@ -416,44 +493,130 @@ def _heading_labels(text: str) -> list[_Boundary]:
     return bounds if others * 4 <= len(bounds) else []
 
 
+# What closes a section without a heading: a bold line alone that says no sentence (`**Week of
+# March 11**`), or a rule (`---`, `***`, `___`).
+_SECTION_BREAK = re.compile(
+    r"^[ \t]{0,3}(?:(?:\*\*|__)[^*_\n]*[^\s*_.?!][ \t]*(?:\*\*|__)"
+    r"|(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$",
+    re.MULTILINE,
+)
+
+
 def _recurs_in_a_section(text: str, bounds: list[_Boundary], *, level: int) -> bool:
-    """Two names or more, one said again before a higher heading (`# Part Two`) closes the
-    section, as speakers do; a report that gives every case its `### Background` and `###
-    Findings` says each once a section."""
+    """Two names or more, one said again before a higher heading (`# Part Two`) or a break
+    (`_SECTION_BREAK`) closes the section, as speakers do; a report that gives every case its
+    `### Background` and `### Findings`, or a standup log its `## Alice` and `## Bob` every
+    week, says each once a section. Breaks between every two headings part turns, not
+    sections."""
     higher = [m.start() for m in _ANY_HEADING.finditer(text) if len(m.group("level")) < level]
+    breaks = sorted([*higher, *(m.start() for m in _SECTION_BREAK.finditer(text))])
+    if len({bisect.bisect(breaks, b.at) for b in bounds}) == len(bounds):
+        breaks = higher
     sections: dict[int, list[str]] = {}
     for b in bounds:
-        sections.setdefault(bisect.bisect(higher, b.at), []).append(b.speaker or "")
+        sections.setdefault(bisect.bisect(breaks, b.at), []).append(b.speaker or "")
     return any(_two_and_one_recurs(names) for names in sections.values())
 
 
 # A paragraph opening with a name and a dash, the words after it: `JANE ROE — Thank you.`, `Jane
 # Roe – Thanks.`, `Q — …`. A dash, not a hyphen: an en dash between spaces, an em dash with or
-# without them. The name is matched atomically: a dash never follows a shorter part of it, and
+# without them, or a typewriter's two hyphens after a space (`JANE ROE -- Thanks.`). The name is matched atomically: a dash never follows a shorter part of it, and
 # every line of prose is tried, so giving words back would only cost time.
 _DASH_LABEL = re.compile(
-    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+–)[ \t]*(?=\S)", re.MULTILINE
+    rf"^[ \t]*(?P<label>(?>{NAME}))(?:[ \t]*—|[ \t]+(?:–|--(?!-)))[ \t]*(?=\S)", re.MULTILINE
 )
 
 
-def _dash_labels(text: str) -> list[_Boundary]:
-    """`Name — Words` paragraphs, when they make a conversation (`_speaking`): a dateline
-    (`PARIS — The mayor said…`) or a `Note — …` is said once, or in the third person."""
-    return _speaking(
-        text,
-        [
-            _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label"))
-            for m in _DASH_LABEL.finditer(text)
-            if is_name(m.group("label"))
-            and _opens_paragraph(text, m.start())
-            # Speech opens a sentence after the label; a dash that goes on in lower case is the
-            # sentence's own (`Second – we must prepare…`, `But — but all kidding aside…`).
-            and (text[m.end()].isupper() or text[m.end()] in "\"“‘'[(")
-            and not _stutters(m.group("label"), text, m.end())
-        ],
+def _dash_labels(text: str, colons: list[_Boundary]) -> list[_Boundary]:
+    """`Name — Words` paragraphs, when they make a conversation (`_speaking`), alone or with the
+    `colons` labels: a dateline (`PARIS — The mayor said…`) or a `Note — …` is said once, or in
+    the third person.
+
+    The names are those that open a paragraph and then a sentence; once they are, every line
+    that opens with one of them and a dash is a turn, whatever its words start with (`JANE ROE —
+    1995.`, `— …small`, `— yeah`), and so is such a line right after a turn's single line (one
+    turn a line, the last one cut off without a stop)."""
+    found = [
+        m
+        for m in _DASH_LABEL.finditer(text)
+        if is_name(m.group("label"))
+        and not _never_speaks(m.group("label"))
+        and m.group("label").split()[0].casefold() not in _SPEECH_OPENERS
+    ]
+    opening = [m for m in found if _opens_paragraph(text, m.start(), broken_off=True)]
+    names = {
+        m.group("label")
+        for m in opening
+        # Speech opens a sentence after the label; a dash that goes on in lower case is the
+        # sentence's own (`Second – we must prepare…`, `But — but all kidding aside…`).
+        if (text[m.end()].isupper() or text[m.end()] in "\"“‘'[(")
+        and not _stutters(m.group("label"), text, m.end())
+    }
+    starts = {m.start() for m in opening}
+    kept: list[re.Match[str]] = []
+    for m in found:
+        if m.group("label") not in names:
+            continue
+        previous = text.rfind("\n", 0, m.start() - 1) + 1 if m.start() else -1
+        if m.start() in starts or (kept and kept[-1].start() == previous):
+            kept.append(m)
+    bounds = [
+        _Boundary(at=m.start("label"), content=m.end(), speaker=m.group("label")) for m in kept
+    ]
+    alone = _speaking(text, bounds)
+    if alone or not colons:
+        return alone
+    # `JOHN DOE: …?` answered by `JANE ROE — …`: one speaker's labels have a colon, the other's
+    # a dash, and only together do they make the conversation.
+    spots = {b.at for b in bounds}
+    together = _speaking(
+        text, sorted([*bounds, *(b for b in colons if b.at not in spots)], key=lambda b: b.at)
     )
+    return together if spots & {b.at for b in together} else []
 
 
+# Words that open a sentence broken off by a dash (`And — and from the outside`, `So — so when`,
+# `And I — I’m going`, `Well — (applause)`), never a speaker's name.
+_SPEECH_OPENERS = frozenset(
+    [
+        "and",
+        "but",
+        "or",
+        "nor",
+        "so",
+        "yet",
+        "because",
+        "if",
+        "well",
+        "now",
+        "then",
+        "oh",
+        "ah",
+        "um",
+        "uh",
+        "yes",
+        "yeah",
+        "no",
+        "okay",
+        "ok",
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "this",
+        "that",
+        "there",
+        "here",
+        "what",
+        "why",
+        "how",
+        "when",
+        "where",
+    ]
+)
 _WORD = re.compile(r"[\w'’]+")
 
 
@@ -464,10 +627,11 @@ def _stutters(label: str, text: str, at: int) -> bool:
     return word is not None and word.group(0).casefold() == label.split()[-1].casefold()
 
 
-def _without_colons(text: str) -> list[_Boundary]:
+def _without_colons(text: str, colons: list[_Boundary]) -> list[_Boundary]:
     """The labels of a layout without colons (a hearing's `Senator Grassley.`, `## Jane Roe`,
-    `JANE ROE —`) that makes a conversation; the one with the most turns if several do."""
-    return max((_stop_labels(text), _heading_labels(text), _dash_labels(text)), key=len)
+    `JANE ROE —`) that makes a conversation, alone or, for dashes, with the document's few
+    colon labels (`colons`); the one with the most turns if several do."""
+    return max((_stop_labels(text), _heading_labels(text), _dash_labels(text, colons)), key=len)
 
 
 def _inline_labels(text: str, known: set[str], taken: set[int]) -> list[_Boundary]:
@@ -529,7 +693,7 @@ def parse_turns(text: str, skip: int = 0) -> list[Turn]:
     # Only a `Q` marker can share a spot with another layout's label: a document with many
     # other labels is read by them, and the other layouts are not looked for.
     few = sum(b.at not in marked for b in line_bounds) < 8
-    other = _without_colons(text) if few else []
+    other = _without_colons(text, line_bounds) if few else []
     spots = {b.at for b in other}
     rest = [b for b in line_bounds if b.at not in spots]
     if len(rest) < 8 and len(other) > 2 * len(rest) + 1:
