@@ -313,18 +313,11 @@ def _conversation(text: str, bounds: list[_Boundary]) -> bool:
 _NAME_LINE = re.compile(
     r"^[ \t]*(?P<label>[^\W\d_a-z][^\r\n:\d]{0,60}?)[ \t]*\r?\n(?=[ \t]*\S)", re.MULTILINE
 )
-# A screenplay says after the name how a line is heard (`JOHN (CONT'D)`, `JOHN (V.O.)`, `MARY
-# (ON PHONE)`, Final Draft's `JOHN (V.O.) (CONT'D)`): the speaker is the name, the label keeps
-# the marks, as a broadcast's role. Only such marks: capitals with another parenthesis (`CHORUS
-# (REPEAT)`, `SUMMARY (DRAFT)`, `WASHINGTON (AP)`) head a song's part or a text's section.
-_HEARD = (
-    r"CONT(?:['’]?D|\.|INUED|INUING)?|V\.?O\.?|O\.?[SC]\.?|OFF(?:[ \t-]?(?:SCREEN|CAMERA))?"
-    r"|PRE-?LAP|FILTERED|SUBTITLED|RECORDED|VOICE[ \t-]?OVER|WHISPER(?:S|ING)|SHOUT(?:S|ING)"
-    r"|SINGING|(?:ON|INTO|OVER|THROUGH|THRU|FROM)(?:[ \t](?:THE|A))?[ \t](?:PHONE|TELEPHONE|TV"
-    r"|RADIO|SCREEN|SPEAKER(?:PHONE)?|INTERCOM|P\.?A\.?|MONITOR|TAPE|VIDEO|COMMS?|WALKIE(?:-TALKIE)?"
-    r"|HEADSET|RECORDING|LAPTOP|DOOR)"
-)
-_EXTENSION = re.compile(rf"(?P<name>[^()]*?\S)(?:[ \t]*\((?i:{_HEARD})\))+")
+# A screenplay says after the name how a line is heard or said (`JOHN (CONT'D)`, `JOHN (V.O.)`,
+# `MARIA (IN SPANISH)`, Final Draft's `JOHN (V.O.) (CONT'D)`): the speaker is the name, the
+# label keeps the marks, as a broadcast's role. A song's parts (`CHORUS (REPEAT)`) never speak
+# (`_never_speaks`).
+_EXTENSION = re.compile(r"(?P<name>[^()]*?\S)(?:[ \t]*\([^()\n]{1,24}\))+")
 
 
 # Words that open a label in these layouts but never a speaker's name: a song's parts (`VERSE`,
@@ -379,7 +372,8 @@ def _never_speaks(name: str) -> bool:
     """`name` is a section's, a date's or a letter's heading (`_NEVER_SPEAKERS`, `_MONTHS`)."""
     words = name.casefold().split()
     return bool(words) and (
-        words[0] in _NEVER_SPEAKERS or (words[0] in _MONTHS and all(w.isdigit() for w in words[1:]))
+        words[0] in _NEVER_SPEAKERS
+        or (words[0] in _MONTHS and len(words) > 1 and all(w.isdigit() for w in words[1:]))
     )
 
 
@@ -493,12 +487,11 @@ def _heading_labels(text: str) -> list[_Boundary]:
     return bounds if others * 4 <= len(bounds) else []
 
 
-# What closes a section without a heading: a bold line alone that says no sentence (`**Week of
-# March 11**`), or a rule (`---`, `***`, `___`).
+# What closes a section without a heading: a bold line alone naming a date or a period
+# (`**Week of March 11**`). Not a rule, nor a bold topic: an interview puts those between its
+# exchanges.
 _SECTION_BREAK = re.compile(
-    r"^[ \t]{0,3}(?:(?:\*\*|__)[^*_\n]*[^\s*_.?!][ \t]*(?:\*\*|__)"
-    r"|(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$",
-    re.MULTILINE,
+    r"^[ \t]{0,3}(?:\*\*|__)(?P<said>[^*_\n]*[^\s*_.?!])[ \t]*(?:\*\*|__)$", re.MULTILINE
 )
 
 
@@ -509,7 +502,8 @@ def _recurs_in_a_section(text: str, bounds: list[_Boundary], *, level: int) -> b
     week, says each once a section. Breaks between every two headings part turns, not
     sections."""
     higher = [m.start() for m in _ANY_HEADING.finditer(text) if len(m.group("level")) < level]
-    breaks = sorted([*higher, *(m.start() for m in _SECTION_BREAK.finditer(text))])
+    dated = (m.start() for m in _SECTION_BREAK.finditer(text) if _never_speaks(m.group("said")))
+    breaks = sorted([*higher, *dated])
     if len({bisect.bisect(breaks, b.at) for b in bounds}) == len(bounds):
         breaks = higher
     sections: dict[int, list[str]] = {}
